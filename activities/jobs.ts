@@ -1,0 +1,115 @@
+// Waiting work a chat user can see and act on: reminders and approvals. Rows mirror the workflows that own
+// them; /cancel, /approve and /reject check who may act and then signal the owning workflow.
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
+import type { InboundMessage } from '../core/message.js';
+import { jobs } from '../db/schema.js';
+import { approveSignal, cancelSignal, rejectSignal } from '../workflows/definitions.js';
+import type { ActivityDeps } from './deps.js';
+import { conversationKey } from './record.js';
+
+type JobStatus = (typeof jobs.$inferSelect)['status'];
+
+export interface Actor {
+  channel: string;
+  id: string;
+  name?: string;
+}
+
+export function createJobActivities({ db, temporal, metrics }: ActivityDeps) {
+  return {
+    async createJob(input: {
+      id: string;
+      kind: 'reminder' | 'approval';
+      workflowId: string;
+      message: InboundMessage;
+      summary: string;
+      dueAtMs?: number;
+    }): Promise<void> {
+      const inserted = await db
+        .insert(jobs)
+        .values({
+          id: input.id,
+          kind: input.kind,
+          workflowId: input.workflowId,
+          channel: input.message.channel,
+          conversationId: conversationKey(input.message),
+          ownerId: input.message.sender.id,
+          summary: input.summary,
+          dueAt: input.dueAtMs === undefined ? undefined : new Date(input.dueAtMs),
+        })
+        .onConflictDoNothing()
+        .returning({ id: jobs.id });
+      if (inserted.length > 0) metrics.pendingJobs.inc({ kind: input.kind });
+    },
+
+    async setJobStatus({ jobId, status }: { jobId: string; status: Exclude<JobStatus, 'pending'> }): Promise<void> {
+      const updated = await db
+        .update(jobs)
+        .set({ status, updatedAt: new Date() })
+        .where(and(eq(jobs.id, jobId), eq(jobs.status, 'pending')))
+        .returning({ kind: jobs.kind });
+      if (updated[0]) metrics.pendingJobs.dec({ kind: updated[0].kind });
+    },
+
+    async describeJobs({ ownerId, channel }: { ownerId: string; channel: string }): Promise<string> {
+      const pending = await db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.ownerId, ownerId), eq(jobs.channel, channel), eq(jobs.status, 'pending')))
+        .orderBy(jobs.createdAt);
+      if (pending.length === 0) return 'You have no pending reminders or approvals.';
+      const lines = pending.map((job) =>
+        job.kind === 'reminder'
+          ? `- ${job.id}: reminder "${job.summary}" due ${job.dueAt?.toISOString() ?? 'soon'}`
+          : `- ${job.id}: waiting for approval to ${job.summary}`,
+      );
+      return `Pending jobs:\n${lines.join('\n')}\n/cancel <id> to cancel one.`;
+    },
+
+    async actOnJob(input: {
+      jobId: string;
+      action: 'cancel' | 'approve' | 'reject';
+      actor: Actor;
+      reason?: string;
+    }): Promise<string> {
+      const [job] = await db.select().from(jobs).where(eq(jobs.id, input.jobId));
+      // Same answer for "no such job" and "not yours to see": ids are not an oracle for other people's work.
+      if (!job || job.channel !== input.actor.channel) return `No job ${input.jobId} found. /jobs lists yours.`;
+      if (job.status !== 'pending') return `Job ${job.id} is already ${job.status}.`;
+      const by = { by: input.actor.name ?? input.actor.id, reason: input.reason };
+      if (input.action === 'cancel') {
+        if (job.ownerId !== input.actor.id) return `No job ${input.jobId} found. /jobs lists yours.`;
+        if (!(await signal(temporal, job.workflowId, cancelSignal, by))) return `Job ${job.id} has already finished.`;
+        return `Cancelled ${job.id}.`;
+      }
+      if (job.kind !== 'approval')
+        return `Job ${job.id} is a ${job.kind}; only approval requests can be approved or rejected.`;
+      // Secondary verification: the person who asked cannot approve their own request.
+      if (job.ownerId === input.actor.id) return `You requested ${job.id}; a second person has to ${input.action} it.`;
+      const delivered = await signal(
+        temporal,
+        job.workflowId,
+        input.action === 'approve' ? approveSignal : rejectSignal,
+        by,
+      );
+      if (!delivered) return `Job ${job.id} has already finished.`;
+      return `${input.action === 'approve' ? 'Approved' : 'Rejected'} ${job.id}.`;
+    },
+  };
+}
+
+async function signal(
+  temporal: Client,
+  workflowId: string,
+  definition: typeof cancelSignal,
+  decision: { by: string; reason?: string },
+): Promise<boolean> {
+  try {
+    await temporal.workflow.getHandle(workflowId).signal(definition, decision);
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,84 @@
+// The reply step. Record-then-send with a stable key: the outbox row is written before the message leaves
+// and marked sent after, so a retried or replayed activity finds "sent" and posts nothing twice. The key
+// also goes to platforms that de-duplicate themselves (Feishu's reply uuid).
+import { eq, sql } from 'drizzle-orm';
+import { NotFoundError } from '../core/errors.js';
+import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
+import { messages, replyOutbox } from '../db/schema.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface SendReplyInput {
+  key: string;
+  workflowId: string;
+  kind: 'final' | 'progress' | 'reminder';
+  target: ReplyTarget;
+  reply: OutboundReply;
+}
+
+export function createReplyActivities({ db, channels, metrics, logger }: ActivityDeps) {
+  const adapterFor = (target: ReplyTarget) => {
+    const adapter = channels.get(target.channel);
+    if (!adapter) throw new NotFoundError(`channel ${target.channel} is not enabled on this worker`);
+    return adapter;
+  };
+
+  return {
+    async sendReply(input: SendReplyInput): Promise<SentMessageRef> {
+      const { key, target } = input;
+      await db
+        .insert(replyOutbox)
+        .values({
+          key,
+          workflowId: input.workflowId,
+          channel: target.channel,
+          kind: input.kind,
+          text: input.reply.text,
+        })
+        .onConflictDoNothing();
+      const [row] = await db.select().from(replyOutbox).where(eq(replyOutbox.key, key));
+      if (row?.status === 'sent') {
+        metrics.repliesSent.inc({ channel: target.channel, kind: input.kind, result: 'skipped_duplicate' });
+        logger.info({ key, workflowId: input.workflowId }, 'reply already sent; not sending again');
+        return { channel: target.channel, platformMessageId: row.platformMessageId ?? undefined };
+      }
+      await db
+        .update(replyOutbox)
+        .set({ attempts: sql`${replyOutbox.attempts} + 1` })
+        .where(eq(replyOutbox.key, key));
+      const sent = await adapterFor(target).send(target, { ...input.reply, idempotencyKey: key });
+      await db
+        .update(replyOutbox)
+        .set({ status: 'sent', sentAt: new Date(), platformMessageId: sent.platformMessageId })
+        .where(eq(replyOutbox.key, key));
+      if (input.kind !== 'progress') {
+        const [conversation] = await db
+          .select({ conversationId: messages.conversationId })
+          .from(messages)
+          .where(eq(messages.workflowId, input.workflowId))
+          .limit(1);
+        if (conversation) {
+          await db
+            .insert(messages)
+            .values({
+              id: key,
+              conversationId: conversation.conversationId,
+              workflowId: input.workflowId,
+              direction: 'out',
+              senderId: 'conduit',
+              text: input.reply.text,
+            })
+            .onConflictDoNothing();
+        }
+      }
+      metrics.repliesSent.inc({ channel: target.channel, kind: input.kind, result: 'sent' });
+      return sent;
+    },
+
+    /** Progress notices are best effort and may be edited in place; they are not recorded as messages. */
+    async sendProgress(input: { key: string; target: ReplyTarget; text: string; previous?: SentMessageRef }) {
+      const sent = await adapterFor(input.target).sendProgress(input.target, input.text, input.previous);
+      metrics.repliesSent.inc({ channel: input.target.channel, kind: 'progress', result: 'sent' });
+      return sent;
+    },
+  };
+}

@@ -1,0 +1,25 @@
+// What the HTTP API needs, handed in by the process that serves it (npm start, a test, a benchmark).
+import type { Client } from '@temporalio/client';
+import type { ChannelAdapter } from '../channels/adapter.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { DatabaseHandle } from '../db/client.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { Principal } from './admin-keys.js';
+
+export interface ApiDeps {
+  config: Config;
+  temporal: Client;
+  database: DatabaseHandle;
+  blobs: BlobStore;
+  channels: Map<string, ChannelAdapter>;
+  logger: Logger;
+  metrics: Metrics;
+  verifyApiKey: (key: string) => Promise<Principal | undefined>;
+  now?: () => Date;
+}
+
+export interface ApiEnv {
+  Variables: { principal: Principal };
+}

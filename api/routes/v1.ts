@@ -1,0 +1,128 @@
+// The management API (bearer API key): post a message as the `api` channel, inspect a run, decide on or
+// cancel waiting work, and list a user's pending jobs.
+
+import { randomUUID } from 'node:crypto';
+import { zValidator } from '@hono/zod-validator';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { API_CHANNEL } from '../../channels/api/adapter.js';
+import { BadRequestError, NotFoundError } from '../../core/errors.js';
+import type { InboundMessage } from '../../core/message.js';
+import { jobs } from '../../db/schema.js';
+import { startMessageRun } from '../../ingress/start-message-run.js';
+import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../workflows/definitions.js';
+import type { ApiDeps, ApiEnv } from '../deps.js';
+import { errorBody } from '../errors.js';
+
+const idPattern = /^[\w.:@-]{1,128}$/;
+
+const postMessageSchema = z.object({
+  message_id: z.string().regex(idPattern).optional(),
+  conversation_id: z.string().regex(idPattern),
+  conversation_type: z.enum(['direct', 'group']).default('direct'),
+  sender: z.object({ id: z.string().regex(idPattern), name: z.string().max(200).optional() }),
+  text: z.string().min(1).max(32_000),
+});
+
+const decisionSchema = z.object({ reason: z.string().max(1000).optional() });
+
+/** Turns zod failures into the API's error shape, naming the first bad field. */
+const validationHook = (result: { success: boolean; error?: { issues: z.core.$ZodIssue[] } }) => {
+  if (!result.success && result.error) {
+    const issue = result.error.issues[0];
+    throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+};
+
+export function v1Routes({ temporal, config, database, now = () => new Date() }: ApiDeps) {
+  const app = new Hono<ApiEnv>();
+
+  app.post('/messages', zValidator('json', postMessageSchema, validationHook), async (c) => {
+    const body = c.req.valid('json');
+    const message: InboundMessage = {
+      channel: API_CHANNEL,
+      messageId: body.message_id ?? randomUUID(),
+      conversationId: body.conversation_id,
+      conversationType: body.conversation_type,
+      sender: body.sender,
+      text: body.text,
+      mentions: [],
+      attachments: [],
+      sentAt: now().toISOString(),
+      replyTarget: { channel: API_CHANNEL, data: {} },
+    };
+    const run = await startMessageRun(temporal, config.temporal.taskQueue, message);
+    return c.json(
+      {
+        workflowId: run.workflowId,
+        runId: run.runId,
+        duplicate: run.duplicate,
+        links: { self: `/v1/runs/${encodeURIComponent(run.workflowId)}` },
+      },
+      run.duplicate ? 200 : 202,
+    );
+  });
+
+  app.get('/runs/:workflowId', async (c) => {
+    const workflowId = c.req.param('workflowId');
+    const handle = temporal.workflow.getHandle(workflowId);
+    try {
+      const description = await handle.describe();
+      const state = description.status.name;
+      const status: RunStatus | undefined =
+        state === 'COMPLETED'
+          ? await handle.result()
+          : state === 'RUNNING'
+            ? await handle.query(statusQuery)
+            : undefined;
+      return c.json({
+        workflowId,
+        runId: description.runId,
+        state,
+        startTime: description.startTime,
+        closeTime: description.closeTime,
+        status,
+      });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no run ${workflowId}`);
+      throw error;
+    }
+  });
+
+  for (const [action, signal] of [
+    ['approve', approveSignal],
+    ['reject', rejectSignal],
+    ['cancel', cancelSignal],
+  ] as const) {
+    app.post(`/runs/:workflowId/${action}`, zValidator('json', decisionSchema, validationHook), async (c) => {
+      const workflowId = c.req.param('workflowId');
+      const principal = c.get('principal');
+      try {
+        await temporal.workflow
+          .getHandle(workflowId)
+          .signal(signal, { by: `api:${principal.keyId}`, reason: c.req.valid('json').reason });
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError)
+          return c.json(errorBody('not_found', `no running run ${workflowId}`), 404);
+        throw error;
+      }
+      return c.json({ ok: true, workflowId, action }, 202);
+    });
+  }
+
+  app.get('/jobs', async (c) => {
+    const owner = c.req.query('owner');
+    const channel = c.req.query('channel');
+    if (!owner || !channel) throw new BadRequestError('owner and channel query parameters are required');
+    const rows = await database.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.ownerId, owner), eq(jobs.channel, channel), eq(jobs.status, 'pending')))
+      .orderBy(jobs.createdAt);
+    return c.json({ jobs: rows });
+  });
+
+  return app;
+}

@@ -1,0 +1,37 @@
+// The one interface every chat platform implements. Adapters know their platform's wire format and nothing
+// of Temporal; the pipeline knows InboundMessage and nothing of any platform.
+import type { InboundMessage, OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
+
+/** A webhook delivery exactly as it arrived: header names lower-cased, the body as the raw bytes' UTF-8 text. */
+export interface RawRequest {
+  headers: Record<string, string | undefined>;
+  body: string;
+  receivedAt: Date;
+}
+
+export type IngressOutcome =
+  /** A chat message: the hub starts (or finds) its pipeline run, then answers with `ack`. */
+  | { kind: 'message'; message: InboundMessage; ack?: { status: number; body: unknown } }
+  /** A protocol exchange that is not a message (Feishu's url_verification challenge): answer with this. */
+  | { kind: 'respond'; status: number; body: unknown }
+  /** A well-formed delivery Conduit does not act on (unknown event type, a bot's own message): 200, no run. */
+  | { kind: 'ignore'; reason: string };
+
+export interface ChannelAdapter {
+  readonly name: string;
+  /**
+   * Verifies a webhook delivery (signature, token, clock window) and parses it.
+   * Throws UnauthorizedError for a forged or stale signature and BadRequestError for a malformed body.
+   */
+  receive(request: RawRequest): Promise<IngressOutcome>;
+  /** Sends the final answer. Throws UpstreamError (retryable or not) when the platform refuses. */
+  send(target: ReplyTarget, reply: OutboundReply): Promise<SentMessageRef>;
+  /** Sends a progress notice, or updates `previous` in place where the platform allows it. */
+  sendProgress(target: ReplyTarget, text: string, previous?: SentMessageRef): Promise<SentMessageRef>;
+}
+
+/** What adapters get from the platform: an HTTP client (global fetch in production) and a clock. */
+export interface ChannelDeps {
+  fetch: typeof fetch;
+  now: () => Date;
+}

@@ -1,0 +1,168 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BadRequestError, UnauthorizedError, UpstreamError } from '../../core/errors.js';
+import type { ReplyTarget } from '../../core/message.js';
+import type { RawRequest } from '../adapter.js';
+import { createCustomAdapter } from './adapter.js';
+import { signCustomPayload, verifyCustomSignature } from './signature.js';
+
+const NOW = new Date('2024-05-01T12:00:00Z');
+const T = Math.floor(NOW.getTime() / 1000);
+const deps = { fetch: globalThis.fetch, now: () => NOW };
+const adapter = createCustomAdapter({ secrets: ['whsec_current', 'whsec_previous'] }, deps);
+
+function signedRequest(body: unknown, secret = 'whsec_current'): RawRequest {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  return { headers: { 'x-conduit-signature': signCustomPayload(secret, raw, T) }, body: raw, receivedAt: NOW };
+}
+
+const minimal = { message_id: 'm1', conversation_id: 'c1', sender: { id: 'u1' }, text: 'hello' };
+
+describe('custom adapter: receive', () => {
+  it('parses a signed message into the canonical shape, direct by default', async () => {
+    const outcome = await adapter.receive(signedRequest({ ...minimal, sender: { id: 'u1', name: 'Ann' } }));
+    expect(outcome).toEqual({
+      kind: 'message',
+      message: {
+        channel: 'custom',
+        messageId: 'm1',
+        conversationId: 'c1',
+        conversationType: 'direct',
+        sender: { id: 'u1', name: 'Ann' },
+        text: 'hello',
+        mentions: [],
+        attachments: [],
+        sentAt: NOW.toISOString(),
+        replyTarget: { channel: 'custom', data: { message_id: 'm1', conversation_id: 'c1' } },
+      },
+    });
+  });
+
+  it('keeps callback_url and a group conversation type', async () => {
+    const outcome = await adapter.receive(
+      signedRequest({ ...minimal, conversation_type: 'group', callback_url: 'https://example.com/hook' }),
+    );
+    if (outcome.kind !== 'message') throw new Error(`expected a message, got ${outcome.kind}`);
+    expect(outcome.message.conversationType).toBe('group');
+    expect(outcome.message.replyTarget.data).toEqual({
+      message_id: 'm1',
+      conversation_id: 'c1',
+      callback_url: 'https://example.com/hook',
+    });
+  });
+
+  it('accepts a body signed with the previous secret (rotation)', async () => {
+    await expect(adapter.receive(signedRequest(minimal, 'whsec_previous'))).resolves.toMatchObject({ kind: 'message' });
+  });
+
+  it('rejects an unsigned or forged request before looking at the body', async () => {
+    await expect(adapter.receive({ headers: {}, body: '{', receivedAt: NOW })).rejects.toThrow(UnauthorizedError);
+    await expect(adapter.receive(signedRequest(minimal, 'guessed'))).rejects.toThrow(UnauthorizedError);
+  });
+
+  it('rejects malformed JSON with BadRequestError', async () => {
+    await expect(adapter.receive(signedRequest('{"message_id":'))).rejects.toThrow(BadRequestError);
+  });
+
+  it('rejects bodies missing required fields or with a non-http callback_url', async () => {
+    await expect(adapter.receive(signedRequest({ ...minimal, text: undefined }))).rejects.toThrow(/text/);
+    await expect(adapter.receive(signedRequest({ ...minimal, sender: {} }))).rejects.toThrow(BadRequestError);
+    await expect(adapter.receive(signedRequest({ ...minimal, callback_url: 'file:///etc/passwd' }))).rejects.toThrow(
+      /callback_url/,
+    );
+    await expect(adapter.receive(signedRequest({ ...minimal, conversation_type: 'channel' }))).rejects.toThrow(
+      BadRequestError,
+    );
+  });
+});
+
+describe('custom adapter: send', () => {
+  const calls: { headers: IncomingHttpHeaders; body: string }[] = [];
+  let status = 200;
+  let callbackUrl = '';
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      calls.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(status).end();
+    });
+  });
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    calls.length = 0;
+    status = 200;
+  });
+
+  const target = (): ReplyTarget => ({
+    channel: 'custom',
+    data: { message_id: 'm1', conversation_id: 'c1', callback_url: callbackUrl },
+  });
+
+  it('posts the reply to callback_url signed with the first secret', async () => {
+    const ref = await adapter.send(target(), { text: '**done**', format: 'markdown' });
+    expect(ref).toEqual({ channel: 'custom', platformMessageId: 'm1:reply' });
+    expect(calls).toHaveLength(1);
+    const [call] = calls;
+    expect(JSON.parse(call!.body)).toEqual({
+      message_id: 'm1:reply',
+      conversation_id: 'c1',
+      in_reply_to: 'm1',
+      text: '**done**',
+      format: 'markdown',
+      kind: 'reply',
+    });
+    expect(call!.headers['content-type']).toMatch(/application\/json/);
+    const signature = call!.headers['x-conduit-signature'] as string;
+    expect(() => verifyCustomSignature(signature, call!.body, ['whsec_current'], NOW)).not.toThrow();
+    expect(() => verifyCustomSignature(signature, call!.body, ['whsec_previous'], NOW)).toThrow();
+  });
+
+  it('posts progress notices with kind progress', async () => {
+    await adapter.sendProgress(target(), 'searching…');
+    expect(JSON.parse(calls[0]!.body)).toMatchObject({ kind: 'progress', text: 'searching…', format: 'text' });
+  });
+
+  it('without a callback_url returns a bare ref and makes no HTTP call', async () => {
+    const ref = await adapter.send(
+      { channel: 'custom', data: { message_id: 'm1', conversation_id: 'c1' } },
+      { text: 'kept by the pipeline', format: 'text' },
+    );
+    expect(ref).toEqual({ channel: 'custom' });
+    expect(calls).toHaveLength(0);
+  });
+
+  it.each([
+    [500, true],
+    [503, true],
+    [429, true],
+    [400, false],
+    [404, false],
+    [410, false],
+  ])('maps a callback answering HTTP %i to UpstreamError with retryable %s', async (answer, retryable) => {
+    status = answer;
+    const error = await adapter.send(target(), { text: 'x', format: 'text' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as UpstreamError).retryable).toBe(retryable);
+  });
+
+  it('maps an unreachable callback to a retryable UpstreamError', async () => {
+    const unreachable = {
+      channel: 'custom',
+      data: { message_id: 'm1', conversation_id: 'c1', callback_url: 'http://127.0.0.1:1/x' },
+    };
+    const error = await adapter.send(unreachable, { text: 'x', format: 'text' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as UpstreamError).retryable).toBe(true);
+  });
+
+  it('refuses to be built without a secret', () => {
+    expect(() => createCustomAdapter({ secrets: [] }, deps)).toThrow();
+  });
+});

@@ -1,0 +1,70 @@
+// The custom HTTP channel: Conduit's own signed webhook in, signed callbacks out. Without a callback_url the
+// reply is not pushed anywhere: the pipeline keeps it and the caller reads it through the API.
+import { BadRequestError } from '../../core/errors.js';
+import type { OutboundReply, ReplyTarget, SentMessageRef } from '../../core/message.js';
+import type { ChannelAdapter, ChannelDeps } from '../adapter.js';
+import { type CustomCallbackBody, postCallback } from './callback.js';
+import { type CustomReplyData, parseCustomMessage } from './payload.js';
+import { CUSTOM_SIGNATURE_HEADER, verifyCustomSignature } from './signature.js';
+
+export interface CustomSettings {
+  /** Accepted signing secrets; the first one signs callbacks. */
+  secrets: string[];
+}
+
+export function createCustomAdapter(settings: CustomSettings, deps: ChannelDeps): ChannelAdapter {
+  const [signingSecret] = settings.secrets;
+  if (!signingSecret) throw new Error('the custom channel needs at least one secret');
+
+  const deliver = async (
+    target: ReplyTarget,
+    kind: CustomCallbackBody['kind'],
+    text: string,
+    format: CustomCallbackBody['format'],
+  ): Promise<SentMessageRef> => {
+    const data = readReplyData(target);
+    if (!data.callback_url) return { channel: 'custom' };
+    // Deterministic ids let a receiver drop a retried delivery, and let progress notices replace each other.
+    const messageId = `${data.message_id}:${kind}`;
+    await postCallback(
+      deps.fetch,
+      signingSecret,
+      data.callback_url,
+      {
+        message_id: messageId,
+        conversation_id: data.conversation_id,
+        in_reply_to: data.message_id,
+        text,
+        format,
+        kind,
+      },
+      deps.now(),
+    );
+    return { channel: 'custom', platformMessageId: messageId };
+  };
+
+  return {
+    name: 'custom',
+    async receive(request) {
+      verifyCustomSignature(request.headers[CUSTOM_SIGNATURE_HEADER], request.body, settings.secrets, deps.now());
+      return { kind: 'message', message: parseCustomMessage(request.body, request.receivedAt) };
+    },
+    send(target, reply: OutboundReply) {
+      return deliver(target, 'reply', reply.text, reply.format);
+    },
+    sendProgress(target, text) {
+      return deliver(target, 'progress', text, 'text');
+    },
+  };
+}
+
+function readReplyData(target: ReplyTarget): CustomReplyData {
+  const { message_id, conversation_id, callback_url } = target.data;
+  if (typeof message_id !== 'string' || typeof conversation_id !== 'string') {
+    throw new BadRequestError('custom reply target lacks message_id or conversation_id');
+  }
+  if (callback_url !== undefined && typeof callback_url !== 'string') {
+    throw new BadRequestError('custom reply target has a malformed callback_url');
+  }
+  return { message_id, conversation_id, callback_url };
+}

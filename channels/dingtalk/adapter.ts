@@ -1,0 +1,70 @@
+// The DingTalk enterprise robot channel (HTTP callback mode): verifies and parses callbacks, answers through
+// the session webhook while it is valid and through the robot OpenAPI after it expires.
+import { BadRequestError } from '../../core/errors.js';
+import type { ReplyTarget, SentMessageRef } from '../../core/message.js';
+import type { ChannelAdapter, ChannelDeps } from '../adapter.js';
+import { createDingTalkTokenCache, type DingTalkCredentials } from './access-token.js';
+import { type DingTalkReplyData, parseDingTalkCallback } from './payload.js';
+import { createProgressThrottle } from './progress-throttle.js';
+import { sendViaRobotApi } from './robot-api.js';
+import { sendViaSessionWebhook } from './session-webhook.js';
+import { verifyDingTalkSign } from './sign.js';
+
+export type DingTalkSettings = DingTalkCredentials;
+
+export const DINGTALK_PROGRESS_INTERVAL_MS = 10_000;
+
+export function createDingTalkAdapter(settings: DingTalkSettings, deps: ChannelDeps): ChannelAdapter {
+  const apiBaseUrl = settings.apiBaseUrl.replace(/\/+$/, '');
+  const tokens = createDingTalkTokenCache({ ...settings, apiBaseUrl }, deps);
+  const throttle = createProgressThrottle(DINGTALK_PROGRESS_INTERVAL_MS, deps.now, 'dingtalk');
+  const robotApi = { fetch: deps.fetch, apiBaseUrl, defaultRobotCode: settings.appKey, tokens };
+
+  const adapter: ChannelAdapter = {
+    name: 'dingtalk',
+    async receive(request) {
+      verifyDingTalkSign(request.headers, settings.appSecret, deps.now());
+      return parseDingTalkCallback(request.body, request.receivedAt);
+    },
+    async send(target, reply): Promise<SentMessageRef> {
+      const data = readReplyData(target);
+      const { sessionWebhook, sessionWebhookExpiredTime } = data;
+      if (
+        sessionWebhook &&
+        sessionWebhookExpiredTime !== undefined &&
+        deps.now().getTime() < sessionWebhookExpiredTime
+      ) {
+        await sendViaSessionWebhook(deps.fetch, sessionWebhook, reply);
+        return { channel: 'dingtalk' };
+      }
+      return sendViaRobotApi(robotApi, data, reply);
+    },
+    sendProgress(target, text, previous) {
+      const data = readReplyData(target);
+      return throttle.run(data.conversationId, () => adapter.send(target, { text, format: 'text' }), previous);
+    },
+  };
+  return adapter;
+}
+
+function readReplyData(target: ReplyTarget): DingTalkReplyData {
+  const data = target.data;
+  const conversationType = data['conversationType'];
+  const conversationId = data['conversationId'];
+  if ((conversationType !== '1' && conversationType !== '2') || typeof conversationId !== 'string') {
+    throw new BadRequestError('DingTalk reply target lacks conversationType or conversationId');
+  }
+  return {
+    conversationType,
+    conversationId,
+    sessionWebhook: optionalString(data['sessionWebhook']),
+    sessionWebhookExpiredTime:
+      typeof data['sessionWebhookExpiredTime'] === 'number' ? data['sessionWebhookExpiredTime'] : undefined,
+    senderStaffId: optionalString(data['senderStaffId']),
+    robotCode: optionalString(data['robotCode']),
+  };
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

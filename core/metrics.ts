@@ -1,0 +1,97 @@
+// Prometheus instruments (prom-client) on a registry per process, so tests and side-by-side instances never
+// share counters. Names follow Prometheus conventions: conduit_<thing>_<unit>.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'conduit_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Histogram({
+      name: 'conduit_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    inboundMessages: new Counter({
+      name: 'conduit_inbound_messages_total',
+      help: 'Webhook deliveries by channel and outcome (accepted, duplicate, ignored, rejected)',
+      labelNames: ['channel', 'outcome', 'reason'] as const,
+      registers,
+    }),
+    runsStarted: new Counter({
+      name: 'conduit_runs_started_total',
+      help: 'Pipeline runs started, by channel',
+      labelNames: ['channel'] as const,
+      registers,
+    }),
+    runsFinished: new Counter({
+      name: 'conduit_runs_finished_total',
+      help: 'Pipeline runs finished, by outcome (replied, refused, cancelled, failed)',
+      labelNames: ['channel', 'outcome'] as const,
+      registers,
+    }),
+    stepDuration: new Histogram({
+      name: 'conduit_pipeline_step_duration_seconds',
+      help: 'Time spent in each pipeline activity',
+      labelNames: ['step', 'result'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    llmCalls: new Histogram({
+      name: 'conduit_llm_call_duration_seconds',
+      help: 'LLM call latency by provider, model and result',
+      labelNames: ['provider', 'model', 'result'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    llmTokens: new Counter({
+      name: 'conduit_llm_tokens_total',
+      help: 'Tokens used, by provider, model and kind (prompt, completion)',
+      labelNames: ['provider', 'model', 'kind'] as const,
+      registers,
+    }),
+    toolCalls: new Histogram({
+      name: 'conduit_tool_call_duration_seconds',
+      help: 'Tool call latency by tool and result',
+      labelNames: ['tool', 'result'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    repliesSent: new Counter({
+      name: 'conduit_replies_sent_total',
+      help: 'Messages sent to chat platforms, by channel and kind; deduplicated re-sends are counted as skipped',
+      labelNames: ['channel', 'kind', 'result'] as const,
+      registers,
+    }),
+    pendingJobs: new Gauge({
+      name: 'conduit_pending_jobs',
+      help: 'Reminders and approvals waiting, by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Times an async call into a histogram with a result label. */
+export async function timed<T>(
+  histogram: Histogram<string>,
+  labels: Record<string, string>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const end = histogram.startTimer(labels);
+  try {
+    const value = await fn();
+    end({ result: 'ok' });
+    return value;
+  } catch (error) {
+    end({ result: 'error' });
+    throw error;
+  }
+}

@@ -1,0 +1,138 @@
+// Conduit's relational data: conversations and their messages, pipeline runs, the reply outbox that makes
+// sending idempotent, conversation memory, pending jobs (reminders, approvals), rate-limit windows and audit.
+// One schema serves PostgreSQL and the embedded PGlite store.
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: text('id').primaryKey(),
+    channel: text('channel').notNull(),
+    externalId: text('external_id').notNull(),
+    type: text('type').notNull(),
+    createdAt: createdAt(),
+    lastMessageAt: timestamp('last_message_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('conversations_channel_external').on(t.channel, t.externalId)],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: text('id').primaryKey(),
+    conversationId: text('conversation_id')
+      .notNull()
+      .references(() => conversations.id),
+    workflowId: text('workflow_id').notNull(),
+    direction: text('direction', { enum: ['in', 'out'] }).notNull(),
+    senderId: text('sender_id').notNull(),
+    senderName: text('sender_name'),
+    text: text('text').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('messages_conversation_time').on(t.conversationId, t.createdAt)],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    workflowId: text('workflow_id').primaryKey(),
+    channel: text('channel').notNull(),
+    messageId: text('message_id').notNull(),
+    conversationId: text('conversation_id').notNull(),
+    senderId: text('sender_id').notNull(),
+    status: text('status', { enum: ['running', 'completed', 'refused', 'failed'] })
+      .notNull()
+      .default('running'),
+    intent: text('intent'),
+    intentConfidence: real('intent_confidence'),
+    startedAt: createdAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [index('runs_started').on(t.startedAt)],
+);
+
+/** Record-then-send: a row is written before a reply leaves and marked sent after, keyed by a stable key. */
+export const replyOutbox = pgTable('reply_outbox', {
+  key: text('key').primaryKey(),
+  workflowId: text('workflow_id').notNull(),
+  channel: text('channel').notNull(),
+  kind: text('kind', { enum: ['final', 'progress', 'reminder'] }).notNull(),
+  text: text('text').notNull(),
+  status: text('status', { enum: ['pending', 'sent'] })
+    .notNull()
+    .default('pending'),
+  platformMessageId: text('platform_message_id'),
+  attempts: integer('attempts').notNull().default(0),
+  createdAt: createdAt(),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+});
+
+export const memories = pgTable(
+  'memories',
+  {
+    conversationId: text('conversation_id').notNull(),
+    key: text('key').notNull(),
+    value: jsonb('value').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.key] })],
+);
+
+/** Waiting work a chat user can list and act on (/jobs, /cancel, /approve, /reject). */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['reminder', 'approval'] }).notNull(),
+    workflowId: text('workflow_id').notNull(),
+    channel: text('channel').notNull(),
+    conversationId: text('conversation_id').notNull(),
+    ownerId: text('owner_id').notNull(),
+    summary: text('summary').notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true }),
+    status: text('status', { enum: ['pending', 'done', 'cancelled', 'approved', 'rejected', 'expired'] })
+      .notNull()
+      .default('pending'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('jobs_owner_status').on(t.ownerId, t.status)],
+);
+
+/** Fixed-window counters shared by every worker, so rate limits hold across replicas. */
+export const rateWindows = pgTable(
+  'rate_windows',
+  {
+    key: text('key').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: text('id').primaryKey().default(sql`gen_random_uuid()::text`),
+    at: createdAt(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subject: text('subject'),
+    detail: jsonb('detail'),
+  },
+  (t) => [index('audit_at').on(t.at)],
+);
+
+/** Service-account API keys for the management API; only a SHA-256 hash is kept, the key is shown once. */
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  keyHash: text('key_hash').notNull().unique(),
+  role: text('role', { enum: ['admin', 'operator', 'approver', 'member', 'viewer'] }).notNull(),
+  createdAt: createdAt(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});

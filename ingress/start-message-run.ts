@@ -1,0 +1,39 @@
+// The one door into the pipeline: every channel (webhooks, stream connections, the API) hands its canonical
+// message here. The workflow id comes from the channel and the platform's message id, so a redelivered
+// message finds its existing run instead of starting a second one.
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { InboundMessage } from '../core/message.js';
+import { messageWorkflowId } from '../workflows/definitions.js';
+import type { handleMessage } from '../workflows/handle-message.js';
+
+export interface StartedRun {
+  workflowId: string;
+  runId: string;
+  /** True when this delivery was a duplicate and the existing run was returned. */
+  duplicate: boolean;
+}
+
+export async function startMessageRun(
+  client: Client,
+  taskQueue: string,
+  message: InboundMessage,
+  options: { eager?: boolean } = {},
+): Promise<StartedRun> {
+  const workflowId = messageWorkflowId(message.channel, message.messageId);
+  try {
+    const handle = await client.workflow.start<typeof handleMessage>('handleMessage', {
+      workflowId,
+      taskQueue,
+      args: [{ message }],
+      // A run, once finished, keeps its id for the namespace's retention period: redeliveries start nothing.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      requestEagerStart: options.eager,
+    });
+    return { workflowId, runId: handle.firstExecutionRunId, duplicate: false };
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const existing = await client.workflow.getHandle(workflowId).describe();
+    return { workflowId, runId: existing.runId, duplicate: true };
+  }
+}

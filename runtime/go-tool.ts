@@ -1,0 +1,87 @@
+// Finds or builds a Go-module binary under .tools/bin (the Temporal CLI, MinIO): PATH first, then the cached
+// build, then `go install` once, with a progress line so a multi-minute first build never looks like a hang.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
+
+export interface GoToolSpec {
+  binary: string;
+  /** Module path with version, e.g. github.com/temporalio/cli/cmd/temporal@v1.5.1 */
+  module: string;
+  /** Shown in progress lines. */
+  label: string;
+}
+
+export type Progress = (line: string) => void;
+
+export const toolsBinDir = (projectRoot: string) => join(projectRoot, '.tools', 'bin');
+
+export function findOnPath(binary: string, pathVariable = process.env.PATH ?? ''): string | undefined {
+  for (const dir of pathVariable.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, binary);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function goAvailable(): boolean {
+  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+}
+
+/** Builds `spec` with `go install` into `.tools/bin`; resolves to the binary's path. */
+export async function goInstall(projectRoot: string, spec: GoToolSpec, progress: Progress): Promise<string> {
+  const binDir = resolve(toolsBinDir(projectRoot));
+  await mkdir(binDir, { recursive: true });
+  const started = Date.now();
+  progress(`${spec.label}: building once with \`go install ${spec.module}\` into .tools/bin (takes a few minutes)`);
+  const ticker = setInterval(
+    () => progress(`${spec.label}: still building (${formatDuration(Date.now() - started)})`),
+    20_000,
+  );
+  try {
+    const output: string[] = [];
+    const code = await new Promise<number | null>((resolveExit, reject) => {
+      const child = spawn('go', ['install', spec.module], {
+        env: { ...process.env, GOBIN: binDir, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const keep = (chunk: Buffer) => {
+        output.push(chunk.toString());
+        if (output.length > 200) output.shift();
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('error', reject);
+      child.on('exit', resolveExit);
+    });
+    const binary = join(binDir, spec.binary);
+    if (code !== 0 || !existsSync(binary)) {
+      const tail = output.join('').trim().split('\n').slice(-15).join('\n');
+      throw new Error(`${spec.label}: go install ${spec.module} failed (exit ${code}):\n${tail}`);
+    }
+    progress(`${spec.label}: built in ${formatDuration(Date.now() - started)} (cached in .tools/bin)`);
+    return binary;
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** PATH, then .tools/bin, then a one-time `go install`; undefined when none is possible (no Go toolchain). */
+export async function acquireGoTool(
+  projectRoot: string,
+  spec: GoToolSpec,
+  progress: Progress,
+): Promise<{ path: string; source: 'path' | 'cache' | 'built' } | undefined> {
+  const onPath = findOnPath(spec.binary);
+  if (onPath) return { path: onPath, source: 'path' };
+  const cached = join(resolve(toolsBinDir(projectRoot)), spec.binary);
+  if (existsSync(cached)) return { path: cached, source: 'cache' };
+  if (!goAvailable()) return undefined;
+  return { path: await goInstall(projectRoot, spec, progress), source: 'built' };
+}

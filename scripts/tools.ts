@@ -1,0 +1,35 @@
+// `npm run tools`: builds (once) the real components the tests run against, the Temporal CLI and MinIO,
+// into .tools/bin, with progress, so the test run itself never waits on a silent multi-minute build.
+import { fileURLToPath } from 'node:url';
+import { acquireGoTool, formatDuration } from '../runtime/go-tool.js';
+import { MINIO_MODULE } from '../runtime/minio-server.js';
+import { temporalCliSpec } from '../runtime/temporal-dev-server.js';
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+const progress = (line: string) => console.error(`tools: ${line}`);
+const started = Date.now();
+const needTemporal = !process.env.TEMPORAL_ADDRESS;
+
+const specs = [
+  ...(needTemporal ? [temporalCliSpec(process.env.TEMPORAL_CLI_VERSION ?? 'v1.5.1')] : []),
+  { binary: 'minio', module: MINIO_MODULE, label: 'MinIO' },
+];
+// Both builds at once: on two cores they finish together in about the time of the longer one.
+const results = await Promise.allSettled(specs.map((spec) => acquireGoTool(projectRoot, spec, progress)));
+let failed = false;
+results.forEach((result, index) => {
+  const label = specs[index]!.label;
+  if (result.status === 'rejected') {
+    failed = true;
+    progress(`${label}: ${result.reason instanceof Error ? result.reason.message : result.reason}`);
+  } else if (!result.value) {
+    failed = true;
+    progress(
+      `${label}: not on PATH, not in .tools/bin, and no Go toolchain to build it (install Go, or put it on PATH)`,
+    );
+  } else {
+    progress(`${label}: ${result.value.path} (${result.value.source})`);
+  }
+});
+if (failed) process.exit(1);
+progress(`ready in ${formatDuration(Date.now() - started)}`);

@@ -1,0 +1,33 @@
+// The object-store interface: large artifacts, attachments and memory snapshots, addressed by key. Both
+// drivers (MinIO/S3 and the local filesystem) pass the same contract tests.
+import type { Config } from '../core/config.js';
+
+export interface BlobStore {
+  readonly kind: 's3' | 'filesystem';
+  put(key: string, data: Buffer | string, contentType?: string): Promise<void>;
+  /** The object's bytes, or undefined when no object has that key. */
+  get(key: string): Promise<Buffer | undefined>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): Promise<string[]>;
+  /** Throws when the store cannot be reached (readiness check). */
+  ping(): Promise<void>;
+}
+
+/** Keys are relative paths of safe segments, so the filesystem driver can never escape its directory. */
+export function assertValidKey(key: string): void {
+  const segments = key.split('/');
+  const valid =
+    key.length > 0 &&
+    key.length <= 512 &&
+    segments.every((s) => s.length > 0 && s !== '.' && s !== '..' && /^[\w.@=+-]+$/.test(s));
+  if (!valid) throw new Error(`invalid object key: ${JSON.stringify(key.slice(0, 80))}`);
+}
+
+export async function openBlobStore(settings: Config['blobs']): Promise<BlobStore> {
+  if (settings.kind === 's3') {
+    const { openMinioStore } = await import('./minio-store.js');
+    return openMinioStore(settings);
+  }
+  const { openFilesystemStore } = await import('./filesystem-store.js');
+  return openFilesystemStore(settings.dir);
+}

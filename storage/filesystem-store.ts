@@ -1,0 +1,50 @@
+// The embedded object store: one file per key under a directory, written atomically (temp file + rename)
+// so a crash never leaves half an object behind.
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { assertValidKey, type BlobStore } from './blob-store.js';
+
+export async function openFilesystemStore(root: string): Promise<BlobStore> {
+  const objectsDir = join(root, 'objects');
+  const tmpDir = join(root, 'tmp');
+  await mkdir(objectsDir, { recursive: true });
+  await mkdir(tmpDir, { recursive: true });
+  const pathOf = (key: string) => {
+    assertValidKey(key);
+    return join(objectsDir, key);
+  };
+
+  return {
+    kind: 'filesystem',
+    async put(key, data) {
+      const target = pathOf(key);
+      await mkdir(dirname(target), { recursive: true });
+      const temp = join(tmpDir, randomUUID());
+      await writeFile(temp, data);
+      await rename(temp, target);
+    },
+    async get(key) {
+      try {
+        return await readFile(pathOf(key));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    async delete(key) {
+      await rm(pathOf(key), { force: true });
+    },
+    async list(prefix) {
+      const entries = await readdir(objectsDir, { recursive: true, withFileTypes: true });
+      return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(objectsDir, join(entry.parentPath, entry.name)).split(sep).join('/'))
+        .filter((key) => key.startsWith(prefix))
+        .sort();
+    },
+    async ping() {
+      await access(objectsDir);
+    },
+  };
+}

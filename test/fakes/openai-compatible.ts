@@ -1,0 +1,170 @@
+// A real HTTP server speaking the OpenAI chat-completions protocol, standing in for LLM vendors in tests and
+// benchmarks. Replies are scripted per test (a queue); unscripted requests echo the last user message.
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface FakeToolCall {
+  id?: string;
+  name: string;
+  /** An object is serialized to JSON; a string is sent as-is (to script malformed arguments). */
+  arguments: string | Record<string, unknown>;
+}
+
+/** One scripted reply. `status` >= 400 answers with an error; otherwise text, tool calls or JSON content. */
+export interface FakeLlmReply {
+  text?: string;
+  toolCalls?: FakeToolCall[];
+  json?: unknown;
+  status?: number;
+  /** OpenAI's error object; its shape is what the vendors copy. */
+  error?: { message: string; type?: string; code?: string | null; param?: string | null };
+  /** A raw error body, for vendors whose error shape differs. */
+  body?: unknown;
+  delayMs?: number;
+  model?: string;
+  usage?: { promptTokens: number; completionTokens: number };
+}
+
+export interface FakeChatBody {
+  model: string;
+  messages: Array<{ role: string; content?: unknown; tool_calls?: unknown[]; tool_call_id?: string }>;
+  tools?: unknown[];
+  response_format?: { type: string; json_schema?: { name: string; schema?: unknown; strict?: boolean } };
+  temperature?: number;
+  [key: string]: unknown;
+}
+
+export interface FakeLlmRequest {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: FakeChatBody;
+}
+
+export interface FakeLlm {
+  /** Ends in `/v1`, ready to be an LLM_BASE_URL. */
+  baseUrl: string;
+  requests: FakeLlmRequest[];
+  script(...replies: FakeLlmReply[]): void;
+  close(): Promise<void>;
+}
+
+export interface FakeLlmOptions {
+  /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+}
+
+export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
+  const queue: FakeLlmReply[] = [];
+  const requests: FakeLlmRequest[] = [];
+  let completions = 0;
+
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
+      return sendError(res, 404, { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error' });
+    }
+    let body: FakeChatBody;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FakeChatBody;
+    } catch {
+      return sendError(res, 400, { message: 'request body is not JSON', type: 'invalid_request_error' });
+    }
+    requests.push({ path, headers: req.headers, body });
+
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      // Echoes the presented key in full, as some vendors do, so tests prove the client never repeats it.
+      const presented = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+      return sendError(res, 401, {
+        message: `Incorrect API key provided: ${presented}.`,
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+      });
+    }
+    if (body.stream === true) {
+      return sendError(res, 400, { message: 'the fake does not stream', type: 'invalid_request_error' });
+    }
+
+    const reply = queue.shift() ?? { text: lastUserText(body) };
+    if (reply.delayMs) await sleep(reply.delayMs);
+    if (res.destroyed) return;
+    if (reply.status !== undefined && reply.status >= 400) {
+      return send(
+        res,
+        reply.status,
+        reply.body ?? { error: { type: 'api_error', param: null, code: null, ...reply.error } },
+      );
+    }
+    completions += 1;
+    send(res, 200, completion(body, reply, completions));
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    script: (...replies) => {
+      queue.push(...replies);
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+function completion(body: FakeChatBody, reply: FakeLlmReply, sequence: number) {
+  const content = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.text ?? null);
+  const toolCalls = reply.toolCalls?.map((call, index) => ({
+    id: call.id ?? `call_${sequence}_${index}`,
+    type: 'function',
+    function: {
+      name: call.name,
+      arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
+    },
+  }));
+  const promptTokens = reply.usage?.promptTokens ?? Math.ceil(JSON.stringify(body.messages).length / 4);
+  const completionTokens = reply.usage?.completionTokens ?? Math.ceil(((content ?? '').length + 1) / 4);
+  return {
+    id: `chatcmpl-fake-${sequence}`,
+    object: 'chat.completion',
+    created: 1_700_000_000 + sequence,
+    model: reply.model ?? body.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content, refusal: null, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+        logprobs: null,
+        finish_reason: toolCalls ? 'tool_calls' : 'stop',
+      },
+    ],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
+  };
+}
+
+function lastUserText(body: FakeChatBody): string {
+  const user = [...(body.messages ?? [])].reverse().find((message) => message.role === 'user');
+  if (typeof user?.content === 'string') return user.content;
+  if (Array.isArray(user?.content)) {
+    return user.content.map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : '')).join('');
+  }
+  return '';
+}
+
+function sendError(res: ServerResponse, status: number, error: { message: string; type: string; code?: string }) {
+  send(res, status, { error: { param: null, code: null, ...error } });
+}
+
+function send(res: ServerResponse, status: number, payload: unknown) {
+  const text = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,25 @@
+// What a tool is: a JSON schema the model reads, a zod schema its arguments must pass, and a run function.
+// Tools run inside the runTool activity, so they may do I/O; they never see Temporal.
+import type { z } from 'zod';
+
+export interface ToolContext {
+  /** Aborts when the tool's timeout passes or the activity is cancelled; tools doing I/O should pass it on. */
+  signal?: AbortSignal;
+  runId?: string;
+  conversationId?: string;
+  userId?: string;
+}
+
+export interface ToolDefinition<Input = unknown> {
+  /** What the model calls it: letters, digits, `_` and `-` only (the function-calling rule). */
+  name: string;
+  description: string;
+  /** JSON schema of the arguments object, sent to the model. */
+  parameters: Record<string, unknown>;
+  inputSchema: z.ZodType<Input>;
+  /** Sensitive tools act on the world or read private data: the pipeline asks for approval before running them. */
+  sensitive: boolean;
+  timeoutMs: number;
+  // Method syntax on purpose: a ToolDefinition<{ text: string }> is then usable where ToolDefinition is expected.
+  run(input: Input, ctx: ToolContext): Promise<unknown>;
+}

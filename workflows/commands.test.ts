@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, MAX_REMINDER_MS, parseCommand, parseDuration } from './commands.js';
+
+describe('parseDuration', () => {
+  it('reads single and compound units', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('10m')).toBe(600_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('2D')).toBe(172_800_000);
+  });
+  it('refuses anything that is not a duration', () => {
+    for (const text of ['', '10', 'm', '1x', '-5m', '1.5h', '0s', '10 m']) expect(parseDuration(text)).toBeUndefined();
+  });
+  it('formats back into the same notation', () => {
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+    expect(formatDuration(90_000)).toBe('1m30s');
+  });
+});
+
+describe('parseCommand', () => {
+  it('treats text without a leading slash as free text', () => {
+    expect(parseCommand('hello /echo')).toBeUndefined();
+  });
+  it('parses each built-in command', () => {
+    expect(parseCommand(' /echo  hi there ')).toEqual({ name: 'echo', text: 'hi there' });
+    expect(parseCommand('/HELP')).toEqual({ name: 'help' });
+    expect(parseCommand('/time')).toEqual({ name: 'time' });
+    expect(parseCommand('/jobs')).toEqual({ name: 'jobs' });
+    expect(parseCommand('/remind 1h30m call the bank')).toEqual({
+      name: 'remind',
+      delayMs: 5_400_000,
+      text: 'call the bank',
+    });
+    expect(parseCommand('/cancel r-abc123')).toEqual({ name: 'cancel', jobId: 'r-abc123' });
+    expect(parseCommand('/approve a-1')).toEqual({ name: 'approve', jobId: 'a-1' });
+    expect(parseCommand('/reject a-1 too risky')).toEqual({ name: 'reject', jobId: 'a-1', reason: 'too risky' });
+  });
+  it('accepts the full-width slash that Chinese input methods type', () => {
+    expect(parseCommand('／time')).toEqual({ name: 'time' });
+  });
+  it('explains bad usage instead of failing', () => {
+    expect(parseCommand('/remind soon call')).toMatchObject({ name: 'invalid', command: 'remind' });
+    expect(parseCommand('/remind 10m')).toMatchObject({ name: 'invalid', command: 'remind' });
+    expect(parseCommand('/echo')).toMatchObject({ name: 'invalid', command: 'echo' });
+    expect(parseCommand('/cancel')).toMatchObject({ name: 'invalid', command: 'cancel' });
+    expect(parseCommand(`/remind ${Math.ceil(MAX_REMINDER_MS / 86_400_000) + 1}d x`)).toMatchObject({
+      name: 'invalid',
+    });
+    const unknown = parseCommand('/frobnicate');
+    expect(unknown).toMatchObject({ name: 'invalid', command: 'frobnicate' });
+    expect(unknown && 'problem' in unknown && unknown.problem).toContain('/help');
+  });
+});

@@ -1,0 +1,102 @@
+// The rule-based fast path of the intent step: built-in chat commands that work with no LLM configured.
+// Pure and deterministic, so the workflow can run it in-line without an activity round trip.
+
+export type Command =
+  | { name: 'help' }
+  | { name: 'echo'; text: string }
+  | { name: 'time' }
+  | { name: 'remind'; delayMs: number; text: string }
+  | { name: 'jobs' }
+  | { name: 'cancel'; jobId: string }
+  | { name: 'approve'; jobId: string }
+  | { name: 'reject'; jobId: string; reason?: string }
+  | { name: 'invalid'; command: string; problem: string };
+
+export const HELP_TEXT = [
+  'Commands:',
+  '/help: this list',
+  '/echo <text>: repeat the text',
+  '/time: the current time',
+  '/remind <duration> <text>: remind you later (e.g. /remind 10m stand-up, /remind 1h30m call back)',
+  '/jobs: your pending reminders and approvals',
+  '/cancel <id>: cancel a pending reminder or request',
+  '/approve <id>, /reject <id> [reason]: decide on a request waiting for approval',
+].join('\n');
+
+const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/** Longest reminder accepted: one year. Durable timers can wait longer, but such input is usually a typo. */
+export const MAX_REMINDER_MS = 366 * UNITS_MS.d!;
+
+/** Parses `90s`, `10m`, `1h30m`, `2d`; returns milliseconds, or undefined for anything else. */
+export function parseDuration(input: string): number | undefined {
+  const text = input.trim().toLowerCase();
+  if (!/^(\d+[smhdw])+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+)([smhdw])/g)) {
+    total += Number(amount) * UNITS_MS[unit!]!;
+  }
+  return total > 0 ? total : undefined;
+}
+
+export function formatDuration(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(ms / 1000);
+  for (const [unit, seconds] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
+    if (rest >= seconds) {
+      parts.push(`${Math.floor(rest / seconds)}${unit}`);
+      rest %= seconds;
+    }
+  }
+  return parts.join('') || '0s';
+}
+
+/** Returns the command a message carries, or undefined when it is free text for the model. */
+export function parseCommand(text: string): Command | undefined {
+  const trimmed = text.trim();
+  const match = /^[/／]([a-zA-Z]+)(?:\s+([\s\S]*))?$/.exec(trimmed);
+  if (!match) return undefined;
+  const name = match[1]!.toLowerCase();
+  const rest = (match[2] ?? '').trim();
+  switch (name) {
+    case 'help':
+    case 'start':
+      return { name: 'help' };
+    case 'echo':
+      return rest ? { name: 'echo', text: rest } : { name: 'invalid', command: 'echo', problem: 'Usage: /echo <text>' };
+    case 'time':
+      return { name: 'time' };
+    case 'jobs':
+      return { name: 'jobs' };
+    case 'remind': {
+      const [durationText = '', ...words] = rest.split(/\s+/);
+      const delayMs = parseDuration(durationText);
+      const reminder = words.join(' ').trim();
+      if (delayMs === undefined || !reminder) {
+        return {
+          name: 'invalid',
+          command: 'remind',
+          problem: 'Usage: /remind <duration> <text>, e.g. /remind 10m stand-up',
+        };
+      }
+      if (delayMs > MAX_REMINDER_MS) {
+        return { name: 'invalid', command: 'remind', problem: 'A reminder can be at most one year ahead.' };
+      }
+      return { name: 'remind', delayMs, text: reminder };
+    }
+    case 'cancel':
+    case 'approve':
+    case 'reject': {
+      const [jobId, ...reason] = rest.split(/\s+/).filter(Boolean);
+      if (!jobId) return { name: 'invalid', command: name, problem: `Usage: /${name} <id> (see /jobs for ids)` };
+      if (name === 'reject') return { name, jobId, reason: reason.join(' ') || undefined };
+      return { name, jobId };
+    }
+    default:
+      return { name: 'invalid', command: name, problem: `Unknown command /${name}.\n${HELP_TEXT}` };
+  }
+}

@@ -1,0 +1,59 @@
+// Names and shapes shared by workflows, activities and the API: the signals that approve, reject or cancel
+// waiting work, the status query, and the plain-data types a run carries. Workflow-safe (definitions only).
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { InboundMessage } from '../core/message.js';
+
+export type PipelineStep = 'verify' | 'parse' | 'intent' | 'plan' | 'execute' | 'awaiting_approval' | 'reply' | 'done';
+
+export interface IntentResult {
+  name: string;
+  confidence: number;
+  source: 'command' | 'llm' | 'default';
+}
+
+export interface ToolCallRecord {
+  name: string;
+  arguments: string;
+  ok: boolean;
+  result: string;
+}
+
+export interface RunStatus {
+  step: PipelineStep;
+  intent?: IntentResult;
+  /** What the run intends to do, one line per step, as decided by the command or the model. */
+  plan: string[];
+  toolCalls: ToolCallRecord[];
+  pendingApproval?: { jobId: string; tool: string };
+  reply?: string;
+  outcome?: 'replied' | 'refused' | 'cancelled' | 'failed';
+}
+
+export interface HandleMessageInput {
+  message: InboundMessage;
+}
+
+export interface ReminderInput {
+  jobId: string;
+  message: InboundMessage;
+  text: string;
+  /** Epoch milliseconds at which the reminder is due. */
+  dueAtMs: number;
+}
+
+export interface Decision {
+  by: string;
+  reason?: string;
+}
+
+export const approveSignal = defineSignal<[Decision]>('approve');
+export const rejectSignal = defineSignal<[Decision]>('reject');
+export const cancelSignal = defineSignal<[Decision]>('cancel');
+export const statusQuery = defineQuery<RunStatus>('status');
+
+/** Workflow ids are derived from the channel and the platform's message id: a redelivery finds the same run. */
+export function messageWorkflowId(channel: string, messageId: string): string {
+  return `message:${channel}:${messageId}`;
+}
+
+export const reminderWorkflowId = (jobId: string) => `reminder:${jobId}`;

@@ -1,0 +1,310 @@
+// One durable run per inbound chat message: verify → parse → intent → plan → execute → reply. Every side
+// effect is an activity (timeouts and retry policies below, in one place); this file only decides.
+import {
+  ApplicationFailure,
+  condition,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  startChild,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { OutboundReply, SentMessageRef } from '../core/message.js';
+import type { ChatMessage } from '../llm/types.js';
+import { type Command, formatDuration, HELP_TEXT, parseCommand } from './commands.js';
+import {
+  approveSignal,
+  cancelSignal,
+  type Decision,
+  type HandleMessageInput,
+  type RunStatus,
+  rejectSignal,
+  reminderWorkflowId,
+  statusQuery,
+} from './definitions.js';
+import { reminder } from './reminder.js';
+
+/** Permanent failures: retrying cannot help, so the step fails at once and the run says so politely. */
+export const NON_RETRYABLE = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'payload_too_large'];
+
+// Short bookkeeping against our own database: local activities, so they cost no extra server round trip.
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: {
+    initialInterval: '200ms',
+    maximumInterval: '5s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+// Calls to a model: slow and failure-prone vendors, retried with backoff for a few minutes in all.
+const llm = proxyActivities<Activities>({
+  startToCloseTimeout: '90s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+// Sending to a chat platform: retried for up to about an hour, because a lost reply is worse than a late one.
+const delivery = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+// Signalling other runs and reading jobs: our own services, quick.
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: {
+    initialInterval: '500ms',
+    maximumInterval: '10s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export async function handleMessage(input: HandleMessageInput): Promise<RunStatus> {
+  const { message } = input;
+  const { workflowId } = workflowInfo();
+  const status: RunStatus = { step: 'verify', plan: [], toolCalls: [] };
+  // Held in an object: signal handlers mutate it, and TypeScript must not narrow it between awaits.
+  const signals: { cancelledBy?: Decision; decision?: { approved: boolean; by: Decision } } = {};
+  // Read through a function: TypeScript would otherwise keep a narrowing across awaits that signals change.
+  const currentDecision = () => signals.decision;
+  const cancelledBy = () => signals.cancelledBy;
+  setHandler(statusQuery, () => status);
+  setHandler(cancelSignal, (by) => {
+    signals.cancelledBy ??= by;
+  });
+  setHandler(approveSignal, (by) => {
+    signals.decision ??= { approved: true, by };
+  });
+  setHandler(rejectSignal, (by) => {
+    signals.decision ??= { approved: false, by };
+  });
+
+  // Progress: if the answer is not ready after the configured delay, say that work is under way.
+  let progress: SentMessageRef | undefined;
+  let progressSending: Promise<void> | undefined;
+  const reportProgress = (text: string) => {
+    progressSending = (progressSending ?? Promise.resolve()).then(async () => {
+      if (status.step === 'done' || status.step === 'reply') return;
+      progress = await delivery.sendProgress({
+        key: `${workflowId}:progress`,
+        target: message.replyTarget,
+        text,
+        previous: progress,
+      });
+    });
+  };
+
+  const reply = async (text: string, outcome: NonNullable<RunStatus['outcome']>) => {
+    status.step = 'reply';
+    status.reply = text;
+    await progressSending?.catch(() => undefined);
+    const outbound: OutboundReply = { text, format: 'markdown' };
+    await delivery.sendReply({
+      key: `${workflowId}:final`,
+      workflowId,
+      kind: 'final',
+      target: message.replyTarget,
+      reply: outbound,
+    });
+    status.outcome = outcome;
+    status.step = 'done';
+    await local.finishRun({ workflowId, message, outcome, intent: status.intent, replyText: text });
+    return status;
+  };
+
+  // verify
+  const verdict = await local.verifySender({ message, runStartedAtMs: workflowInfo().startTime.getTime() });
+  if (!verdict.allowed) {
+    log.info('sender refused', { reason: verdict.reason });
+    return reply(verdict.reply, 'refused');
+  }
+
+  // parse
+  status.step = 'parse';
+  const context = await local.recordInbound({ workflowId, message });
+  const progressDelay = context.settings.progressDelayMs;
+  void sleep(progressDelay).then(() => reportProgress('Working on it…'));
+
+  // intent: the command fast path first, the model second
+  status.step = 'intent';
+  const command = parseCommand(context.text);
+  if (command) {
+    status.intent = { name: `command:${command.name}`, confidence: 1, source: 'command' };
+    status.plan = [`run /${command.name === 'invalid' ? command.command : command.name}`];
+    status.step = 'execute';
+    const answer = await runCommand(command, input, workflowId);
+    return reply(answer, 'replied');
+  }
+  if (!context.settings.llmConfigured) {
+    status.intent = { name: 'chat', confidence: 0, source: 'default' };
+    return reply(
+      `No language model is configured yet, so I can only run commands.\n${HELP_TEXT}\n\n(An administrator sets LLM_PROVIDER or LLM_BASE_URL to enable free-text answers.)`,
+      'replied',
+    );
+  }
+  status.intent = { ...(await llm.classifyIntent({ text: context.text })), source: 'llm' };
+
+  // plan and execute: a bounded tool-calling loop; every tool call is its own activity
+  status.step = 'plan';
+  const messages: ChatMessage[] = [...context.history, { role: 'user', content: context.text }];
+  for (let step = 1; step <= context.settings.maxToolSteps; step++) {
+    {
+      const cancel = cancelledBy();
+      if (cancel) return reply(`Cancelled by ${cancel.by}.`, 'cancelled');
+    }
+    const planned = await llm.planNextStep({ workflowId, messages });
+    messages.push({ role: 'assistant', content: planned.assistant.content, toolCalls: planned.assistant.toolCalls });
+    if (planned.assistant.toolCalls.length === 0) return reply(planned.assistant.content || '(no answer)', 'replied');
+
+    status.step = 'execute';
+    status.plan.push(...planned.assistant.toolCalls.map((call) => `step ${step}: ${call.name}(${call.arguments})`));
+    for (const call of planned.assistant.toolCalls) {
+      const policy = planned.tools[call.name];
+      let result: string;
+      let ok = false;
+      if (!policy) {
+        result = JSON.stringify({ error: `unknown tool ${call.name}` });
+      } else if (policy.sensitive && !(await approved(call.name, call.arguments))) {
+        {
+          const cancel = cancelledBy();
+          if (cancel) return reply(`Cancelled by ${cancel.by}.`, 'cancelled');
+        }
+        const by = currentDecision()?.by.by;
+        result = JSON.stringify({ error: by ? `rejected by ${by}` : 'approval timed out' });
+      } else {
+        const tools = proxyActivities<Activities>({
+          startToCloseTimeout: policy.timeoutMs,
+          retry: {
+            initialInterval: '1s',
+            maximumInterval: '10s',
+            maximumAttempts: policy.maxAttempts,
+            nonRetryableErrorTypes: NON_RETRYABLE,
+          },
+        });
+        try {
+          result = await tools.runTool({ workflowId, name: call.name, arguments: call.arguments });
+          ok = true;
+        } catch (error) {
+          // A failed tool is information for the model, not the end of the run.
+          result = JSON.stringify({ error: errorMessage(error) });
+        }
+      }
+      status.toolCalls.push({ name: call.name, arguments: call.arguments, ok, result: result.slice(0, 500) });
+      messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: result });
+      if (progress) reportProgress(`Working on it… (${status.toolCalls.length} tool calls so far, last: ${call.name})`);
+    }
+    status.step = 'plan';
+  }
+  return reply(
+    `I stopped after ${context.settings.maxToolSteps} steps without a final answer. Try a narrower request.`,
+    'replied',
+  );
+
+  async function approved(tool: string, args: string): Promise<boolean> {
+    const jobId = `a-${uuid4().slice(0, 8)}`;
+    status.step = 'awaiting_approval';
+    status.pendingApproval = { jobId, tool };
+    signals.decision = undefined;
+    await bookkeeping.createJob({
+      id: jobId,
+      kind: 'approval',
+      workflowId,
+      message,
+      summary: `run ${tool}(${args.slice(0, 200)})`,
+    });
+    await delivery.sendReply({
+      key: `${workflowId}:approval:${jobId}`,
+      workflowId,
+      kind: 'progress',
+      target: message.replyTarget,
+      reply: {
+        text: `Running **${tool}** needs approval by a second person: /approve ${jobId} or /reject ${jobId}.`,
+        format: 'markdown',
+      },
+    });
+    const decided = await condition(
+      () => currentDecision() !== undefined || cancelledBy() !== undefined,
+      context.settings.approvalTimeoutMs,
+    );
+    const outcome = !decided
+      ? 'expired'
+      : cancelledBy()
+        ? 'cancelled'
+        : currentDecision()?.approved
+          ? 'approved'
+          : 'rejected';
+    await bookkeeping.setJobStatus({ jobId, status: outcome });
+    status.pendingApproval = undefined;
+    status.step = 'execute';
+    return outcome === 'approved';
+  }
+}
+
+async function runCommand(command: Command, input: HandleMessageInput, workflowId: string): Promise<string> {
+  const { message } = input;
+  switch (command.name) {
+    case 'help':
+      return HELP_TEXT;
+    case 'echo':
+      return command.text;
+    case 'time':
+      // Workflow time is the time this step was first decided: deterministic on replay.
+      return `It is ${new Date().toISOString()} (UTC).`;
+    case 'invalid':
+      return command.problem;
+    case 'jobs':
+      return bookkeeping.describeJobs({ ownerId: message.sender.id, channel: message.channel });
+    case 'cancel':
+    case 'approve':
+    case 'reject':
+      return bookkeeping.actOnJob({
+        jobId: command.jobId,
+        action: command.name,
+        actor: { channel: message.channel, id: message.sender.id, name: message.sender.name },
+        reason: command.name === 'reject' ? command.reason : undefined,
+      });
+    case 'remind': {
+      const jobId = `r-${uuid4().slice(0, 8)}`;
+      const dueAtMs = Date.now() + command.delayMs;
+      await bookkeeping.createJob({
+        id: jobId,
+        kind: 'reminder',
+        workflowId: reminderWorkflowId(jobId),
+        message,
+        summary: command.text,
+        dueAtMs,
+      });
+      // The reminder outlives this run: abandoned, not cancelled, when this run completes.
+      await startChild(reminder, {
+        workflowId: reminderWorkflowId(jobId),
+        args: [{ jobId, message, text: command.text, dueAtMs }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      log.info('reminder scheduled', { jobId, parent: workflowId });
+      return `OK, I will remind you in ${formatDuration(command.delayMs)} (at ${new Date(dueAtMs).toISOString()}). Job id: ${jobId}; /cancel ${jobId} to cancel.`;
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof ApplicationFailure) return error.message;
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
