@@ -6,6 +6,7 @@ import { timed } from '../core/metrics.js';
 import { classifyIntentWithLlm } from '../llm/intent.js';
 import type { AssistantMessage, ChatMessage } from '../llm/types.js';
 import type { ActivityDeps } from './deps.js';
+import { recordRunEvent } from './run-events.js';
 
 export interface ToolPolicy {
   timeoutMs: number;
@@ -26,7 +27,7 @@ export const SYSTEM_PROMPT = [
   'Use the tools when they help; never invent tool results. When a tool fails, say so plainly.',
 ].join(' ');
 
-export function createLlmActivities({ llm, tools, metrics }: ActivityDeps) {
+export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
   const client = () => {
     if (!llm) throw new UnavailableError('no language model is configured');
     return llm;
@@ -40,6 +41,7 @@ export function createLlmActivities({ llm, tools, metrics }: ActivityDeps) {
   return {
     async classifyIntent({ text }: { text: string }) {
       const result = await timed(metrics.llmCalls, labels(), () => classifyIntentWithLlm(client(), text));
+      await recordRunEvent(db, 'intent', { intent: result.intent, confidence: result.confidence });
       return { name: result.intent, confidence: result.confidence };
     },
 
@@ -62,6 +64,12 @@ export function createLlmActivities({ llm, tools, metrics }: ActivityDeps) {
             maxAttempts: DEFAULT_TOOL_ATTEMPTS,
           };
       }
+      await recordRunEvent(
+        db,
+        'step',
+        { step: 'plan', toolCalls: result.message.toolCalls.map((call) => call.name) },
+        { dedupeSuffix: `plan:${messages.length}` },
+      );
       return { assistant: result.message, tools: policies };
     },
   };

@@ -7,6 +7,7 @@ import { conversations, messages, runs } from '../db/schema.js';
 import type { ChatMessage } from '../llm/types.js';
 import type { IntentResult, RunStatus } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
+import { recordRunEvent } from './run-events.js';
 
 export const HISTORY_MESSAGES = 12;
 
@@ -73,6 +74,7 @@ export function createRecordActivities({ config, db, metrics, llm }: ActivityDep
         .where(and(eq(messages.conversationId, conversationId), lt(messages.createdAt, before)))
         .orderBy(desc(messages.createdAt))
         .limit(HISTORY_MESSAGES);
+      await recordRunEvent(db, 'step', { step: 'parse' });
       const history: ChatMessage[] = recent
         .reverse()
         .map((row) =>

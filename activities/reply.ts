@@ -6,6 +6,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
 import { messages, replyOutbox } from '../db/schema.js';
 import type { ActivityDeps } from './deps.js';
+import { recordRunEvent } from './run-events.js';
 
 export interface SendReplyInput {
   key: string;
@@ -71,6 +72,12 @@ export function createReplyActivities({ db, channels, metrics, logger }: Activit
         }
       }
       metrics.repliesSent.inc({ channel: target.channel, kind: input.kind, result: 'sent' });
+      await recordRunEvent(
+        db,
+        input.kind === 'final' ? 'reply' : 'progress',
+        { text: input.reply.text, kind: input.kind },
+        { workflowId: input.workflowId, dedupeSuffix: key },
+      );
       return sent;
     },
 
@@ -78,6 +85,7 @@ export function createReplyActivities({ db, channels, metrics, logger }: Activit
     async sendProgress(input: { key: string; target: ReplyTarget; text: string; previous?: SentMessageRef }) {
       const sent = await adapterFor(input.target).sendProgress(input.target, input.text, input.previous);
       metrics.repliesSent.inc({ channel: input.target.channel, kind: 'progress', result: 'sent' });
+      await recordRunEvent(db, 'progress', { text: input.text }, { dedupeSuffix: `${input.key}:${input.text}` });
       return sent;
     },
   };

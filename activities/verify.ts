@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { InboundMessage } from '../core/message.js';
 import { rateWindows } from '../db/schema.js';
 import type { ActivityDeps } from './deps.js';
+import { recordRunEvent } from './run-events.js';
 
 export type VerifyOutcome = { allowed: true } | { allowed: false; reason: string; reply: string };
 
@@ -36,46 +37,56 @@ export function createVerifyActivities({ config, db }: ActivityDeps) {
   }
 
   return {
-    async verifySender({
-      message,
-      runStartedAtMs,
-    }: {
-      message: InboundMessage;
-      runStartedAtMs?: number;
-    }): Promise<VerifyOutcome> {
-      const { channel } = message;
-      const userId = message.sender.id;
-      if (
-        listMatches(denyUsers, channel, userId) ||
-        (allowUsers.length > 0 && !listMatches(allowUsers, channel, userId))
-      ) {
-        return {
-          allowed: false,
-          reason: 'not_allowed',
-          reply: 'Sorry, you are not allowed to use this assistant here. Ask an administrator for access.',
-        };
-      }
-      const sentAt = Date.parse(message.sentAt);
-      if (runStartedAtMs !== undefined && Number.isFinite(sentAt) && runStartedAtMs - sentAt > REPLAY_WINDOW_MS) {
-        return {
-          allowed: false,
-          reason: 'replayed',
-          reply: 'This message is too old to act on; please send it again.',
-        };
-      }
-      const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-      const [userCount, conversationCount] = await Promise.all([
-        countInWindow(`user:${channel}:${userId}`, minute),
-        countInWindow(`conversation:${channel}:${message.conversationId}`, minute),
-      ]);
-      if (userCount > rateLimitPerUserPerMinute || conversationCount > rateLimitPerConversationPerMinute) {
-        return {
-          allowed: false,
-          reason: 'rate_limited',
-          reply: 'You are sending messages faster than I can take them. Please wait a minute and try again.',
-        };
-      }
-      return { allowed: true };
+    async verifySender(input: { message: InboundMessage; runStartedAtMs?: number }): Promise<VerifyOutcome> {
+      const outcome = await verify(input);
+      await recordRunEvent(
+        db,
+        outcome.allowed ? 'step' : 'refused',
+        outcome.allowed ? { step: 'verify' } : { reason: outcome.reason },
+      );
+      return outcome;
     },
   };
+
+  async function verify({
+    message,
+    runStartedAtMs,
+  }: {
+    message: InboundMessage;
+    runStartedAtMs?: number;
+  }): Promise<VerifyOutcome> {
+    const { channel } = message;
+    const userId = message.sender.id;
+    if (
+      listMatches(denyUsers, channel, userId) ||
+      (allowUsers.length > 0 && !listMatches(allowUsers, channel, userId))
+    ) {
+      return {
+        allowed: false,
+        reason: 'not_allowed',
+        reply: 'Sorry, you are not allowed to use this assistant here. Ask an administrator for access.',
+      };
+    }
+    const sentAt = Date.parse(message.sentAt);
+    if (runStartedAtMs !== undefined && Number.isFinite(sentAt) && runStartedAtMs - sentAt > REPLAY_WINDOW_MS) {
+      return {
+        allowed: false,
+        reason: 'replayed',
+        reply: 'This message is too old to act on; please send it again.',
+      };
+    }
+    const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+    const [userCount, conversationCount] = await Promise.all([
+      countInWindow(`user:${channel}:${userId}`, minute),
+      countInWindow(`conversation:${channel}:${message.conversationId}`, minute),
+    ]);
+    if (userCount > rateLimitPerUserPerMinute || conversationCount > rateLimitPerConversationPerMinute) {
+      return {
+        allowed: false,
+        reason: 'rate_limited',
+        reply: 'You are sending messages faster than I can take them. Please wait a minute and try again.',
+      };
+    }
+    return { allowed: true };
+  }
 }

@@ -2,7 +2,18 @@
 // sending idempotent, conversation memory, pending jobs (reminders, approvals), rate-limit windows and audit.
 // One schema serves PostgreSQL and the embedded PGlite store.
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -136,3 +147,21 @@ export const apiKeys = pgTable('api_keys', {
   createdAt: createdAt(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
+
+/**
+ * What happened in each run, in order: accepted, step changes, progress, tool calls, reply. Streaming
+ * clients (WebSocket, gRPC WatchRun) read it and resume after a dropped connection from the last id seen.
+ */
+export const runEvents = pgTable(
+  'run_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    /** Stable per event, so a retried activity records its event once. */
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull().default({}),
+    at: createdAt(),
+  },
+  (t) => [index('run_events_workflow').on(t.workflowId, t.id)],
+);

@@ -14,8 +14,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { ToolPolicy } from '../activities/llm.js';
 import type { OutboundReply, SentMessageRef } from '../core/message.js';
-import type { ChatMessage } from '../llm/types.js';
+import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
+import type { ChatMessage, ToolCall } from '../llm/types.js';
 import { type Command, formatDuration, HELP_TEXT, parseCommand } from './commands.js';
 import {
   approveSignal,
@@ -162,59 +164,63 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
 
   // plan and execute: a bounded tool-calling loop; every tool call is its own activity
   status.step = 'plan';
-  const messages: ChatMessage[] = [...context.history, { role: 'user', content: context.text }];
-  for (let step = 1; step <= context.settings.maxToolSteps; step++) {
-    {
-      const cancel = cancelledBy();
-      if (cancel) return reply(`Cancelled by ${cancel.by}.`, 'cancelled');
-    }
+  let messages: ChatMessage[] = [...context.history, { role: 'user', content: context.text }];
+  for (;;) {
+    const cancel = cancelledBy();
+    if (cancel) return reply(`Cancelled by ${cancel.by}.`, 'cancelled');
     const planned = await llm.planNextStep({ workflowId, messages });
-    messages.push({ role: 'assistant', content: planned.assistant.content, toolCalls: planned.assistant.toolCalls });
-    if (planned.assistant.toolCalls.length === 0) return reply(planned.assistant.content || '(no answer)', 'replied');
+    messages = appendAssistantTurn(messages, planned.assistant);
+    const action = nextLoopAction({ messages }, context.settings.maxToolSteps);
+    if (action.kind === 'final') return reply(action.text || '(the model gave an empty answer)', 'replied');
+    if (action.kind === 'step_limit') return reply(action.text, 'replied');
 
     status.step = 'execute';
-    status.plan.push(...planned.assistant.toolCalls.map((call) => `step ${step}: ${call.name}(${call.arguments})`));
-    for (const call of planned.assistant.toolCalls) {
-      const policy = planned.tools[call.name];
-      let result: string;
-      let ok = false;
-      if (!policy) {
-        result = JSON.stringify({ error: `unknown tool ${call.name}` });
-      } else if (policy.sensitive && !(await approved(call.name, call.arguments))) {
-        {
-          const cancel = cancelledBy();
-          if (cancel) return reply(`Cancelled by ${cancel.by}.`, 'cancelled');
-        }
-        const by = currentDecision()?.by.by;
-        result = JSON.stringify({ error: by ? `rejected by ${by}` : 'approval timed out' });
-      } else {
-        const tools = proxyActivities<Activities>({
-          startToCloseTimeout: policy.timeoutMs,
-          retry: {
-            initialInterval: '1s',
-            maximumInterval: '10s',
-            maximumAttempts: policy.maxAttempts,
-            nonRetryableErrorTypes: NON_RETRYABLE,
-          },
-        });
-        try {
-          result = await tools.runTool({ workflowId, name: call.name, arguments: call.arguments });
-          ok = true;
-        } catch (error) {
-          // A failed tool is information for the model, not the end of the run.
-          result = JSON.stringify({ error: errorMessage(error) });
-        }
-      }
-      status.toolCalls.push({ name: call.name, arguments: call.arguments, ok, result: result.slice(0, 500) });
-      messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: result });
+    const step = countToolSteps(messages);
+    status.plan.push(...action.calls.map((call) => `step ${step}: ${call.name}(${call.arguments})`));
+    for (const call of action.calls) {
+      const { ok, result } = await executeToolCall(call, planned.tools[call.name]);
+      const afterCancel = cancelledBy();
+      if (afterCancel) return reply(`Cancelled by ${afterCancel.by}.`, 'cancelled');
+      status.toolCalls.push({
+        name: call.name,
+        arguments: call.arguments,
+        ok,
+        result: JSON.stringify(result).slice(0, 500),
+      });
+      messages = appendToolResult(messages, call.id, call.name, result);
       if (progress) reportProgress(`Working on it… (${status.toolCalls.length} tool calls so far, last: ${call.name})`);
     }
     status.step = 'plan';
   }
-  return reply(
-    `I stopped after ${context.settings.maxToolSteps} steps without a final answer. Try a narrower request.`,
-    'replied',
-  );
+
+  async function executeToolCall(
+    call: ToolCall,
+    policy: ToolPolicy | undefined,
+  ): Promise<{ ok: boolean; result: unknown }> {
+    if (!policy) return { ok: false, result: { error: `unknown tool ${call.name}` } };
+    if (policy.sensitive && !(await approved(call.name, call.arguments))) {
+      const by = currentDecision()?.by.by;
+      return { ok: false, result: { error: by ? `rejected by ${by}` : 'not approved in time' } };
+    }
+    const tools = proxyActivities<Activities>({
+      startToCloseTimeout: policy.timeoutMs,
+      retry: {
+        initialInterval: '1s',
+        maximumInterval: '10s',
+        maximumAttempts: policy.maxAttempts,
+        nonRetryableErrorTypes: NON_RETRYABLE,
+      },
+    });
+    try {
+      return {
+        ok: true,
+        result: await tools.runTool({ workflowId, callId: call.id, name: call.name, arguments: call.arguments }),
+      };
+    } catch (error) {
+      // A failed tool is information for the model, not the end of the run.
+      return { ok: false, result: { error: errorMessage(error) } };
+    }
+  }
 
   async function approved(tool: string, args: string): Promise<boolean> {
     const jobId = `a-${uuid4().slice(0, 8)}`;

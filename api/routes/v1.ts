@@ -12,6 +12,7 @@ import { BadRequestError, NotFoundError } from '../../core/errors.js';
 import type { InboundMessage } from '../../core/message.js';
 import { jobs } from '../../db/schema.js';
 import { startMessageRun } from '../../ingress/start-message-run.js';
+import { parseWaitSeconds, waitForRun } from '../../ingress/wait-for-run.js';
 import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../workflows/definitions.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
@@ -54,14 +55,18 @@ export function v1Routes({ temporal, config, database, now = () => new Date() }:
       replyTarget: { channel: API_CHANNEL, data: {} },
     };
     const run = await startMessageRun(temporal, config.temporal.taskQueue, message);
+    const statusUrl = `/v1/runs/${encodeURIComponent(run.workflowId)}`;
+    const wait = parseWaitSeconds(c.req.query('wait'));
+    const result = wait === undefined ? undefined : await waitForRun(temporal, run.workflowId, wait);
     return c.json(
       {
         workflowId: run.workflowId,
         runId: run.runId,
         duplicate: run.duplicate,
-        links: { self: `/v1/runs/${encodeURIComponent(run.workflowId)}` },
+        statusUrl,
+        ...(result ? { result } : {}),
       },
-      run.duplicate ? 200 : 202,
+      result || run.duplicate ? 200 : 202,
     );
   });
 

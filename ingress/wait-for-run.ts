@@ -1,0 +1,26 @@
+// `?wait=<seconds>`: lets a synchronous caller have the run's answer in the same HTTP exchange when it comes
+// in time. The run is durable either way; a timeout only means the caller reads the status URL later.
+import type { Client } from '@temporalio/client';
+import type { RunStatus } from '../workflows/definitions.js';
+
+export const MAX_WAIT_SECONDS = 60;
+
+/** Parses the `wait` query parameter: undefined when absent, a number of seconds capped at MAX_WAIT_SECONDS. */
+export function parseWaitSeconds(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) return undefined;
+  return Math.min(seconds, MAX_WAIT_SECONDS);
+}
+
+export async function waitForRun(client: Client, workflowId: string, seconds: number): Promise<RunStatus | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), seconds * 1000);
+  });
+  try {
+    return await Promise.race([client.workflow.getHandle(workflowId).result() as Promise<RunStatus>, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
