@@ -20,6 +20,7 @@ export interface RunContext {
     maxToolSteps: number;
     progressDelayMs: number;
     approvalTimeoutMs: number;
+    llmTimeoutMs: number;
   };
 }
 
@@ -88,6 +89,7 @@ export function createRecordActivities({ config, db, metrics, llm }: ActivityDep
           maxToolSteps: config.pipeline.maxToolSteps,
           progressDelayMs: config.pipeline.progressDelayMs,
           approvalTimeoutMs: config.pipeline.approvalTimeoutMs,
+          llmTimeoutMs: config.llm?.timeoutMs ?? 60_000,
         },
       };
     },

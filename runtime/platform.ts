@@ -20,9 +20,12 @@ import { resolveProvider } from '../llm/presets.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
 import { createBuiltinTools } from '../tools/builtin/index.js';
 import { createToolRegistry } from '../tools/registry.js';
+import type { ToolDefinition } from '../tools/types.js';
 import { createWorker, type WorkerSettings } from '../workers/create-worker.js';
 import { installSdkLogging } from '../workers/runtime-logging.js';
 import type { Progress } from './go-tool.js';
+import { startMetricsServer } from './metrics-server.js';
+import { startStateGauges } from './state-gauges.js';
 import { type RunningDevServer, startDevServer } from './temporal-dev-server.js';
 
 export interface PlatformOptions {
@@ -36,6 +39,8 @@ export interface PlatformOptions {
   workerTuning?: WorkerSettings['tuning'];
   channelDeps?: Partial<ChannelDeps>;
   metrics?: Metrics;
+  /** Tools registered beside the built-ins (deployment-specific tools, MCP bridges). */
+  tools?: ToolDefinition[];
 }
 
 export interface Platform {
@@ -93,6 +98,8 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     stack.push(() => database.close());
     const blobs = await openBlobStore(config.blobs);
     const metrics = options.metrics ?? createMetrics();
+    const stateGauges = await startStateGauges(metrics, { dataDir: config.dataDir, db: database.db, logger });
+    stack.push(async () => stateGauges.stop());
 
     const connection = await Connection.connect({ address: temporalAddress });
     stack.push(() => connection.close());
@@ -104,9 +111,15 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
 
     let worker: Worker | undefined;
     if (options.worker !== false) {
-      installSdkLogging(logger);
+      const sdkMetricsPort = config.metrics.temporalSdkPort;
+      installSdkLogging(logger, {
+        prometheusBindAddress: sdkMetricsPort ? `${config.api.host}:${sdkMetricsPort}` : undefined,
+      });
       const llm = config.llm ? createLlmClient(resolveProvider(config.llm)) : undefined;
-      const tools = createToolRegistry(createBuiltinTools({ httpAllowedHosts: config.tools.httpAllowedHosts }));
+      const tools = createToolRegistry([
+        ...createBuiltinTools({ httpAllowedHosts: config.tools.httpAllowedHosts }),
+        ...(options.tools ?? []),
+      ]);
       worker = await createWorker(
         {
           address: temporalAddress,
@@ -145,12 +158,25 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
       apiUrl = port === config.api.port ? apiOrigin : apiOrigin.replace(/:\d+$/, `:${port}`);
     }
 
+    // A worker-only process has no API to carry /metrics, so it gets a small server of its own.
+    let metricsUrl = apiUrl && config.metrics.enabled ? `${apiUrl}/metrics` : undefined;
+    if (options.api === false && config.metrics.enabled) {
+      const w = worker;
+      const server = await startMetricsServer(metrics, {
+        host: config.api.host,
+        port: config.metrics.port,
+        isReady: () => w?.getState() === 'RUNNING',
+      });
+      stack.push(() => server.stop());
+      metricsUrl = `${server.url}/metrics`;
+    }
+
     return {
       config,
       apiUrl,
       temporalAddress,
       temporalUiUrl: devServer?.uiUrl,
-      metricsUrl: apiUrl ? `${apiUrl}/metrics` : undefined,
+      metricsUrl,
       bootstrapAdminKey,
       temporal,
       database,

@@ -44,17 +44,19 @@ const local = proxyLocalActivities<Activities>({
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
-// Calls to a model: slow and failure-prone vendors, retried with backoff for a few minutes in all.
-const llm = proxyActivities<Activities>({
-  startToCloseTimeout: '90s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+// Calls to a model: slow and failure-prone vendors, retried with backoff for a few minutes in all. The
+// timeout follows the configured model timeout, so a worker that dies mid-call is noticed quickly.
+const modelActivities = (llmTimeoutMs: number) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: llmTimeoutMs + 5_000,
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 6,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
 // Sending to a chat platform: retried for up to about an hour, because a lost reply is worse than a late one.
 const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -160,37 +162,59 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
       'replied',
     );
   }
-  status.intent = { ...(await llm.classifyIntent({ text: context.text })), source: 'llm' };
+  const llm = modelActivities(context.settings.llmTimeoutMs);
+  try {
+    status.intent = { ...(await llm.classifyIntent({ text: context.text })), source: 'llm' };
+  } catch (error) {
+    // Classification only labels the run; planning can still answer without it.
+    log.warn('intent classification failed', { error: errorMessage(error) });
+    status.intent = { name: 'chat', confidence: 0, source: 'default' };
+  }
+  let answer: { text: string; outcome: NonNullable<RunStatus['outcome']> };
+  try {
+    answer = await planAndExecute();
+  } catch (error) {
+    log.warn('planning failed', { error: errorMessage(error) });
+    answer = {
+      text: 'Sorry, I could not reach the language model to answer this. Please try again in a few minutes.',
+      outcome: 'failed',
+    };
+  }
+  return reply(answer.text, answer.outcome);
 
   // plan and execute: a bounded tool-calling loop; every tool call is its own activity
-  status.step = 'plan';
-  let messages: ChatMessage[] = [...context.history, { role: 'user', content: context.text }];
-  for (;;) {
-    const cancel = cancelledBy();
-    if (cancel) return reply(`Cancelled by ${cancel.by}.`, 'cancelled');
-    const planned = await llm.planNextStep({ workflowId, messages });
-    messages = appendAssistantTurn(messages, planned.assistant);
-    const action = nextLoopAction({ messages }, context.settings.maxToolSteps);
-    if (action.kind === 'final') return reply(action.text || '(the model gave an empty answer)', 'replied');
-    if (action.kind === 'step_limit') return reply(action.text, 'replied');
-
-    status.step = 'execute';
-    const step = countToolSteps(messages);
-    status.plan.push(...action.calls.map((call) => `step ${step}: ${call.name}(${call.arguments})`));
-    for (const call of action.calls) {
-      const { ok, result } = await executeToolCall(call, planned.tools[call.name]);
-      const afterCancel = cancelledBy();
-      if (afterCancel) return reply(`Cancelled by ${afterCancel.by}.`, 'cancelled');
-      status.toolCalls.push({
-        name: call.name,
-        arguments: call.arguments,
-        ok,
-        result: JSON.stringify(result).slice(0, 500),
-      });
-      messages = appendToolResult(messages, call.id, call.name, result);
-      if (progress) reportProgress(`Working on it… (${status.toolCalls.length} tool calls so far, last: ${call.name})`);
-    }
+  async function planAndExecute(): Promise<typeof answer> {
     status.step = 'plan';
+    let messages: ChatMessage[] = [...context.history, { role: 'user', content: context.text }];
+    for (;;) {
+      const cancel = cancelledBy();
+      if (cancel) return { text: `Cancelled by ${cancel.by}.`, outcome: 'cancelled' };
+      const planned = await llm.planNextStep({ workflowId, messages });
+      messages = appendAssistantTurn(messages, planned.assistant);
+      const action = nextLoopAction({ messages }, context.settings.maxToolSteps);
+      if (action.kind === 'final')
+        return { text: action.text || '(the model gave an empty answer)', outcome: 'replied' };
+      if (action.kind === 'step_limit') return { text: action.text, outcome: 'replied' };
+
+      status.step = 'execute';
+      const step = countToolSteps(messages);
+      status.plan.push(...action.calls.map((call) => `step ${step}: ${call.name}(${call.arguments})`));
+      for (const call of action.calls) {
+        const { ok, result } = await executeToolCall(call, planned.tools[call.name]);
+        const afterCancel = cancelledBy();
+        if (afterCancel) return { text: `Cancelled by ${afterCancel.by}.`, outcome: 'cancelled' };
+        status.toolCalls.push({
+          name: call.name,
+          arguments: call.arguments,
+          ok,
+          result: JSON.stringify(result).slice(0, 500),
+        });
+        messages = appendToolResult(messages, call.id, call.name, result);
+        if (progress)
+          reportProgress(`Working on it… (${status.toolCalls.length} tool calls so far, last: ${call.name})`);
+      }
+      status.step = 'plan';
+    }
   }
 
   async function executeToolCall(
