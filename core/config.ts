@@ -1,6 +1,9 @@
 // The one place that reads process.env: every setting is parsed and validated here once, and the typed
 // config is passed down. A bad value becomes one ConfigError line naming the variable.
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseKeyList } from '../security/key-list.js';
+import type { EncryptionKey } from '../security/payload-codec.js';
 
 const optionalString = z
   .string()
@@ -22,6 +25,13 @@ const positiveInt = (fallback: number, what: string) =>
     .positive(`expected ${what}`)
     .default(fallback);
 
+const optionalPort = optionalString
+  .refine(
+    (value) => value === undefined || (/^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535),
+    'expected a TCP port number (1-65535)',
+  )
+  .transform((value) => (value === undefined ? undefined : Number(value)));
+
 const optionalUrl = (what: string) =>
   optionalString.refine((value) => value === undefined || URL.canParse(value), `expected ${what}`);
 
@@ -42,6 +52,52 @@ const booleanFlag = (fallback: boolean) =>
       'expected true or false',
     )
     .transform((value) => (value === undefined ? fallback : ['1', 'true', 'yes', 'on'].includes(value.toLowerCase())));
+
+// Security settings (see docs/security.md). Keys are `id:base64` lists; addresses are IPs or CIDR ranges.
+const keyList = optionalString
+  .superRefine((value, ctx) => {
+    if (value === undefined) return;
+    try {
+      parseKeyList(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  })
+  .transform((value) => (value === undefined ? undefined : parseKeyList(value)));
+
+const isIpOrCidr = (entry: string) => {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+};
+
+const addressList = csv.superRefine((entries, ctx) => {
+  const bad = entries.find((entry) => !isIpOrCidr(entry));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `${bad} is not an IP address or CIDR range (10.0.0.0/8, fd00::/8)` });
+  }
+});
+
+const originList = csv.superRefine((entries, ctx) => {
+  const bad = entries.find((entry) => !URL.canParse(entry) || new URL(entry).origin !== entry.replace(/\/$/, ''));
+  if (bad !== undefined)
+    ctx.addIssue({ code: 'custom', message: `${bad} is not an origin like https://ui.example.com` });
+});
+
+const JWT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
+const algorithmList = csv.superRefine((entries, ctx) => {
+  const bad = entries.find((entry) => !(JWT_ALGORITHMS as readonly string[]).includes(entry));
+  if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${bad} is not one of ${JWT_ALGORITHMS.join(', ')}` });
+});
+
+const nonNegativeInt = (fallback: number, what: string) =>
+  z.coerce
+    .number({ error: `expected ${what}` })
+    .int(`expected ${what}`)
+    .min(0, `expected ${what}`)
+    .default(fallback);
 
 const envSchema = z
   .object({
@@ -90,6 +146,8 @@ const envSchema = z
     LLM_API_KEY: optionalString,
     LLM_MODEL: optionalString,
     LLM_TIMEOUT_MS: positiveInt(60000, 'a timeout in milliseconds'),
+    LLM_PII_MASKING: z.enum(['auto', 'on', 'off'], { error: 'expected auto, on or off' }).default('auto'),
+    PII_MASKING_REVERSIBLE: booleanFlag(false),
 
     TOOLS_HTTP_ALLOWED_HOSTS: csv,
 
@@ -103,8 +161,33 @@ const envSchema = z
     FEISHU_VERIFICATION_TOKEN: optionalString,
     FEISHU_BASE_URL: optionalUrl('an http(s):// URL').default('https://open.feishu.cn'),
 
+    CONDUIT_PAYLOAD_KEYS: keyList,
+    CONDUIT_MASTER_KEY: keyList,
+    TEMPORAL_UI_ORIGIN: originList,
+    OIDC_ISSUER: optionalUrl('an https:// issuer URL'),
+    OIDC_AUDIENCE: csv,
+    OIDC_JWKS_URL: optionalUrl('an https:// URL of a JSON Web Key Set'),
+    OIDC_ALGORITHMS: algorithmList,
+    OIDC_CLOCK_TOLERANCE_SECONDS: nonNegativeInt(30, 'a whole number of seconds'),
+    OIDC_ROLE_CLAIM: z.string().min(1).default('roles'),
+    IP_ALLOWLIST_API: addressList,
+    IP_ALLOWLIST_WEBHOOKS: addressList,
+    TRUSTED_PROXIES: addressList,
+    API_RATE_LIMIT_PER_KEY_PER_MINUTE: nonNegativeInt(600, 'a whole number of requests (0 disables)'),
+    API_RATE_LIMIT_PER_IP_PER_MINUTE: nonNegativeInt(1200, 'a whole number of requests (0 disables)'),
+    TLS_CERT_FILE: optionalString,
+    TLS_KEY_FILE: optionalString,
+    TLS_CLIENT_CA_FILE: optionalString,
+    TEMPORAL_TLS: booleanFlag(false),
+    TEMPORAL_TLS_CA_FILE: optionalString,
+    TEMPORAL_TLS_CERT_FILE: optionalString,
+    TEMPORAL_TLS_KEY_FILE: optionalString,
+    TEMPORAL_TLS_SERVER_NAME: optionalString,
+
     CONDUIT_ADMIN_API_KEY: optionalString,
     METRICS_ENABLED: booleanFlag(true),
+    METRICS_PORT: port(9464),
+    TEMPORAL_SDK_METRICS_PORT: optionalPort,
   })
   .superRefine((env, ctx) => {
     const s3 = ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
@@ -112,6 +195,25 @@ const envSchema = z
     if (set.length > 0 && set.length < s3.length) {
       for (const key of s3.filter((k) => env[k] === undefined)) {
         ctx.addIssue({ code: 'custom', path: [key], message: `required when ${set.join(', ')} is set` });
+      }
+    }
+    if (env.TEMPORAL_SDK_METRICS_PORT !== undefined && env.TEMPORAL_SDK_METRICS_PORT === env.METRICS_PORT) {
+      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_SDK_METRICS_PORT'], message: 'must differ from METRICS_PORT' });
+    }
+    for (const [variable, needs] of [
+      ['TLS_KEY_FILE', 'TLS_CERT_FILE'],
+      ['TLS_CERT_FILE', 'TLS_KEY_FILE'],
+      ['TLS_CLIENT_CA_FILE', 'TLS_CERT_FILE'],
+      ['TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_CERT_FILE'],
+      ['TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE'],
+      ['OIDC_ISSUER', 'OIDC_AUDIENCE'],
+      ['OIDC_JWKS_URL', 'OIDC_ISSUER'],
+    ] as const) {
+      const value = env[variable];
+      const set = Array.isArray(value) ? value.length > 0 : value !== undefined;
+      const needed = env[needs];
+      if (set && (Array.isArray(needed) ? needed.length === 0 : needed === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [needs], message: `required when ${variable} is set` });
       }
     }
     if (env.TEMPORAL_DEV_PORT === env.TEMPORAL_UI_PORT) {
@@ -143,6 +245,8 @@ export interface Config {
     devPort: number;
     uiPort: number;
     cliVersion: string;
+    /** Set when TLS to the Temporal frontend is configured (TEMPORAL_TLS*). */
+    tls?: TemporalTls;
   };
   database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string };
   blobs:
@@ -159,7 +263,45 @@ export interface Config {
   };
   tools: { httpAllowedHosts: string[] };
   llm?: { provider?: string; baseUrl?: string; apiKey?: string; model?: string; timeoutMs: number };
+  /** auto masks personal data only for providers outside this machine's private network. */
+  piiMasking: { llm: 'auto' | 'on' | 'off'; reversible: boolean };
+  /** port: the worker-only process's metrics server; temporalSdkPort: the SDK's own exporter (unset = off). */
+  metrics: { enabled: boolean; port: number; temporalSdkPort?: number };
+  security: SecuritySettings;
   logLevel: Env['LOG_LEVEL'];
+}
+
+export interface TemporalTls {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+}
+
+export interface OidcSettings {
+  issuer: string;
+  audience: string[];
+  jwksUrl: string;
+  algorithms: Array<(typeof JWT_ALGORITHMS)[number]>;
+  clockToleranceSeconds: number;
+  /** Claim holding role names; a dotted path reaches into objects (`realm_access.roles`). */
+  roleClaim: string;
+}
+
+export interface SecuritySettings {
+  /** From CONDUIT_PAYLOAD_KEYS; unset: generated once into `keyDir/payload-keys`. */
+  payloadKeys?: EncryptionKey[];
+  /** From CONDUIT_MASTER_KEY; unset: generated once into `keyDir/master-key`. */
+  masterKeys?: EncryptionKey[];
+  keyDir: string;
+  /** Origins allowed to call the codec endpoints (the Temporal UI). */
+  temporalUiOrigins: string[];
+  oidc?: OidcSettings;
+  ipAllowlist: { api: string[]; webhooks: string[] };
+  trustedProxies: string[];
+  /** Token buckets per process; 0 disables a limit. */
+  rateLimit: { perKeyPerMinute: number; perIpPerMinute: number };
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
 }
 
 /** Parses an environment (process.env by default) into Config; throws ConfigError on the first bad variable. */
@@ -184,6 +326,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       devPort: env.TEMPORAL_DEV_PORT,
       uiPort: env.TEMPORAL_UI_PORT,
       cliVersion: env.TEMPORAL_CLI_VERSION,
+      tls:
+        env.TEMPORAL_TLS || env.TEMPORAL_TLS_CA_FILE || env.TEMPORAL_TLS_CERT_FILE || env.TEMPORAL_TLS_SERVER_NAME
+          ? {
+              caFile: env.TEMPORAL_TLS_CA_FILE,
+              certFile: env.TEMPORAL_TLS_CERT_FILE,
+              keyFile: env.TEMPORAL_TLS_KEY_FILE,
+              serverName: env.TEMPORAL_TLS_SERVER_NAME,
+            }
+          : undefined,
     },
     database: env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL }
@@ -218,6 +369,47 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           timeoutMs: env.LLM_TIMEOUT_MS,
         }
       : undefined,
+    metrics: {
+      enabled: env.METRICS_ENABLED,
+      port: env.METRICS_PORT,
+      temporalSdkPort: env.TEMPORAL_SDK_METRICS_PORT,
+    },
+    security: securitySettings(env, dataDir),
+    piiMasking: { llm: env.LLM_PII_MASKING, reversible: env.PII_MASKING_REVERSIBLE },
     logLevel: env.LOG_LEVEL,
+  };
+}
+
+function securitySettings(env: Env, dataDir: string): SecuritySettings {
+  const uiPort = env.TEMPORAL_UI_PORT;
+  return {
+    payloadKeys: env.CONDUIT_PAYLOAD_KEYS,
+    masterKeys: env.CONDUIT_MASTER_KEY,
+    keyDir: `${dataDir}/keys`,
+    temporalUiOrigins:
+      env.TEMPORAL_UI_ORIGIN.length > 0
+        ? env.TEMPORAL_UI_ORIGIN.map((origin) => origin.replace(/\/$/, ''))
+        : [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+    oidc: env.OIDC_ISSUER
+      ? {
+          issuer: env.OIDC_ISSUER,
+          audience: env.OIDC_AUDIENCE,
+          jwksUrl: env.OIDC_JWKS_URL ?? `${env.OIDC_ISSUER.replace(/\/+$/, '')}/.well-known/jwks.json`,
+          algorithms:
+            env.OIDC_ALGORITHMS.length > 0 ? (env.OIDC_ALGORITHMS as OidcSettings['algorithms']) : [...JWT_ALGORITHMS],
+          clockToleranceSeconds: env.OIDC_CLOCK_TOLERANCE_SECONDS,
+          roleClaim: env.OIDC_ROLE_CLAIM,
+        }
+      : undefined,
+    ipAllowlist: { api: env.IP_ALLOWLIST_API, webhooks: env.IP_ALLOWLIST_WEBHOOKS },
+    trustedProxies: env.TRUSTED_PROXIES,
+    rateLimit: {
+      perKeyPerMinute: env.API_RATE_LIMIT_PER_KEY_PER_MINUTE,
+      perIpPerMinute: env.API_RATE_LIMIT_PER_IP_PER_MINUTE,
+    },
+    tls:
+      env.TLS_CERT_FILE && env.TLS_KEY_FILE
+        ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE, clientCaFile: env.TLS_CLIENT_CA_FILE }
+        : undefined,
   };
 }

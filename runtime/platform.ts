@@ -16,6 +16,7 @@ import type { Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { createLlmClient } from '../llm/client.js';
+import { withPiiMasking } from '../llm/pii-masking-client.js';
 import { resolveProvider } from '../llm/presets.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
 import { createBuiltinTools } from '../tools/builtin/index.js';
@@ -115,7 +116,7 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
       installSdkLogging(logger, {
         prometheusBindAddress: sdkMetricsPort ? `${config.api.host}:${sdkMetricsPort}` : undefined,
       });
-      const llm = config.llm ? createLlmClient(resolveProvider(config.llm)) : undefined;
+      const llm = config.llm ? createMaskedLlmClient(config) : undefined;
       const tools = createToolRegistry([
         ...createBuiltinTools({ httpAllowedHosts: config.tools.httpAllowedHosts }),
         ...(options.tools ?? []),
@@ -210,4 +211,12 @@ function closeServer(server: ServerType): Promise<void> {
     // Keep-alive connections would hold close() open; idle ones are dropped now.
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   });
+}
+
+/** The configured model, behind PII masking when the provider is remote (auto) or masking is forced on. */
+function createMaskedLlmClient(config: Config) {
+  const provider = resolveProvider(config.llm!);
+  const client = createLlmClient(provider);
+  const mask = config.piiMasking.llm === 'on' || (config.piiMasking.llm === 'auto' && provider.remote);
+  return mask ? withPiiMasking(client, { reversible: config.piiMasking.reversible }) : client;
 }

@@ -1,0 +1,30 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from './logger.js';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  return { lines, logger: createLogger('info', stream) };
+}
+
+describe('createLogger', () => {
+  it('redacts secrets by key, however deep', () => {
+    const { lines, logger } = capture();
+    logger.info({ appSecret: 's3cr3t', nested: { token: 'tkn', inner: { apiKey: 'k' } } }, 'configured');
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['s3cr3t', 'tkn', '"k"']) expect(text).not.toContain(secret);
+    expect(text).toContain('[redacted]');
+  });
+
+  it('masks personal data in messages and string fields', () => {
+    const { lines, logger } = capture();
+    logger.info({ sender: 'ann@example.com' }, 'call 13812345678 back');
+    expect(lines[0]).toMatchObject({ sender: '[EMAIL_1]', msg: 'call [PHONE_1] back' });
+  });
+});
