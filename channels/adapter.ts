@@ -10,12 +10,19 @@ export interface RawRequest {
 }
 
 export type IngressOutcome =
-  /** A chat message: the hub starts (or finds) its pipeline run, then answers with `ack`. */
+  /**
+   * A chat message: the hub starts (or finds) its pipeline run. Platforms that dictate the answer (Feishu and
+   * DingTalk redeliver unless they get HTTP 200 within seconds) set `ack`, which is sent at once; without it the
+   * hub answers with the run's ids and may hold the request for the run's result (`?wait=`).
+   */
   | { kind: 'message'; message: InboundMessage; ack?: { status: number; body: unknown } }
   /** A protocol exchange that is not a message (Feishu's url_verification challenge): answer with this. */
   | { kind: 'respond'; status: number; body: unknown }
-  /** A well-formed delivery Conduit does not act on (unknown event type, a bot's own message): 200, no run. */
-  | { kind: 'ignore'; reason: string };
+  /**
+   * A well-formed delivery Conduit does not act on (unknown event type, a bot's own message): 200, no run.
+   * `reason` is a short snake_case code (a metrics label); `detail` says more in the log.
+   */
+  | { kind: 'ignore'; reason: string; detail?: string };
 
 export interface ChannelAdapter {
   readonly name: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UnauthorizedError, UpstreamError } from '../../core/errors.js';
+import { BadRequestError, UnauthorizedError, UpstreamError } from '../../core/errors.js';
 import type { ReplyTarget } from '../../core/message.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from '../../test/fakes/dingtalk-open-api.js';
 import type { ChannelAdapter } from '../adapter.js';
@@ -63,7 +63,7 @@ describe('DingTalk adapter: receive', () => {
     senderNick: 'Ann',
   });
 
-  it('accepts a correctly signed callback and parses it', async () => {
+  it('accepts a correctly signed callback, parses it and acknowledges it with a bare 200', async () => {
     const timestamp = String(now);
     const outcome = await adapter.receive({
       headers: { timestamp, sign: computeDingTalkSign(APP_SECRET, timestamp) },
@@ -73,7 +73,29 @@ describe('DingTalk adapter: receive', () => {
     expect(outcome).toMatchObject({
       kind: 'message',
       message: { messageId: 'm1', text: 'hi', conversationType: 'direct' },
+      ack: { status: 200, body: {} },
     });
+  });
+
+  it('accepts a sessionWebhook on DingTalk or on the configured API base, and refuses one anywhere else', async () => {
+    const timestamp = String(now);
+    const headers = { timestamp, sign: computeDingTalkSign(APP_SECRET, timestamp) };
+    const withWebhook = (sessionWebhook: string) => ({
+      headers,
+      body: JSON.stringify({ ...JSON.parse(body), sessionWebhook, sessionWebhookExpiredTime: now + 60_000 }),
+      receivedAt: new Date(now),
+    });
+    for (const trusted of ['https://oapi.dingtalk.com/robot/sendBySession?session=abc', fake.sessionWebhookUrl('s1')]) {
+      await expect(adapter.receive(withWebhook(trusted))).resolves.toMatchObject({ kind: 'message' });
+    }
+    for (const untrusted of [
+      'https://attacker.example/robot/sendBySession?session=abc',
+      'http://oapi.dingtalk.com/robot/sendBySession?session=abc',
+      'https://oapi.dingtalk.com.attacker.example/robot',
+      'not a url',
+    ]) {
+      await expect(adapter.receive(withWebhook(untrusted))).rejects.toThrow(BadRequestError);
+    }
   });
 
   it('rejects a callback signed with another secret or too old', async () => {

@@ -7,12 +7,13 @@ import { createDingTalkTokenCache, type DingTalkCredentials } from './access-tok
 import { type DingTalkReplyData, parseDingTalkCallback } from './payload.js';
 import { createProgressThrottle } from './progress-throttle.js';
 import { sendViaRobotApi } from './robot-api.js';
-import { sendViaSessionWebhook } from './session-webhook.js';
+import { isTrustedSessionWebhook, sendViaSessionWebhook } from './session-webhook.js';
 import { verifyDingTalkSign } from './sign.js';
 
 export type DingTalkSettings = DingTalkCredentials;
 
 export const DINGTALK_PROGRESS_INTERVAL_MS = 10_000;
+const DINGTALK_ACK = { status: 200, body: {} };
 
 export function createDingTalkAdapter(settings: DingTalkSettings, deps: ChannelDeps): ChannelAdapter {
   const apiBaseUrl = settings.apiBaseUrl.replace(/\/+$/, '');
@@ -24,7 +25,15 @@ export function createDingTalkAdapter(settings: DingTalkSettings, deps: ChannelD
     name: 'dingtalk',
     async receive(request) {
       verifyDingTalkSign(request.headers, settings.appSecret, deps.now());
-      return parseDingTalkCallback(request.body, request.receivedAt);
+      const outcome = parseDingTalkCallback(request.body, request.receivedAt);
+      if (outcome.kind !== 'message') return outcome;
+      const sessionWebhook = outcome.message.replyTarget.data['sessionWebhook'];
+      if (typeof sessionWebhook === 'string' && !isTrustedSessionWebhook(sessionWebhook, apiBaseUrl)) {
+        throw new BadRequestError('DingTalk sessionWebhook is not a DingTalk address');
+      }
+      // The reply goes out through the session webhook later; an answer body carrying a message would be posted
+      // by DingTalk at once, so the acknowledgement is a bare 200.
+      return { ...outcome, ack: DINGTALK_ACK };
     },
     async send(target, reply): Promise<SentMessageRef> {
       const data = readReplyData(target);

@@ -114,7 +114,8 @@ describe('DingTalk callback parsing', () => {
   it('ignores message types Conduit does not handle', () => {
     expect(parseDingTalkCallback(JSON.stringify({ ...groupText, msgtype: 'interactiveCard' }), RECEIVED)).toEqual({
       kind: 'ignore',
-      reason: 'DingTalk msgtype interactiveCard is not handled',
+      reason: 'unhandled_message_type',
+      detail: 'DingTalk msgtype interactiveCard is not handled',
     });
   });
 

@@ -62,7 +62,13 @@ export function parseDingTalkCallback(rawBody: string, receivedAt: Date): Ingres
   }
   const body = parsed.data;
   const content = readContent(body);
-  if (!content) return { kind: 'ignore', reason: `DingTalk msgtype ${body.msgtype} is not handled` };
+  if (!content) {
+    return {
+      kind: 'ignore',
+      reason: 'unhandled_message_type',
+      detail: `DingTalk msgtype ${body.msgtype.slice(0, 100)} is not handled`,
+    };
+  }
 
   const senderId = body.senderStaffId || body.senderId;
   if (!senderId) throw new BadRequestError('invalid DingTalk callback: no sender id');

@@ -5,6 +5,20 @@ import type { OutboundReply } from '../../core/message.js';
 import { isRetryableStatus, requestJson } from '../http-json.js';
 import { sessionWebhookBody } from './message-body.js';
 
+/**
+ * DingTalk's callback signature covers the timestamp only, not the body, so a body carrying a sessionWebhook on
+ * some other host must not make Conduit post replies there. DingTalk's own hosts are trusted over https, and so
+ * is the configured API base (a private gateway, or a fake in tests).
+ */
+export function isTrustedSessionWebhook(webhookUrl: string, apiBaseUrl: string): boolean {
+  if (!URL.canParse(webhookUrl)) return false;
+  const url = new URL(webhookUrl);
+  if (url.protocol === 'https:' && (url.hostname === 'dingtalk.com' || url.hostname.endsWith('.dingtalk.com'))) {
+    return true;
+  }
+  return URL.canParse(apiBaseUrl) && url.origin === new URL(apiBaseUrl).origin;
+}
+
 /** Rate limiting (130101: too many messages) and system busy (-1) pass on retry; other codes will not. */
 const RETRYABLE_ERRCODES = new Set([-1, 130101]);
 

@@ -16,6 +16,8 @@ export interface FeishuSettings extends FeishuCredentials {
   verificationToken?: string;
 }
 
+const FEISHU_ACK = { status: 200, body: {} };
+
 export function createFeishuAdapter(settings: FeishuSettings, deps: ChannelDeps): ChannelAdapter {
   if (!settings.encryptKey && !settings.verificationToken) {
     throw new Error('the Feishu channel needs a verification token or an encrypt key to authenticate events');
@@ -47,13 +49,23 @@ export function createFeishuAdapter(settings: FeishuSettings, deps: ChannelDeps)
         const header = (payload['header'] ?? {}) as Record<string, unknown>;
         checkToken(header['token'], encrypted);
         if (header['event_type'] !== 'im.message.receive_v1') {
-          return { kind: 'ignore', reason: `Feishu event type ${String(header['event_type'])} is not handled` };
+          return {
+            kind: 'ignore',
+            reason: 'unhandled_event_type',
+            detail: `Feishu event type ${String(header['event_type']).slice(0, 100)} is not handled`,
+          };
         }
-        return parseFeishuMessageEvent(payload, settings.appId, request.receivedAt);
+        const outcome = parseFeishuMessageEvent(payload, settings.appId, request.receivedAt);
+        // Feishu counts anything but HTTP 200 within 3 seconds as a failed push and redelivers it.
+        return outcome.kind === 'message' ? { ...outcome, ack: FEISHU_ACK } : outcome;
       }
       if (payload['type'] === 'event_callback') {
         checkToken(payload['token'], encrypted);
-        return { kind: 'ignore', reason: 'Feishu schema 1.0 events are not supported; subscribe with schema 2.0' };
+        return {
+          kind: 'ignore',
+          reason: 'unsupported_schema',
+          detail: 'Feishu schema 1.0 events are not supported; subscribe with schema 2.0',
+        };
       }
       throw new BadRequestError('unrecognised Feishu payload');
     },

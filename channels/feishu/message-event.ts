@@ -53,7 +53,7 @@ export function parseFeishuMessageEvent(payload: unknown, appId: string, receive
   }
   const { sender, message } = parsed.data.event;
   // The bot's own messages (and other apps') would otherwise loop back into a run.
-  if (sender.sender_type === 'app') return { kind: 'ignore', reason: 'message sent by an app' };
+  if (sender.sender_type === 'app') return { kind: 'ignore', reason: 'sent_by_app', detail: 'message sent by an app' };
   const senderId = sender.sender_id?.open_id;
   if (!senderId) throw new BadRequestError('invalid Feishu message event: sender has no open_id');
 
@@ -71,7 +71,13 @@ export function parseFeishuMessageEvent(payload: unknown, appId: string, receive
     resolve,
     mentions.map((mention) => mention.key),
   );
-  if (!content) return { kind: 'ignore', reason: `Feishu message_type ${message.message_type} is not handled` };
+  if (!content) {
+    return {
+      kind: 'ignore',
+      reason: 'unhandled_message_type',
+      detail: `Feishu message_type ${message.message_type.slice(0, 100)} is not handled`,
+    };
+  }
 
   const data: FeishuReplyData = {
     message_id: message.message_id,

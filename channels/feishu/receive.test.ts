@@ -121,6 +121,13 @@ describe('Feishu event authentication', () => {
     expect(message.messageId).toBe('om_1');
   });
 
+  it('acknowledges a message event with HTTP 200, since Feishu redelivers on any other status', async () => {
+    await expect(encryptedAdapter.receive(sealed(messageEvent({})))).resolves.toMatchObject({
+      kind: 'message',
+      ack: { status: 200 },
+    });
+  });
+
   it('rejects a plain event when an encrypt key is configured', async () => {
     await expect(encryptedAdapter.receive(plain(messageEvent({})))).rejects.toThrow(UnauthorizedError);
   });
@@ -169,7 +176,8 @@ describe('Feishu events that start no run', () => {
     event.header.event_type = 'im.chat.member.bot.added_v1';
     await expect(plainAdapter.receive(plain(event))).resolves.toEqual({
       kind: 'ignore',
-      reason: 'Feishu event type im.chat.member.bot.added_v1 is not handled',
+      reason: 'unhandled_event_type',
+      detail: 'Feishu event type im.chat.member.bot.added_v1 is not handled',
     });
   });
 
@@ -177,18 +185,26 @@ describe('Feishu events that start no run', () => {
     const outcome = await plainAdapter.receive(
       plain({ uuid: 'u1', token: TOKEN, ts: '1', type: 'event_callback', event: { type: 'message' } }),
     );
-    expect(outcome).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/schema 1\.0/) });
+    expect(outcome).toMatchObject({
+      kind: 'ignore',
+      reason: 'unsupported_schema',
+      detail: expect.stringMatching(/schema 1\.0/),
+    });
   });
 
   it('ignores messages sent by an app (including the bot itself)', async () => {
     await expect(plainAdapter.receive(plain(messageEvent({}, { sender_type: 'app' })))).resolves.toMatchObject({
       kind: 'ignore',
+      reason: 'sent_by_app',
     });
   });
 
   it('ignores message types it does not handle', async () => {
     const sticker = messageEvent({ message_type: 'sticker', content: '{"file_key":"s1"}' });
-    await expect(plainAdapter.receive(plain(sticker))).resolves.toMatchObject({ kind: 'ignore' });
+    await expect(plainAdapter.receive(plain(sticker))).resolves.toMatchObject({
+      kind: 'ignore',
+      reason: 'unhandled_message_type',
+    });
   });
 });
 
