@@ -1,0 +1,100 @@
+// One WebSocket client: each `message` frame starts a run whose events the connection then follows; a reconnect
+// (`?last_event_id=`, or a `resume` frame) replays every event after that id for the client's runs. A bad frame
+// is answered with an error frame; the connection stays open.
+import WebSocket from 'ws';
+import { WS_CHANNEL } from '../../channels/websocket/adapter.js';
+import { type ClientFrame, type ErrorFrame, errorFrame, parseClientFrame } from '../../channels/websocket/frames.js';
+import type { Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
+import { isRunOpen } from '../../ingress/is-run-open.js';
+import { followRunEvents, type RunEvent, runsActiveAfter } from '../../ingress/run-event-feed.js';
+import { type StreamRunDeps, startStreamedRun, toInboundMessage } from '../../ingress/start-streamed-run.js';
+import type { Principal } from '../admin-keys.js';
+import { may, type StreamGuards } from '../stream-guards.js';
+
+export interface SessionDeps extends StreamRunDeps {
+  guards: StreamGuards;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => Date;
+  pollMs?: number;
+}
+
+export function openSession(ws: WebSocket, principal: Principal, url: URL, deps: SessionDeps): void {
+  const { db, temporal, metrics } = deps;
+  const logger = deps.logger.child({ keyId: principal.keyId });
+  const now = deps.now ?? (() => new Date());
+  const send = (frame: RunEvent | ErrorFrame) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  };
+  const follower = followRunEvents(db, {
+    onEvent: send,
+    isRunOpen: (workflowId) => isRunOpen(temporal, workflowId),
+    onError: (error) => logger.warn({ err: error }, 'reading run events failed; retrying'),
+    pollMs: deps.pollMs,
+  });
+  /** Where this client's view starts: a redelivered message replays its run only after this id. */
+  let resumedAfter = 0;
+
+  const resume = async (afterId: number, workflowIds?: string[]) => {
+    resumedAfter = Math.max(resumedAfter, afterId);
+    const runs = workflowIds ?? (await runsActiveAfter(db, principal.keyId, WS_CHANNEL, afterId));
+    for (const workflowId of runs) follower.follow(workflowId, afterId);
+  };
+
+  const handle = async (frame: ClientFrame) => {
+    if (frame.type === 'resume') return resume(frame.last_event_id, frame.workflow_ids);
+    if (!may(principal, 'messages:send')) {
+      return send(
+        errorFrame('forbidden', `role ${principal.role} lacks the messages:send permission`, frame.message_id),
+      );
+    }
+    const budget = deps.guards.takeForCredential(principal);
+    if (!budget.ok) {
+      const text = `too many requests for this credential; retry in ${budget.retryAfterSeconds} s`;
+      return send(errorFrame('rate_limited', text, frame.message_id));
+    }
+    const message = toInboundMessage(WS_CHANNEL, frame, now());
+    try {
+      const run = await startStreamedRun(deps, message, principal.keyId);
+      metrics.inboundMessages.inc({
+        channel: WS_CHANNEL,
+        outcome: run.duplicate ? 'duplicate' : 'accepted',
+        reason: '',
+      });
+      logger.info({ workflowId: run.workflowId, duplicate: run.duplicate }, 'message accepted');
+      follower.follow(run.workflowId, run.duplicate ? resumedAfter : 0);
+    } catch (error) {
+      logger.error({ err: error, messageId: message.messageId }, 'starting a run failed');
+      send(errorFrame('unavailable', 'the message could not be accepted now; send it again', message.messageId));
+    }
+  };
+
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return send(errorFrame('bad_request', 'frames are JSON text, not binary'));
+    const parsed = parseClientFrame(data.toString());
+    if (!parsed.ok) {
+      metrics.inboundMessages.inc({ channel: WS_CHANNEL, outcome: 'rejected', reason: 'bad_request' });
+      return send(parsed.error);
+    }
+    handle(parsed.frame).catch((error) => {
+      logger.error({ err: error }, 'handling a frame failed');
+      send(errorFrame('internal', 'internal error'));
+    });
+  });
+  ws.on('close', () => follower.close());
+  ws.on('error', (error) => logger.warn({ err: error }, 'websocket error'));
+
+  const lastEventId = url.searchParams.get('last_event_id');
+  if (lastEventId !== null) {
+    const afterId = /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    if (afterId === undefined) send(errorFrame('bad_request', 'last_event_id: expected a non-negative event id'));
+    else {
+      const ids = url.searchParams.get('workflow_ids');
+      resume(afterId, ids ? ids.split(',').filter(Boolean) : undefined).catch((error) => {
+        logger.error({ err: error }, 'resuming failed');
+        send(errorFrame('unavailable', 'could not resume; send a resume frame to try again'));
+      });
+    }
+  }
+}

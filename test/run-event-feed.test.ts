@@ -1,0 +1,139 @@
+// The run-event feed on real PostgreSQL, where ids can commit out of order: an event is never handed out before a
+// smaller id that may still commit, a gap that can no longer fill stops holding events back, and a follower
+// delivers each event once and ends the run after its reply.
+import { asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type DatabaseHandle, openDatabase } from '../db/client.js';
+import { runEvents } from '../db/schema.js';
+import { followRunEvents, type RunEvent, readRunEvents } from '../ingress/run-event-feed.js';
+import { eventually } from './support/platform.js';
+
+let database: DatabaseHandle;
+
+beforeAll(async () => {
+  database = await openDatabase({ kind: 'postgres', url: inject('databaseUrl') });
+});
+afterAll(async () => {
+  await database?.close();
+});
+
+const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+
+async function append(workflowId: string, type: string, data: Record<string, unknown> = {}) {
+  const [row] = await database.db
+    .insert(runEvents)
+    .values({ workflowId, dedupeKey: unique(`${workflowId}:${type}`), type, data })
+    .returning({ id: runEvents.id });
+  return row!.id;
+}
+
+/** Starts an insert whose transaction stays open until `commit` or `rollback` is called. */
+function openInsert(workflowId: string, type: string) {
+  let finish!: (outcome: 'commit' | 'rollback') => void;
+  const decided = new Promise<'commit' | 'rollback'>((resolve) => {
+    finish = resolve;
+  });
+  let inserted!: (id: number) => void;
+  const id = new Promise<number>((resolve) => {
+    inserted = resolve;
+  });
+  const done = database.db
+    .transaction(async (tx) => {
+      const [row] = await tx
+        .insert(runEvents)
+        .values({ workflowId, dedupeKey: unique(`${workflowId}:${type}`), type, data: {} })
+        .returning({ id: runEvents.id });
+      inserted(row!.id);
+      if ((await decided) === 'rollback') tx.rollback();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof Error && /rollback/i.test(error.message))) throw error;
+    });
+  return {
+    id,
+    commit: async () => {
+      finish('commit');
+      await done;
+    },
+    rollback: async () => {
+      finish('rollback');
+      await done;
+    },
+  };
+}
+
+describe('readRunEvents', () => {
+  it('holds an event back while a smaller id of the same run may still commit', async () => {
+    const workflowId = unique('wf-order');
+    const first = await append(workflowId, 'accepted');
+    const late = openInsert(workflowId, 'step');
+    const lateId = await late.id;
+    const after = await append(workflowId, 'reply');
+    expect(after).toBeGreaterThan(lateId);
+
+    const cursors = new Map([[workflowId, 0]]);
+    const whileOpen = await readRunEvents(database.db, cursors, 60_000);
+    expect(whileOpen.events.map((event) => event.id)).toEqual([first]);
+
+    await late.commit();
+    const committed = await readRunEvents(database.db, cursors, 60_000);
+    expect(committed.events.map((event) => event.id)).toEqual([first, lateId, after]);
+  });
+
+  it('stops holding events back once a gap is older than the settle time', async () => {
+    const workflowId = unique('wf-gap');
+    const lost = openInsert(workflowId, 'step');
+    await lost.id;
+    const after = await append(workflowId, 'reply');
+    await lost.rollback();
+
+    const cursors = new Map([[workflowId, 0]]);
+    expect((await readRunEvents(database.db, cursors, 60_000)).events).toEqual([]);
+    const settled = await eventually(
+      async () => {
+        const { events } = await readRunEvents(database.db, cursors, 300);
+        return events.length > 0 ? events : undefined;
+      },
+      10_000,
+      'the event after the gap',
+    );
+    expect(settled.map((event) => event.id)).toEqual([after]);
+  });
+});
+
+describe('followRunEvents', () => {
+  it('delivers each event once, in order, after the cursor, and ends the run after its reply', async () => {
+    const workflowId = unique('wf-follow');
+    const other = unique('wf-other');
+    const skipped = await append(workflowId, 'accepted');
+    const seen: RunEvent[] = [];
+    const ended: string[] = [];
+    const follower = followRunEvents(database.db, {
+      onEvent: (event) => seen.push(event),
+      onRunEnd: (id, reason) => ended.push(`${id}:${reason}`),
+      pollMs: 20,
+    });
+    try {
+      follower.follow(workflowId, skipped);
+      await append(other, 'step', { step: 'verify' });
+      const step = await append(workflowId, 'step', { step: 'verify' });
+      const reply = await append(workflowId, 'reply', { text: 'hi' });
+      await eventually(async () => (ended.length > 0 ? true : undefined), 10_000, 'the run to end');
+      await append(workflowId, 'progress');
+      // A few more polls: nothing after the reply, nothing twice, nothing of another run.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(seen.map((event) => event.id)).toEqual([step, reply]);
+      expect(seen[1]).toMatchObject({ workflowId, type: 'reply', data: { text: 'hi' } });
+      expect(ended).toEqual([`${workflowId}:replied`]);
+      expect(follower.size).toBe(0);
+      const recorded = await database.db
+        .select({ id: runEvents.id })
+        .from(runEvents)
+        .where(eq(runEvents.workflowId, workflowId))
+        .orderBy(asc(runEvents.id));
+      expect(recorded.map((row) => row.id)).toEqual([skipped, step, reply, expect.any(Number)]);
+    } finally {
+      follower.close();
+    }
+  });
+});
