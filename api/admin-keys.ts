@@ -1,9 +1,9 @@
 // API keys for the management API: random keys shown once, stored as SHA-256 hashes, checked in constant
 // time. With no key configured and no identity provider, the first start creates a bootstrap admin key.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { apiKeys } from '../db/schema.js';
+import { apiKeys, auditLog } from '../db/schema.js';
 
 export type Role = (typeof apiKeys.$inferSelect)['role'];
 
@@ -13,10 +13,16 @@ export function generateKey(): string {
   return `cdt_${randomBytes(24).toString('base64url')}`;
 }
 
-export async function createApiKey(db: Database, name: string, role: Role): Promise<{ id: string; key: string }> {
+export async function createApiKey(
+  db: Database,
+  name: string,
+  role: Role,
+  actor = 'system',
+): Promise<{ id: string; key: string }> {
   const key = generateKey();
   const id = `key_${randomBytes(6).toString('hex')}`;
   await db.insert(apiKeys).values({ id, name, role, keyHash: hashKey(key) });
+  await db.insert(auditLog).values({ actor, action: 'api_key.create', subject: id, detail: { name, role } });
   return { id, key };
 }
 
@@ -28,8 +34,15 @@ export async function ensureBootstrapKey(db: Database): Promise<string | undefin
 }
 
 export interface Principal {
+  /** The API key's id, `env:CONDUIT_ADMIN_API_KEY`, or `jwt:<subject>` for an identity-provider token. */
   keyId: string;
+  /** The most privileged role the credential carries. */
   role: Role;
+  /** Every role, when the credential carries several (a token may); authorization checks all of them. */
+  roles?: Role[];
+  via?: 'api-key' | 'jwt';
+  /** Subject of the TLS client certificate the request arrived with (mTLS), e.g. `CN=ops-bot,O=Example`. */
+  clientCertificate?: string;
 }
 
 export function createKeyVerifier(db: Database, configuredAdminKey?: string) {
@@ -37,13 +50,47 @@ export function createKeyVerifier(db: Database, configuredAdminKey?: string) {
   return async (presented: string): Promise<Principal | undefined> => {
     const presentedHash = hashKey(presented);
     if (configuredHash && timingSafeEqual(configuredHash, Buffer.from(presentedHash, 'hex'))) {
-      return { keyId: 'env:CONDUIT_ADMIN_API_KEY', role: 'admin' };
+      return { keyId: 'env:CONDUIT_ADMIN_API_KEY', role: 'admin', via: 'api-key' };
     }
     // The lookup is by hash: timing reveals nothing about the key itself.
     const [row] = await db
       .select({ id: apiKeys.id, role: apiKeys.role })
       .from(apiKeys)
       .where(and(eq(apiKeys.keyHash, presentedHash), isNull(apiKeys.revokedAt)));
-    return row ? { keyId: row.id, role: row.role } : undefined;
+    return row ? { keyId: row.id, role: row.role, via: 'api-key' } : undefined;
   };
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** Every key, newest first; hashes never leave this module. */
+export async function listApiKeys(db: Database): Promise<ApiKeyInfo[]> {
+  return db
+    .select({
+      id: apiKeys.id,
+      name: apiKeys.name,
+      role: apiKeys.role,
+      createdAt: apiKeys.createdAt,
+      revokedAt: apiKeys.revokedAt,
+    })
+    .from(apiKeys)
+    .orderBy(desc(apiKeys.createdAt));
+}
+
+/** Marks a key revoked (kept for the audit trail); false when no live key has that id. */
+export async function revokeApiKey(db: Database, id: string, actor = 'system'): Promise<boolean> {
+  const revoked = await db
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  if (revoked.length === 0) return false;
+  await db.insert(auditLog).values({ actor, action: 'api_key.revoke', subject: id });
+  return true;
 }

@@ -1,8 +1,10 @@
 // Builds the Temporal worker for Conduit's task queue: the workflow bundle plus activities wired to their
 // dependencies. Tuning knobs live here so benchmarks and deployments change them in one place.
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { NativeConnection, type TLSConfig, Worker, type WorkerOptions } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
+import { activityTelemetry } from './activity-telemetry.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -10,6 +12,10 @@ export interface WorkerSettings {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** Must be the one the instance's Client uses (payload encryption, security/keys.ts). */
+  dataConverter?: DataConverter;
+  /** TLS/mTLS to the Temporal frontend (security/tls.ts). */
+  tls?: TLSConfig;
   tuning?: Partial<
     Pick<
       WorkerOptions,
@@ -23,13 +29,15 @@ export interface WorkerSettings {
 }
 
 export async function createWorker(settings: WorkerSettings, deps: ActivityDeps): Promise<Worker> {
-  const connection = await NativeConnection.connect({ address: settings.address });
+  const connection = await NativeConnection.connect({ address: settings.address, tls: settings.tls });
   return Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     workflowsPath,
+    dataConverter: settings.dataConverter,
     activities: createActivities(deps),
+    interceptors: { activity: [activityTelemetry(deps)] },
     shutdownGraceTime: '20s',
     ...settings.tuning,
   });

@@ -1,0 +1,60 @@
+// The security middleware in front of each route group, composed once from the config:
+//   /webhooks  IP allowlist (each platform's signature is checked by its adapter)
+//   /codec     IP allowlist, CORS for the Temporal UI, bearer authentication, role check
+//   /v1        IP allowlist, per-address rate limit, bearer authentication, per-credential rate limit, role check
+import type { MiddlewareHandler } from 'hono';
+import { every } from 'hono/combine';
+import { cors } from 'hono/cors';
+import type { ApiDeps, ApiEnv } from './deps.js';
+import { authenticate } from './middleware/authenticate.js';
+import { authorize } from './middleware/authorize.js';
+import { createClientAddress } from './middleware/connection.js';
+import { ipAllowlist } from './middleware/ip-allowlist.js';
+import { rateLimit } from './middleware/rate-limit.js';
+
+export interface Guards {
+  webhooks: MiddlewareHandler;
+  codec: MiddlewareHandler<ApiEnv>;
+  v1: MiddlewareHandler<ApiEnv>;
+}
+
+export function createGuards({ config, verifyApiKey }: Pick<ApiDeps, 'config' | 'verifyApiKey'>): Guards {
+  const { security } = config;
+  const clientAddress = createClientAddress(security.trustedProxies);
+  const apiAllowlist = ipAllowlist(security.ipAllowlist.api, clientAddress);
+  const authn = authenticate(verifyApiKey);
+  const authz = authorize();
+  const origins = new Set(security.temporalUiOrigins);
+  return {
+    webhooks: ipAllowlist(security.ipAllowlist.webhooks, clientAddress),
+    codec: every(
+      apiAllowlist,
+      // The UI calls the codec from the browser; credentials: true lets it send cookies or Authorization.
+      cors({
+        origin: (origin) => (origins.has(origin) ? origin : null),
+        allowMethods: ['POST', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Namespace'],
+        credentials: true,
+        maxAge: 600,
+      }),
+      authn,
+      authz,
+    ),
+    v1: every(
+      apiAllowlist,
+      // Before authentication, so guessing keys costs the guesser's address its budget too.
+      rateLimit<ApiEnv>({
+        perMinute: security.rateLimit.perIpPerMinute,
+        key: (c) => clientAddress(c) || undefined,
+        what: 'from this address',
+      }),
+      authn,
+      rateLimit<ApiEnv>({
+        perMinute: security.rateLimit.perKeyPerMinute,
+        key: (c) => c.get('principal')?.keyId,
+        what: 'for this credential',
+      }),
+      authz,
+    ),
+  };
+}

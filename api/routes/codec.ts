@@ -1,0 +1,78 @@
+// Temporal's codec server protocol, so the Temporal UI and CLI can show what the payload codec encrypted:
+// POST /codec/decode and /codec/encode take and return `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`
+// (protobuf JSON). They use the Temporal client's own codec chain, so what they decode is what workers read.
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { BadRequestError, PayloadTooLargeError } from '../../core/errors.js';
+import { PayloadDecryptionError } from '../../security/payload-codec.js';
+import type { ApiDeps, ApiEnv } from '../deps.js';
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'expected base64');
+const bodySchema = z.object({
+  payloads: z.array(z.object({ metadata: z.record(z.string(), base64).nullish(), data: base64.nullish() })).max(10_000),
+});
+
+type JsonPayload = z.infer<typeof bodySchema>['payloads'][number];
+
+const fromJson = ({ metadata, data }: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(
+    Object.entries(metadata ?? {}).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))]),
+  ),
+  data: new Uint8Array(Buffer.from(data ?? '', 'base64')),
+});
+
+const toJson = ({ metadata, data }: Payload) => ({
+  metadata: Object.fromEntries(
+    Object.entries(metadata ?? {}).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+  ),
+  data: Buffer.from(data ?? new Uint8Array()).toString('base64'),
+});
+
+/** Codecs encode in order and decode in reverse, as the SDK does. */
+async function runCodecs(codecs: readonly PayloadCodec[], direction: 'encode' | 'decode', payloads: Payload[]) {
+  let result = payloads;
+  for (const codec of direction === 'encode' ? codecs : [...codecs].reverse()) {
+    result = await codec[direction](result);
+  }
+  return result;
+}
+
+export function codecRoutes({ temporal }: Pick<ApiDeps, 'temporal'>) {
+  const codecs = temporal.options.loadedDataConverter.payloadCodecs;
+  const app = new Hono<ApiEnv>();
+  for (const direction of ['encode', 'decode'] as const) {
+    app.post(
+      `/${direction}`,
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new PayloadTooLargeError(`codec requests are limited to ${MAX_BODY_BYTES} bytes`);
+        },
+      }),
+      async (c) => {
+        let raw: unknown;
+        try {
+          raw = await c.req.json();
+        } catch {
+          throw new BadRequestError('expected a JSON body');
+        }
+        const parsed = bodySchema.safeParse(raw);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+        }
+        try {
+          const payloads = await runCodecs(codecs, direction, parsed.data.payloads.map(fromJson));
+          return c.json({ payloads: payloads.map(toJson) });
+        } catch (error) {
+          if (error instanceof PayloadDecryptionError) throw new BadRequestError(error.message);
+          throw error;
+        }
+      },
+    );
+  }
+  return app;
+}

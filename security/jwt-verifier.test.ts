@@ -1,0 +1,134 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OidcSettings } from '../core/config.js';
+import { UnavailableError } from '../core/errors.js';
+import { type FakeIdentityProvider, startFakeIdentityProvider } from '../test/fakes/identity-provider.js';
+import { createJwtVerifier, type JwtVerifier, rolesFromClaims, TokenRejectedError } from './jwt-verifier.js';
+
+let idp: FakeIdentityProvider;
+let verify: JwtVerifier;
+let settings: OidcSettings;
+const AUDIENCE = 'conduit-api';
+const now = () => Math.floor(Date.now() / 1000);
+const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+beforeAll(async () => {
+  idp = await startFakeIdentityProvider();
+  settings = {
+    issuer: idp.issuer,
+    audience: [AUDIENCE],
+    jwksUrl: idp.jwksUrl,
+    algorithms: ['RS256', 'ES256', 'EdDSA'],
+    clockToleranceSeconds: 30,
+    roleClaim: 'roles',
+  };
+  verify = createJwtVerifier(settings);
+});
+afterAll(async () => {
+  await idp?.stop();
+});
+
+async function rejection(token: string): Promise<string> {
+  const error = await verify(token).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TokenRejectedError);
+  return (error as Error).message;
+}
+
+describe('JWT verification', () => {
+  it.each(['RS256', 'ES256', 'EdDSA'] as const)('accepts a valid %s token and maps its roles', async (alg) => {
+    const token = await idp.sign({ aud: AUDIENCE, roles: ['approver', 'unknown-role'] }, { alg });
+    expect(await verify(token)).toEqual({
+      subject: 'user-1',
+      issuer: idp.issuer,
+      roles: ['approver'],
+      role: 'approver',
+    });
+  });
+
+  it('refuses a token from another issuer', async () => {
+    const token = await idp.sign({ aud: AUDIENCE, iss: 'https://evil.example.com' });
+    expect(await rejection(token)).toMatch(/iss/);
+  });
+
+  it('refuses a token for another audience', async () => {
+    expect(await rejection(await idp.sign({ aud: 'some-other-api' }))).toMatch(/aud/);
+  });
+
+  it('refuses an expired token beyond the clock tolerance, accepts one within it', async () => {
+    expect(await rejection(await idp.sign({ aud: AUDIENCE, exp: now() - 120 }))).toBe('token expired');
+    await expect(verify(await idp.sign({ aud: AUDIENCE, exp: now() - 5, roles: ['viewer'] }))).resolves.toMatchObject({
+      role: 'viewer',
+    });
+  });
+
+  it('refuses a token that is not yet valid', async () => {
+    expect(await rejection(await idp.sign({ aud: AUDIENCE, nbf: now() + 600 }))).toMatch(/nbf/);
+  });
+
+  it('refuses a token without an expiry', async () => {
+    expect(await rejection(await idp.sign({ aud: AUDIENCE, roles: ['admin'] }, { expiresIn: null }))).toMatch(/exp/);
+  });
+
+  it('refuses alg none', async () => {
+    const claims = { iss: idp.issuer, aud: AUDIENCE, sub: 'root', exp: now() + 300, roles: ['admin'] };
+    expect(await rejection(`${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims)}.`)).toBe(
+      'signing algorithm not allowed',
+    );
+  });
+
+  it('refuses HS256 signed with the provider’s public key (algorithm confusion)', async () => {
+    const claims = { iss: idp.issuer, aud: AUDIENCE, sub: 'root', exp: now() + 300, roles: ['admin'] };
+    const input = `${b64url({ alg: 'HS256', typ: 'JWT', kid: 'rsa-1' })}.${b64url(claims)}`;
+    const signature = createHmac('sha256', idp.publicKeyPem('RS256')).update(input).digest('base64url');
+    expect(await rejection(`${input}.${signature}`)).toBe('signing algorithm not allowed');
+  });
+
+  it('refuses an unknown kid and a forged signature under a known kid', async () => {
+    expect(await rejection(await idp.signWithStrangerKey({ aud: AUDIENCE }, 'no-such-kid'))).toBe(
+      'no key in the JWKS matches the token',
+    );
+    expect(await rejection(await idp.signWithStrangerKey({ aud: AUDIENCE }, 'rsa-1'))).toBe(
+      'signature verification failed',
+    );
+  });
+
+  it('refuses algorithms outside the configured allowlist', async () => {
+    const rsaOnly = createJwtVerifier({ ...settings, algorithms: ['RS256'] });
+    await expect(rsaOnly(await idp.sign({ aud: AUDIENCE }, { alg: 'ES256' }))).rejects.toThrow(
+      'signing algorithm not allowed',
+    );
+  });
+
+  it('does not refetch the JWKS for every made-up kid', async () => {
+    const before = idp.jwksRequests();
+    for (let i = 0; i < 5; i += 1) {
+      await rejection(await idp.signWithStrangerKey({ aud: AUDIENCE }, `made-up-${i}`, 'ES256'));
+    }
+    expect(idp.jwksRequests() - before).toBeLessThanOrEqual(1);
+  });
+
+  it('says the provider is unavailable, not that the token is bad, when the JWKS cannot be fetched', async () => {
+    const offline = createJwtVerifier(
+      { ...settings, jwksUrl: 'http://127.0.0.1:9/jwks.json' },
+      { fetchTimeoutMs: 500 },
+    );
+    await expect(offline(await idp.sign({ aud: AUDIENCE }))).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('rolesFromClaims', () => {
+  it('reads the role claim as an array, a string, or a dotted path', () => {
+    expect(rolesFromClaims({ roles: ['viewer', 'operator'] }, 'roles')).toEqual(['viewer', 'operator']);
+    expect(rolesFromClaims({ groups: 'member conduit:approver' }, 'groups')).toEqual(['member', 'approver']);
+    expect(rolesFromClaims({ realm_access: { roles: ['admin'] } }, 'realm_access.roles')).toEqual(['admin']);
+    expect(rolesFromClaims({ roles: { admin: true } }, 'roles')).toEqual([]);
+  });
+
+  it('grants roles from scopes only with the conduit: prefix', () => {
+    expect(rolesFromClaims({ scope: 'openid conduit:operator admin' }, 'roles')).toEqual(['operator']);
+    expect(rolesFromClaims({ scp: ['conduit:viewer', 'member'] }, 'roles')).toEqual(['viewer']);
+  });
+});

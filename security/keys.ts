@@ -1,0 +1,30 @@
+// Where the payload keys and the database master key come from: configuration when set (the only sound
+// choice when several processes share a Temporal namespace or a database), otherwise a key file generated
+// once under the data directory, so an embedded `npm start` encrypts from its first run.
+import { join } from 'node:path';
+import type { DataConverter } from '@temporalio/common';
+import type { SecuritySettings } from '../core/config.js';
+import { type LoadedKeys, loadOrCreateKeyFile } from './key-file.js';
+import { AesGcmPayloadCodec } from './payload-codec.js';
+
+export const PAYLOAD_KEY_FILE = 'payload-keys';
+export const MASTER_KEY_FILE = 'master-key';
+
+export function loadPayloadKeys(settings: Pick<SecuritySettings, 'payloadKeys' | 'keyDir'>): Promise<LoadedKeys> {
+  if (settings.payloadKeys) {
+    return Promise.resolve({ keys: settings.payloadKeys, source: 'CONDUIT_PAYLOAD_KEYS', created: false });
+  }
+  return loadOrCreateKeyFile(join(settings.keyDir, PAYLOAD_KEY_FILE), 'payload');
+}
+
+export function loadMasterKeys(settings: Pick<SecuritySettings, 'masterKeys' | 'keyDir'>): Promise<LoadedKeys> {
+  if (settings.masterKeys) {
+    return Promise.resolve({ keys: settings.masterKeys, source: 'CONDUIT_MASTER_KEY', created: false });
+  }
+  return loadOrCreateKeyFile(join(settings.keyDir, MASTER_KEY_FILE), 'master');
+}
+
+/** The data converter every Temporal client and worker of this instance must share. */
+export function createDataConverter(keys: LoadedKeys['keys']): DataConverter {
+  return { payloadCodecs: [new AesGcmPayloadCodec(keys)] };
+}
