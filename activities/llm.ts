@@ -1,11 +1,13 @@
 // The intent and plan steps' model calls. The system prompt and the tool list are added here, outside the
 // workflow, so a prompt change needs no workflow patch; tool policies (timeout, sensitivity) travel back with
 // the plan so the workflow can give every tool call its own activity options.
+import { ApplicationFailure } from '@temporalio/activity';
 import { UnavailableError } from '../core/errors.js';
-import { timed } from '../core/metrics.js';
+import { LlmUnavailableError } from '../llm/errors.js';
 import { classifyIntentWithLlm } from '../llm/intent.js';
-import type { AssistantMessage, ChatMessage } from '../llm/types.js';
+import type { AssistantMessage, ChatMessage, ChatResult } from '../llm/types.js';
 import type { ActivityDeps } from './deps.js';
+import { recordLlmUsage } from './llm-usage.js';
 import { recordRunEvent } from './run-events.js';
 
 export interface ToolPolicy {
@@ -28,32 +30,32 @@ export const SYSTEM_PROMPT = [
 ].join(' ');
 
 export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
-  const client = () => {
+  // Each role's client is a failover router (llm/router.ts); it times every provider call itself.
+  const roles = () => {
     if (!llm) throw new UnavailableError('no language model is configured');
     return llm;
-  };
-  const labels = () => ({ provider: client().provider, model: client().model });
-  const countTokens = (usage: { promptTokens: number; completionTokens: number }) => {
-    metrics.llmTokens.inc({ ...labels(), kind: 'prompt' }, usage.promptTokens);
-    metrics.llmTokens.inc({ ...labels(), kind: 'completion' }, usage.completionTokens);
   };
 
   return {
     async classifyIntent({ text }: { text: string }) {
-      const result = await timed(metrics.llmCalls, labels(), () => classifyIntentWithLlm(client(), text));
+      const calls: ChatResult[] = [];
+      const result = await withModel(() =>
+        classifyIntentWithLlm(roles().intent, text, { onResult: (call) => calls.push(call) }),
+      );
+      await recordLlmUsage(db, metrics, calls);
       await recordRunEvent(db, 'intent', { intent: result.intent, confidence: result.confidence });
       return { name: result.intent, confidence: result.confidence };
     },
 
     async planNextStep({ messages }: { workflowId: string; messages: ChatMessage[] }): Promise<PlannedStep> {
       const specs = tools.list();
-      const result = await timed(metrics.llmCalls, labels(), () =>
-        client().chat({
+      const result = await withModel(() =>
+        roles().plan.chat({
           messages: [{ role: 'system', content: SYSTEM_PROMPT }, ...messages],
           tools: specs.length ? specs : undefined,
         }),
       );
-      countTokens(result.usage);
+      await recordLlmUsage(db, metrics, [result]);
       const policies: Record<string, ToolPolicy> = {};
       for (const call of result.message.toolCalls) {
         const tool = tools.get(call.name);
@@ -73,4 +75,18 @@ export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
       return { assistant: result.message, tools: policies };
     },
   };
+}
+
+/** No provider answered but one may recover: Temporal retries no sooner than the largest Retry-After seen. */
+async function withModel<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof LlmUnavailableError)) throw error;
+    throw ApplicationFailure.create({
+      type: 'llm_unavailable',
+      message: error.message,
+      nextRetryDelay: error.retryAfterMs,
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeLlm, startFakeLlm } from '../test/fakes/openai-compatible.js';
 import { createLlmClient } from './client.js';
-import { LlmRequestError } from './errors.js';
+import { LlmRequestError, MAX_RETRY_AFTER_MS, parseRetryAfter } from './errors.js';
 import type { ResolvedProvider } from './presets.js';
 
 const API_KEY = 'sk-test-4f9a2c7e1b3d';
@@ -114,6 +114,19 @@ describe('createLlmClient', () => {
     expect(error.message).toContain('rate_limit_exceeded');
   });
 
+  it('reads how long the vendor asked to wait from Retry-After or retry-after-ms', async () => {
+    const client = createLlmClient(provider);
+    fake.script(
+      { status: 429, error: { message: 'slow down' }, headers: { 'retry-after': '7' } },
+      { status: 503, error: { message: 'busy' }, headers: { 'retry-after-ms': '1500' } },
+      { status: 500, error: { message: 'no hint' } },
+    );
+    const ask = () => client.chat({ messages: [{ role: 'user', content: 'hi' }] });
+    expect((await failure(ask())).retryAfterMs).toBe(7000);
+    expect((await failure(ask())).retryAfterMs).toBe(1500);
+    expect((await failure(ask())).retryAfterMs).toBeUndefined();
+  });
+
   it('maps 500 to a retryable error and 400 to a non-retryable one', async () => {
     const client = createLlmClient(provider);
     fake.script(
@@ -187,5 +200,20 @@ describe('createLlmClient', () => {
     });
     await client.chat({ messages: [{ role: 'user', content: 'via fetch' }] });
     expect(seen).toEqual([`${fake.baseUrl}/chat/completions`]);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const headers = (entries: Record<string, string>) => new Headers(entries);
+  it('reads seconds, milliseconds and HTTP dates, capped', () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    expect(parseRetryAfter(headers({ 'retry-after': '2' }), now)).toBe(2000);
+    expect(parseRetryAfter(headers({ 'retry-after': '0.5' }), now)).toBe(500);
+    expect(parseRetryAfter(headers({ 'retry-after-ms': '250', 'retry-after': '9' }), now)).toBe(250);
+    expect(parseRetryAfter(headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), now)).toBe(30_000);
+    expect(parseRetryAfter(headers({ 'retry-after': 'Tue, 31 Dec 2024 23:00:00 GMT' }), now)).toBe(0);
+    expect(parseRetryAfter(headers({ 'retry-after': '86400' }), now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter(headers({ 'retry-after': 'soon' }), now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
 });

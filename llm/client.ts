@@ -8,7 +8,15 @@ import type {
 } from 'openai/resources/chat/completions';
 import { LlmRequestError, toLlmError } from './errors.js';
 import type { ResolvedProvider } from './presets.js';
-import type { ChatMessage, ChatRequest, ChatResult, LlmClient, ResponseFormat, ToolCall } from './types.js';
+import type {
+  ChatMessage,
+  ChatOptions,
+  ChatRequest,
+  ChatResult,
+  LlmClient,
+  ResponseFormat,
+  ToolCall,
+} from './types.js';
 
 export interface LlmClientDeps {
   /** Replaces the global fetch, for tests and proxies. */
@@ -33,15 +41,17 @@ export function createLlmClient(provider: ResolvedProvider, deps: LlmClientDeps 
   return {
     provider: provider.name,
     model: provider.model,
-    async chat(request: ChatRequest, options: { signal?: AbortSignal } = {}): Promise<ChatResult> {
+    async chat(request: ChatRequest, options: ChatOptions = {}): Promise<ChatResult> {
       const started = performance.now();
+      const timeoutMs = options.timeoutMs ?? provider.timeoutMs;
       let completion: ChatCompletion;
       try {
         completion = await openai.chat.completions.create(toParams(provider.model, request), {
           signal: options.signal,
+          timeout: timeoutMs,
         });
       } catch (error) {
-        throw toLlmError(error, provider.name, provider.apiKey, provider.timeoutMs);
+        throw toLlmError(error, provider.name, provider.apiKey, timeoutMs);
       }
       const latencyMs = Math.round(performance.now() - started);
       const choice = completion.choices?.[0];
@@ -59,6 +69,7 @@ export function createLlmClient(provider: ResolvedProvider, deps: LlmClientDeps 
         },
         model: completion.model || provider.model,
         latencyMs,
+        servedBy: { provider: provider.name, model: provider.model, cached: false },
       };
     },
   };

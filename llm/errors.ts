@@ -5,15 +5,51 @@ import { UpstreamError } from '../core/errors.js';
 
 /** An LLM call failed; `status` and `vendorCode` let callers react to specific refusals (e.g. a 400). */
 export class LlmRequestError extends UpstreamError {
+  /** How long the vendor asked us to wait (Retry-After / retry-after-ms), when it said. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     message: string,
     readonly status: number | undefined,
     readonly vendorCode: string | undefined,
-    options: { retryable: boolean; cause?: unknown },
+    options: { retryable: boolean; cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = 'LlmRequestError';
+    this.retryAfterMs = options.retryAfterMs;
   }
+}
+
+/**
+ * Every provider of a role failed and at least one failure may pass: the activity retries, no sooner than
+ * `retryAfterMs` (the largest wait any provider asked for). `failures` keeps each provider's own error.
+ */
+export class LlmUnavailableError extends LlmRequestError {
+  constructor(
+    message: string,
+    readonly failures: LlmRequestError[],
+    retryAfterMs: number | undefined,
+  ) {
+    super(message, undefined, undefined, { retryable: true, retryAfterMs });
+    this.name = 'LlmUnavailableError';
+  }
+}
+
+/** A vendor asking for hours (a spent daily quota) would park a chat run that long; such waits are capped. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/**
+ * Reads `retry-after-ms` (OpenAI's) or `Retry-After` (seconds or an HTTP date) from a response's headers, in
+ * milliseconds, capped at MAX_RETRY_AFTER_MS; undefined when absent or unreadable.
+ */
+export function parseRetryAfter(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const millis = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  let waitMs: number | undefined = Number.isFinite(millis) ? millis : undefined;
+  const header = headers?.get('retry-after')?.trim();
+  if (waitMs === undefined && header) {
+    waitMs = /^\d+(\.\d+)?$/.test(header) ? Number(header) * 1000 : Date.parse(header) - now;
+  }
+  if (waitMs === undefined || !Number.isFinite(waitMs)) return undefined;
+  return Math.min(Math.max(0, Math.round(waitMs)), MAX_RETRY_AFTER_MS);
 }
 
 const MAX_VENDOR_MESSAGE = 300;
@@ -46,7 +82,10 @@ export function toLlmError(
       code ? ` (${code})` : '',
       detail ? `: ${scrub(detail, apiKey).slice(0, MAX_VENDOR_MESSAGE)}` : '',
     ].join('');
-    return new LlmRequestError(message, status, code, { retryable: isRetryableStatus(status) });
+    return new LlmRequestError(message, status, code, {
+      retryable: isRetryableStatus(status),
+      retryAfterMs: parseRetryAfter(error.headers),
+    });
   }
   const text = error instanceof Error ? error.message : String(error);
   return new LlmRequestError(`${provider}: ${scrub(text, apiKey)}`, undefined, undefined, { retryable: true });

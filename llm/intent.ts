@@ -1,8 +1,8 @@
 // Classifies a message's intent with one structured-output LLM call. Vendors without json_schema support get
 // json_object plus the schema in the prompt; an answer that still does not parse counts as low-confidence chat.
 import { z } from 'zod';
-import { LlmRequestError } from './errors.js';
-import type { ChatMessage, LlmClient, ResponseFormat } from './types.js';
+import { LlmRequestError, LlmUnavailableError } from './errors.js';
+import type { ChatMessage, ChatResult, LlmClient, ResponseFormat } from './types.js';
 
 export const INTENTS = ['chat', 'question', 'task', 'smalltalk', 'reminder'] as const;
 export type Intent = (typeof INTENTS)[number];
@@ -56,8 +56,9 @@ export const UNPARSEABLE: IntentResult = { intent: 'chat', confidence: 0, reason
 export async function classifyIntentWithLlm(
   client: LlmClient,
   text: string,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; onResult?: (result: ChatResult) => void } = {},
 ): Promise<IntentResult> {
+  const { onResult, ...chatOptions } = options;
   const user: ChatMessage = { role: 'user', content: text.slice(0, MAX_TEXT_CHARS) };
   const schemaFirst = !withoutJsonSchema.has(client);
   if (schemaFirst) {
@@ -65,8 +66,9 @@ export async function classifyIntentWithLlm(
     try {
       const result = await client.chat(
         { messages: [{ role: 'system', content: SYSTEM_PROMPT }, user], responseFormat: format, temperature: 0 },
-        options,
+        chatOptions,
       );
+      onResult?.(result);
       return parseIntent(result.message.content);
     } catch (error) {
       if (!rejectsJsonSchema(error)) throw error;
@@ -78,14 +80,17 @@ export async function classifyIntentWithLlm(
       responseFormat: { type: 'json_object' },
       temperature: 0,
     },
-    options,
+    chatOptions,
   );
+  onResult?.(result);
   // Remembered only once json_object worked, so a 400 for some other reason does not downgrade the client.
   if (schemaFirst) withoutJsonSchema.add(client);
   return parseIntent(result.message.content);
 }
 
+/** Behind a router, one provider's refusal counts even when another provider was only unavailable. */
 function rejectsJsonSchema(error: unknown): boolean {
+  if (error instanceof LlmUnavailableError) return error.failures.some(rejectsJsonSchema);
   return error instanceof LlmRequestError && (error.status === 400 || error.status === 422);
 }
 

@@ -1,6 +1,6 @@
 // Named OpenAI-compatible endpoints and the one function that turns `config.llm` into a concrete provider.
 // A remote provider sees user text leave the machine, so PII masking defaults on for it.
-import { type Config, ConfigError } from '../core/config.js';
+import { ConfigError } from '../core/config.js';
 
 export interface ProviderPreset {
   baseUrl: string;
@@ -31,6 +31,7 @@ export type PresetName = keyof typeof PROVIDER_PRESETS;
 export const GENERIC_PROVIDER = 'openai-compatible';
 
 export interface ResolvedProvider {
+  /** The configured name: the preset's (or `openai-compatible`) for LLM_*, the key in LLM_CONFIG_FILE. */
   name: string;
   baseUrl: string;
   apiKey?: string;
@@ -38,56 +39,77 @@ export interface ResolvedProvider {
   /** True when requests leave this machine or its private network: PII masking is on by default. */
   remote: boolean;
   timeoutMs: number;
+  /** Requests in flight at once; more wait in a queue (see llm/semaphore.ts). Unset: no limit. */
+  maxConcurrency?: number;
 }
 
-type LlmConfig = NonNullable<Config['llm']>;
+/** One provider's raw settings, from LLM_* / LLM_FALLBACK_* variables or from one entry of LLM_CONFIG_FILE. */
+export interface ProviderSettings {
+  provider?: string;
+  baseUrl?: string;
+  apiKey?: string;
+  model?: string;
+  timeoutMs: number;
+  maxConcurrency?: number;
+}
 
-export function resolveProvider(llm: LlmConfig): ResolvedProvider {
-  const name = llm.provider?.toLowerCase() ?? (llm.baseUrl ? GENERIC_PROVIDER : undefined);
-  if (name === undefined) {
-    throw new ConfigError(
-      'LLM_PROVIDER',
-      `set a provider (${presetNames()}) or LLM_BASE_URL of an OpenAI-compatible API`,
-    );
+/** Where settings came from, so an error names what to fix: a variable prefix, or a provider in the file. */
+export type ProviderOrigin = { env: 'LLM_' | 'LLM_FALLBACK_' } | { file: string };
+
+type Field = 'provider' | 'baseUrl' | 'apiKey' | 'model';
+const ENV_SUFFIX: Record<Field, string> = {
+  provider: 'PROVIDER',
+  baseUrl: 'BASE_URL',
+  apiKey: 'API_KEY',
+  model: 'MODEL',
+};
+const FILE_FIELD: Record<Field, string> = { provider: 'preset', baseUrl: 'baseUrl', apiKey: 'apiKey', model: 'model' };
+
+export function resolveProvider(
+  settings: ProviderSettings,
+  origin: ProviderOrigin = { env: 'LLM_' },
+): ResolvedProvider {
+  const label = (field: Field) => ('env' in origin ? `${origin.env}${ENV_SUFFIX[field]}` : FILE_FIELD[field]);
+  const fail = (field: Field, expectation: string) =>
+    'env' in origin
+      ? new ConfigError(label(field), expectation)
+      : new ConfigError('LLM_CONFIG_FILE', `providers.${origin.file}.${FILE_FIELD[field]}: ${expectation}`);
+
+  const vendor = settings.provider?.toLowerCase() ?? (settings.baseUrl ? GENERIC_PROVIDER : undefined);
+  if (vendor === undefined) {
+    throw fail('provider', `set a provider (${presetNames()}) or ${label('baseUrl')} of an OpenAI-compatible API`);
   }
-  if (name === GENERIC_PROVIDER) return resolveGeneric(llm);
-  if (!isPresetName(name)) {
-    throw new ConfigError(
-      'LLM_PROVIDER',
-      `unknown provider "${name}"; expected one of ${presetNames()}, ${GENERIC_PROVIDER}`,
-    );
+  const name = 'file' in origin ? origin.file : vendor;
+  const common = {
+    name,
+    apiKey: settings.apiKey,
+    timeoutMs: settings.timeoutMs,
+    maxConcurrency: settings.maxConcurrency,
+  };
+  if (vendor === GENERIC_PROVIDER) {
+    if (settings.baseUrl === undefined) throw fail('baseUrl', `required for an ${GENERIC_PROVIDER} provider`);
+    if (settings.model === undefined) {
+      throw fail('model', `required for an ${GENERIC_PROVIDER} endpoint (${label('baseUrl')})`);
+    }
+    return { ...common, baseUrl: settings.baseUrl, model: settings.model, remote: !isPrivateUrl(settings.baseUrl) };
   }
-  const preset: ProviderPreset = PROVIDER_PRESETS[name];
-  const model = llm.model ?? preset.defaultModel;
+  if (!isPresetName(vendor)) {
+    throw fail('provider', `unknown provider "${vendor}"; expected one of ${presetNames()}, ${GENERIC_PROVIDER}`);
+  }
+  const preset: ProviderPreset = PROVIDER_PRESETS[vendor];
+  const model = settings.model ?? preset.defaultModel;
   if (model === undefined) {
-    throw new ConfigError(
-      'LLM_MODEL',
-      `the ${name} provider has no default model; set LLM_MODEL (for doubao, an endpoint id such as ep-...)`,
+    throw fail(
+      'model',
+      `the ${vendor} provider has no default model; set ${label('model')} (for doubao, an endpoint id such as ep-...)`,
     );
   }
-  if (preset.needsKey && llm.apiKey === undefined) {
-    throw new ConfigError('LLM_API_KEY', `the ${name} provider needs an API key`);
+  if (preset.needsKey && settings.apiKey === undefined) {
+    throw fail('apiKey', `the ${vendor} provider needs an API key${'file' in origin ? ' (apiKey or apiKeyEnv)' : ''}`);
   }
   // An overridden URL on the public internet is remote even for a self-hosted preset such as vllm.
-  const remote = preset.remote || (llm.baseUrl !== undefined && !isPrivateUrl(llm.baseUrl));
-  return { name, baseUrl: llm.baseUrl ?? preset.baseUrl, apiKey: llm.apiKey, model, remote, timeoutMs: llm.timeoutMs };
-}
-
-function resolveGeneric(llm: LlmConfig): ResolvedProvider {
-  if (llm.baseUrl === undefined) {
-    throw new ConfigError('LLM_BASE_URL', `required when LLM_PROVIDER is ${GENERIC_PROVIDER}`);
-  }
-  if (llm.model === undefined) {
-    throw new ConfigError('LLM_MODEL', `required for an ${GENERIC_PROVIDER} endpoint (LLM_BASE_URL)`);
-  }
-  return {
-    name: GENERIC_PROVIDER,
-    baseUrl: llm.baseUrl,
-    apiKey: llm.apiKey,
-    model: llm.model,
-    remote: !isPrivateUrl(llm.baseUrl),
-    timeoutMs: llm.timeoutMs,
-  };
+  const remote = preset.remote || (settings.baseUrl !== undefined && !isPrivateUrl(settings.baseUrl));
+  return { ...common, baseUrl: settings.baseUrl ?? preset.baseUrl, model, remote };
 }
 
 function isPresetName(name: string): name is PresetName {

@@ -42,11 +42,19 @@ export interface ChatResult {
   usage: { promptTokens: number; completionTokens: number };
   model: string;
   latencyMs: number;
+  /** The configured provider and model that answered, and whether the answer came from the response cache. */
+  servedBy?: { provider: string; model: string; cached: boolean };
+}
+
+export interface ChatOptions {
+  signal?: AbortSignal;
+  /** Overrides the provider's timeout for this call (the router passes what is left after a queue wait). */
+  timeoutMs?: number;
 }
 
 export interface LlmClient {
   /** The provider's name (a preset such as `deepseek`, or `openai-compatible`), for logs and metrics. */
   readonly provider: string;
   readonly model: string;
-  chat(request: ChatRequest, options?: { signal?: AbortSignal }): Promise<ChatResult>;
+  chat(request: ChatRequest, options?: ChatOptions): Promise<ChatResult>;
 }

@@ -1,0 +1,48 @@
+// Builds the model the pipeline sees for each role from `config.llm`: one client, queue and cooldown per
+// configured provider, one response cache per process, and a failover router per role over those providers.
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { createLlmClient, type LlmClientDeps } from './client.js';
+import { LLM_ROLES, type LlmRole } from './config-file.js';
+import type { ResolvedProvider } from './presets.js';
+import { createResponseCache } from './response-cache.js';
+import { createLlmRouter, type ProviderSlot } from './router.js';
+import { createSemaphore } from './semaphore.js';
+import type { LlmSettings } from './settings.js';
+import type { LlmClient } from './types.js';
+
+/** The intent step's model (a light one is enough) and the planning step's (the strong one). */
+export type LlmRoles = Record<LlmRole, LlmClient>;
+
+export interface LlmRolesDeps extends LlmClientDeps {
+  metrics?: Pick<Metrics, 'llmCalls' | 'llmCacheHits'>;
+  logger?: Logger;
+  /** Wraps each provider's client, e.g. in PII masking for remote providers. */
+  wrapClient?: (provider: ResolvedProvider, client: LlmClient) => LlmClient;
+}
+
+export function createLlmRoles(settings: LlmSettings, deps: LlmRolesDeps = {}): LlmRoles {
+  const cache =
+    settings.cache.ttlSeconds > 0
+      ? createResponseCache({ ttlMs: settings.cache.ttlSeconds * 1000, maxEntries: settings.cache.maxEntries })
+      : undefined;
+  const slots = new Map<string, ProviderSlot>();
+  for (const provider of settings.providers) {
+    const client = createLlmClient(provider, { fetch: deps.fetch });
+    slots.set(provider.name, {
+      provider,
+      client: deps.wrapClient ? deps.wrapClient(provider, client) : client,
+      limiter: provider.maxConcurrency ? createSemaphore(provider.maxConcurrency) : undefined,
+      coolingUntil: 0,
+    });
+  }
+  const route = (role: LlmRole) => {
+    const chain = settings.roles[role].map((name) => {
+      const slot = slots.get(name);
+      if (!slot) throw new Error(`the ${role} role names an unknown provider ${name}`);
+      return slot;
+    });
+    return createLlmRouter(role, chain, { cache, metrics: deps.metrics, logger: deps.logger });
+  };
+  return Object.fromEntries(LLM_ROLES.map((role) => [role, route(role)])) as LlmRoles;
+}

@@ -1,0 +1,159 @@
+// One role's model (intent, plan) behind an ordered failover list of providers, as a plain LlmClient. Answers
+// come from the response cache when they can, otherwise from the first provider that answers; failing over is
+// decided per error (see canFailOver and docs/llm.md). Never retries a provider itself: Temporal owns retries.
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { LlmRequestError, LlmUnavailableError, MAX_RETRY_AFTER_MS } from './errors.js';
+import type { ResolvedProvider } from './presets.js';
+import { cacheKey, type ResponseCache } from './response-cache.js';
+import { QueueTimeoutError, type Semaphore } from './semaphore.js';
+import type { ChatOptions, ChatRequest, ChatResult, LlmClient } from './types.js';
+
+/** One configured provider, shared by every role that lists it (one queue and one cooldown per provider). */
+export interface ProviderSlot {
+  provider: ResolvedProvider;
+  client: LlmClient;
+  limiter?: Semaphore;
+  /** Epoch ms until which the provider asked not to be called (its last Retry-After); 0 when it did not. */
+  coolingUntil: number;
+}
+
+export interface RouterDeps {
+  cache?: ResponseCache;
+  metrics?: Pick<Metrics, 'llmCalls' | 'llmCacheHits'>;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** Providers at one origin (scheme, host, port of the base URL) are one vendor: they refuse the same requests. */
+export function vendorOf(provider: ResolvedProvider): string {
+  return new URL(provider.baseUrl).origin;
+}
+
+/**
+ * Whether a provider's failure lets the router try `next`. Throttling, server errors, timeouts and connection
+ * failures (retryable errors) always do. A refusal (400, 401, 403, 404, 422: the request or the credentials
+ * were rejected) only does when `next` is another vendor: the same vendor would refuse the same request.
+ */
+export function canFailOver(error: LlmRequestError, failed: ResolvedProvider, next: ResolvedProvider): boolean {
+  return error.retryable || vendorOf(failed) !== vendorOf(next);
+}
+
+export function createLlmRouter(role: string, slots: ProviderSlot[], deps: RouterDeps = {}): LlmClient {
+  const primary = slots[0];
+  if (!primary) throw new Error(`the ${role} role lists no provider`);
+  const now = deps.now ?? Date.now;
+
+  const fromCache = (request: ChatRequest): ChatResult | undefined => {
+    if (!deps.cache) return undefined;
+    for (const { provider } of slots) {
+      const key = cacheKey(provider.name, provider.model, request);
+      const hit = key === undefined ? undefined : deps.cache.get(key);
+      if (hit) {
+        deps.metrics?.llmCacheHits.inc({ provider: provider.name, model: provider.model });
+        return { ...hit, servedBy: { provider: provider.name, model: provider.model, cached: true } };
+      }
+    }
+    return undefined;
+  };
+
+  return {
+    provider: primary.provider.name,
+    model: primary.provider.model,
+    async chat(request: ChatRequest, options: ChatOptions = {}): Promise<ChatResult> {
+      const cached = fromCache(request);
+      if (cached) return cached;
+
+      const failures: Array<{ slot: ProviderSlot; error: LlmRequestError }> = [];
+      let coolingWaitMs: number | undefined;
+      for (const slot of slots) {
+        if (failures.some((failure) => !canFailOver(failure.error, failure.slot.provider, slot.provider))) continue;
+        const waitMs = slot.coolingUntil - now();
+        if (waitMs > 0) {
+          coolingWaitMs = Math.max(coolingWaitMs ?? 0, waitMs);
+          continue;
+        }
+        try {
+          const result = await callProvider(slot, request, options, deps);
+          const key = deps.cache && cacheKey(slot.provider.name, slot.provider.model, request);
+          if (key) deps.cache?.set(key, result);
+          return { ...result, servedBy: { provider: slot.provider.name, model: slot.provider.model, cached: false } };
+        } catch (caught) {
+          const error = asLlmError(caught, slot.provider.name);
+          if (error.retryAfterMs !== undefined) slot.coolingUntil = now() + error.retryAfterMs;
+          failures.push({ slot, error });
+          if (options.signal?.aborted) throw error;
+          deps.logger?.warn(
+            { role, provider: slot.provider.name, model: slot.provider.model, error: error.message },
+            'model call failed',
+          );
+        }
+      }
+      throw exhausted(role, failures, coolingWaitMs);
+    },
+  };
+}
+
+/** One attempt at one provider: queue for a slot, then call with whatever is left of the provider's timeout. */
+async function callProvider(
+  slot: ProviderSlot,
+  request: ChatRequest,
+  options: ChatOptions,
+  deps: RouterDeps,
+): Promise<ChatResult> {
+  const { provider } = slot;
+  const budgetMs = options.timeoutMs ?? provider.timeoutMs;
+  const queued = performance.now();
+  let release: (() => void) | undefined;
+  try {
+    release = await slot.limiter?.acquire(budgetMs, options.signal);
+  } catch (error) {
+    if (!(error instanceof QueueTimeoutError)) throw error;
+    throw new LlmRequestError(
+      `${provider.name}: ${provider.maxConcurrency} requests already in flight, none finished within ${budgetMs} ms`,
+      undefined,
+      undefined,
+      { retryable: true },
+    );
+  }
+  const labels = { provider: provider.name, model: provider.model };
+  const end = deps.metrics?.llmCalls.startTimer(labels);
+  try {
+    const remainingMs = Math.max(1, Math.round(budgetMs - (performance.now() - queued)));
+    const result = await slot.client.chat(request, { signal: options.signal, timeoutMs: remainingMs });
+    end?.({ result: 'ok' });
+    return result;
+  } catch (error) {
+    end?.({ result: 'error' });
+    throw error;
+  } finally {
+    release?.();
+  }
+}
+
+function asLlmError(error: unknown, provider: string): LlmRequestError {
+  if (error instanceof LlmRequestError) return error;
+  const text = error instanceof Error ? error.message : String(error);
+  return new LlmRequestError(`${provider}: ${text}`, undefined, undefined, { retryable: true, cause: error });
+}
+
+/**
+ * The error once no provider answered. If any failure may pass (or a provider sat out a Retry-After), it is
+ * retryable and carries the largest wait seen, so no provider is called again before it said it is ready;
+ * when every provider refused for good, the first refusal is thrown as it is.
+ */
+function exhausted(
+  role: string,
+  failures: Array<{ slot: ProviderSlot; error: LlmRequestError }>,
+  coolingWaitMs: number | undefined,
+): LlmRequestError {
+  const errors = failures.map((failure) => failure.error);
+  const first = errors[0];
+  if (first && coolingWaitMs === undefined && errors.every((error) => !error.retryable)) return first;
+  const waits = [coolingWaitMs, ...errors.map((error) => error.retryAfterMs)].filter(
+    (wait): wait is number => wait !== undefined,
+  );
+  const retryAfterMs = waits.length > 0 ? Math.min(Math.max(...waits), MAX_RETRY_AFTER_MS) : undefined;
+  const detail = errors.length > 0 ? errors.map((error) => error.message).join('; ') : 'every provider asked to wait';
+  return new LlmUnavailableError(`no provider for ${role} answered: ${detail}`, errors, retryAfterMs);
+}

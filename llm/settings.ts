@@ -1,0 +1,116 @@
+// Turns the LLM_* variables (and LLM_CONFIG_FILE, when set) into `config.llm`: resolved providers, each role's
+// failover list, cache settings and the time budget of one model activity. Called by core/config.ts, which
+// hands in the parsed variables; nothing here reads process.env.
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../core/config.js';
+import { type LlmRole, parseLlmConfigFile } from './config-file.js';
+import { type ProviderOrigin, type ProviderSettings, type ResolvedProvider, resolveProvider } from './presets.js';
+
+export interface LlmSettings {
+  /** Every configured provider, by its unique name. */
+  providers: ResolvedProvider[];
+  /** Per role, provider names in failover order. */
+  roles: Record<LlmRole, string[]>;
+  cache: { ttlSeconds: number; maxEntries: number };
+  /**
+   * The longest one model activity may take: every provider of the longest failover list using its whole
+   * timeout. With one provider this is LLM_TIMEOUT_MS.
+   */
+  timeoutMs: number;
+}
+
+/** The LLM variables after core/config.ts has parsed them. */
+export interface LlmEnv {
+  LLM_CONFIG_FILE?: string;
+  LLM_PROVIDER?: string;
+  LLM_BASE_URL?: string;
+  LLM_API_KEY?: string;
+  LLM_MODEL?: string;
+  LLM_FALLBACK_PROVIDER?: string;
+  LLM_FALLBACK_BASE_URL?: string;
+  LLM_FALLBACK_API_KEY?: string;
+  LLM_FALLBACK_MODEL?: string;
+  LLM_TIMEOUT_MS: number;
+  LLM_MAX_CONCURRENCY: number;
+  LLM_CACHE_TTL_SECONDS: number;
+  LLM_CACHE_MAX_ENTRIES: number;
+}
+
+/**
+ * Undefined when no model is configured. `variables` is the raw environment, for `apiKeyEnv` in the file;
+ * `readFile` is replaceable for tests.
+ */
+export function loadLlmSettings(
+  env: LlmEnv,
+  variables: Record<string, string | undefined>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): LlmSettings | undefined {
+  const primary = env.LLM_PROVIDER || env.LLM_BASE_URL || env.LLM_MODEL;
+  const fallback = env.LLM_FALLBACK_PROVIDER || env.LLM_FALLBACK_BASE_URL || env.LLM_FALLBACK_MODEL;
+  const cache = { ttlSeconds: env.LLM_CACHE_TTL_SECONDS, maxEntries: env.LLM_CACHE_MAX_ENTRIES };
+  const defaults = { timeoutMs: env.LLM_TIMEOUT_MS, maxConcurrency: env.LLM_MAX_CONCURRENCY };
+
+  if (env.LLM_CONFIG_FILE !== undefined) {
+    if (primary || fallback) {
+      throw new ConfigError(
+        'LLM_CONFIG_FILE',
+        'set either LLM_CONFIG_FILE or LLM_PROVIDER/LLM_BASE_URL/LLM_MODEL (and LLM_FALLBACK_*), not both',
+      );
+    }
+    const file = parseLlmConfigFile(read(env.LLM_CONFIG_FILE, readFile), variables, defaults);
+    const providers = file.providers.map(({ name, settings }) => resolveProvider(settings, { file: name }));
+    return settle(providers, file.roles, cache);
+  }
+
+  if (!primary) {
+    if (fallback) {
+      throw new ConfigError('LLM_FALLBACK_PROVIDER', 'needs a primary provider: set LLM_PROVIDER or LLM_BASE_URL too');
+    }
+    return undefined;
+  }
+  const fromEnv = (prefix: 'LLM_' | 'LLM_FALLBACK_', settings: Omit<ProviderSettings, keyof typeof defaults>) => {
+    const origin: ProviderOrigin = { env: prefix };
+    return resolveProvider({ ...settings, ...defaults }, origin);
+  };
+  const providers = [
+    fromEnv('LLM_', {
+      provider: env.LLM_PROVIDER,
+      baseUrl: env.LLM_BASE_URL,
+      apiKey: env.LLM_API_KEY,
+      model: env.LLM_MODEL,
+    }),
+  ];
+  if (fallback) {
+    const backup = fromEnv('LLM_FALLBACK_', {
+      provider: env.LLM_FALLBACK_PROVIDER,
+      baseUrl: env.LLM_FALLBACK_BASE_URL,
+      apiKey: env.LLM_FALLBACK_API_KEY,
+      model: env.LLM_FALLBACK_MODEL,
+    });
+    // Two accounts at one vendor would share a name, and names key metrics, the cache and usage rows.
+    providers.push(backup.name === providers[0]!.name ? { ...backup, name: `${backup.name}-fallback` } : backup);
+  }
+  const names = providers.map((provider) => provider.name);
+  return settle(providers, { intent: names, plan: names }, cache);
+}
+
+function settle(
+  providers: ResolvedProvider[],
+  roles: Record<LlmRole, string[]>,
+  cache: LlmSettings['cache'],
+): LlmSettings {
+  const timeoutOf = (name: string) => providers.find((provider) => provider.name === name)?.timeoutMs ?? 0;
+  const timeoutMs = Math.max(
+    ...Object.values(roles).map((names) => names.reduce((sum, name) => sum + timeoutOf(name), 0)),
+  );
+  return { providers, roles, cache, timeoutMs };
+}
+
+function read(path: string, readFile: (path: string) => string): string {
+  try {
+    return readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError('LLM_CONFIG_FILE', `cannot read ${path}${code ? ` (${code})` : ''}`);
+  }
+}
