@@ -3,6 +3,8 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { InboundMessage } from '../core/message.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Database } from '../db/client.js';
 import { jobs } from '../db/schema.js';
 import { approveSignal, cancelSignal, rejectSignal } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
@@ -16,6 +18,37 @@ export interface Actor {
   name?: string;
 }
 
+export interface NewJob {
+  id: string;
+  kind: 'reminder' | 'approval';
+  workflowId: string;
+  channel: string;
+  /** The conversations-table key (`channel:externalId`). */
+  conversationId: string;
+  ownerId: string;
+  summary: string;
+  dueAtMs?: number;
+}
+
+/** Records a pending job once (a retried activity inserts nothing twice); shared with the schedule_reminder tool. */
+export async function insertJob(db: Database, metrics: Metrics, job: NewJob): Promise<void> {
+  const inserted = await db
+    .insert(jobs)
+    .values({
+      id: job.id,
+      kind: job.kind,
+      workflowId: job.workflowId,
+      channel: job.channel,
+      conversationId: job.conversationId,
+      ownerId: job.ownerId,
+      summary: job.summary,
+      dueAt: job.dueAtMs === undefined ? undefined : new Date(job.dueAtMs),
+    })
+    .onConflictDoNothing()
+    .returning({ id: jobs.id });
+  if (inserted.length > 0) metrics.pendingJobs.inc({ kind: job.kind });
+}
+
 export function createJobActivities({ db, temporal, metrics }: ActivityDeps) {
   return {
     async createJob(input: {
@@ -26,21 +59,16 @@ export function createJobActivities({ db, temporal, metrics }: ActivityDeps) {
       summary: string;
       dueAtMs?: number;
     }): Promise<void> {
-      const inserted = await db
-        .insert(jobs)
-        .values({
-          id: input.id,
-          kind: input.kind,
-          workflowId: input.workflowId,
-          channel: input.message.channel,
-          conversationId: conversationKey(input.message),
-          ownerId: input.message.sender.id,
-          summary: input.summary,
-          dueAt: input.dueAtMs === undefined ? undefined : new Date(input.dueAtMs),
-        })
-        .onConflictDoNothing()
-        .returning({ id: jobs.id });
-      if (inserted.length > 0) metrics.pendingJobs.inc({ kind: input.kind });
+      await insertJob(db, metrics, {
+        id: input.id,
+        kind: input.kind,
+        workflowId: input.workflowId,
+        channel: input.message.channel,
+        conversationId: conversationKey(input.message),
+        ownerId: input.message.sender.id,
+        summary: input.summary,
+        dueAtMs: input.dueAtMs,
+      });
     },
 
     async setJobStatus({ jobId, status }: { jobId: string; status: Exclude<JobStatus, 'pending'> }): Promise<void> {

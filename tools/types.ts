@@ -1,13 +1,21 @@
 // What a tool is: a JSON schema the model reads, a zod schema its arguments must pass, and a run function.
 // Tools run inside the runTool activity, so they may do I/O; they never see Temporal.
 import type { z } from 'zod';
+import type { ReplyTarget } from '../core/message.js';
 
 export interface ToolContext {
   /** Aborts when the tool's timeout passes or the activity is cancelled; tools doing I/O should pass it on. */
   signal?: AbortSignal;
+  /** The run's workflow id. */
   runId?: string;
+  /** The model's id for this call: with runId, a stable key for tools that must act once per call. */
+  callId?: string;
+  /** The run's channel, conversation (the `channel:externalId` key of the conversations table) and sender. */
+  channel?: string;
   conversationId?: string;
   userId?: string;
+  /** Where the run's message came from, for tools that answer later (reminders). */
+  replyTarget?: ReplyTarget;
 }
 
 export interface ToolDefinition<Input = unknown> {

@@ -1,0 +1,98 @@
+// Recurring messages over the management API: POST /v1/schedules creates a Temporal Schedule whose every tick
+// starts a handleMessage run on the `api` channel (a cron expression or a fixed interval), GET lists this
+// deployment's schedules or shows one, DELETE removes one. The schedule logic is ingress/message-schedules.ts.
+import { zValidator } from '@hono/zod-validator';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { API_CHANNEL } from '../../channels/api/adapter.js';
+import { BadRequestError } from '../../core/errors.js';
+import {
+  createMessageSchedule,
+  deleteMessageSchedule,
+  describeMessageSchedule,
+  listMessageSchedules,
+  type MessageSchedule,
+} from '../../ingress/message-schedules.js';
+import type { ApiDeps, ApiEnv } from '../deps.js';
+
+const idPattern = /^[\w.:@-]{1,128}$/;
+
+export const createScheduleSchema = z
+  .object({
+    cron: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('A cron expression (5 fields, UTC unless timezone is given), e.g. "0 9 * * MON-FRI"'),
+    intervalSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86_400)
+      .optional()
+      .describe('Run every N seconds'),
+    timezone: z.string().min(1).max(64).optional().describe('IANA time zone for cron, e.g. "Asia/Shanghai"'),
+    conversation_id: z.string().regex(idPattern),
+    conversation_type: z.enum(['direct', 'group']).default('direct'),
+    sender: z.object({ id: z.string().regex(idPattern), name: z.string().max(200).optional() }),
+    text: z.string().min(1).max(32_000).describe('The message each run handles: a command or free text'),
+  })
+  .refine((body) => (body.cron === undefined) !== (body.intervalSeconds === undefined), {
+    message: 'give exactly one of cron or intervalSeconds',
+  })
+  .refine((body) => body.timezone === undefined || body.cron !== undefined, {
+    message: 'timezone applies to cron schedules only',
+  });
+
+const validationHook = (result: { success: boolean; error?: { issues: z.core.$ZodIssue[] } }) => {
+  if (!result.success && result.error) {
+    const issue = result.error.issues[0];
+    throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+};
+
+/** The API's shape of a schedule: request field names where they mirror the request. */
+const view = ({ conversationId, senderId, channel: _channel, ...rest }: MessageSchedule) => ({
+  ...rest,
+  conversation_id: conversationId,
+  sender_id: senderId,
+});
+
+export function scheduleRoutes({ temporal, config, now = () => new Date() }: ApiDeps) {
+  const app = new Hono<ApiEnv>();
+  const taskQueue = config.temporal.taskQueue;
+
+  app.post('/', zValidator('json', createScheduleSchema, validationHook), async (c) => {
+    const body = c.req.valid('json');
+    const schedule = await createMessageSchedule(temporal, taskQueue, {
+      timing: { cron: body.cron, timezone: body.timezone, intervalSeconds: body.intervalSeconds },
+      message: {
+        channel: API_CHANNEL,
+        conversationId: body.conversation_id,
+        conversationType: body.conversation_type,
+        sender: body.sender,
+        text: body.text,
+        mentions: [],
+        attachments: [],
+        sentAt: now().toISOString(),
+        replyTarget: { channel: API_CHANNEL, data: {} },
+      },
+      createdBy: c.get('principal').keyId,
+    });
+    return c.json(view(schedule), 201);
+  });
+
+  app.get('/', async (c) => c.json({ schedules: (await listMessageSchedules(temporal, taskQueue)).map(view) }));
+
+  app.get('/:id', async (c) => c.json(view(await describeMessageSchedule(temporal, taskQueue, c.req.param('id')))));
+
+  app.delete('/:id', async (c) => {
+    const id = c.req.param('id');
+    await deleteMessageSchedule(temporal, taskQueue, id);
+    return c.json({ ok: true, id });
+  });
+
+  return app;
+}
