@@ -11,6 +11,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY . .
 RUN useradd --system --uid 10001 conduit && mkdir -p /app/data && chown conduit /app/data
 USER conduit
-EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# 8080: the API; 9464 and 9465: a worker's metrics/probes server (METRICS_PORT) and Temporal SDK metrics.
+EXPOSE 8080 9464 9465
+# The API answers on PORT; a worker-only container has no API and answers on METRICS_PORT instead.
+HEALTHCHECK --interval=15s --timeout=3s CMD node -e "const e=process.env,ok=p=>fetch('http://127.0.0.1:'+p+'/healthz').then(r=>r.ok);ok(e.PORT).catch(()=>ok(e.METRICS_PORT||9464)).then(o=>process.exit(o?0:1),()=>process.exit(1))"
 CMD ["npx", "tsx", "api/server.ts"]
