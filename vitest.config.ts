@@ -8,7 +8,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,channels,llm,tools,api,db,storage,runtime,workflows,activities,workers}/**/*.test.ts'],
+          include: [
+            '{core,channels,llm,tools,api,db,storage,runtime,workflows,activities,workers,security,ingress,grpc}/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

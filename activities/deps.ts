@@ -5,7 +5,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
-import type { LlmClient } from '../llm/types.js';
+import type { LlmRoles } from '../llm/roles.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { ToolRegistry } from '../tools/registry.js';
 
@@ -15,7 +15,8 @@ export interface ActivityDeps {
   blobs: BlobStore;
   channels: Map<string, ChannelAdapter>;
   temporal: Client;
-  llm?: LlmClient;
+  /** The model per pipeline step (intent, plan), each behind its provider failover list; unset: no model. */
+  llm?: LlmRoles;
   tools: ToolRegistry;
   logger: Logger;
   metrics: Metrics;

@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps.js';
 import { withTypedFailures } from './failures.js';
 import { createJobActivities } from './jobs.js';
 import { createLlmActivities } from './llm.js';
+import { createMemoryActivities } from './memory.js';
 import { createRecordActivities } from './record.js';
 import { createReplyActivities } from './reply.js';
 import { createToolActivities } from './tools.js';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVerifyActivities(deps),
     ...createRecordActivities(deps),
     ...createLlmActivities(deps),
+    ...createMemoryActivities(deps),
     ...createToolActivities(deps),
     ...createReplyActivities(deps),
     ...createJobActivities(deps),

@@ -1,20 +1,30 @@
 // The parse step's side effects and the run's bookkeeping: the conversation, the inbound message and the run
 // are recorded (idempotently: a retried or replayed activity writes nothing twice), and recent history is
 // read back as context for the model.
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { InboundMessage } from '../core/message.js';
 import { conversations, messages, runs } from '../db/schema.js';
+import { fullText } from '../ingress/offload-large-text.js';
 import type { ChatMessage } from '../llm/types.js';
 import type { IntentResult, RunStatus } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
+import { loadConversationContext } from './memory.js';
 import { recordRunEvent } from './run-events.js';
 
-export const HISTORY_MESSAGES = 12;
+/**
+ * The most text a run carries through its steps. Longer messages are stored whole (database, object store)
+ * but the model sees this much: far beyond chat-sized input, and well inside Temporal's payload limits.
+ */
+export const MAX_PIPELINE_TEXT_CHARS = 32_000;
 
 export interface RunContext {
   /** The text the pipeline acts on: trimmed, with the bot's own @mention removed by the channel. */
   text: string;
   history: ChatMessage[];
+  /** The running summary of the conversation before `history`, when there is one. */
+  summary?: string;
+  needsCompaction: boolean;
+  conversationId: string;
   settings: {
     llmConfigured: boolean;
     maxToolSteps: number;
@@ -26,11 +36,11 @@ export interface RunContext {
 
 export const conversationKey = (message: InboundMessage) => `${message.channel}:${message.conversationId}`;
 
-export function createRecordActivities({ config, db, metrics, llm }: ActivityDeps) {
+export function createRecordActivities({ config, db, metrics, llm, blobs, logger }: ActivityDeps) {
   return {
     async recordInbound({ workflowId, message }: { workflowId: string; message: InboundMessage }): Promise<RunContext> {
       const conversationId = conversationKey(message);
-      const text = message.text.trim();
+      const text = (await fullText(message, blobs)).trim();
       await db
         .insert(conversations)
         .values({
@@ -48,6 +58,7 @@ export function createRecordActivities({ config, db, metrics, llm }: ActivityDep
           messageId: message.messageId,
           conversationId,
           senderId: message.sender.id,
+          replyTarget: message.replyTarget,
         })
         .onConflictDoNothing()
         .returning({ workflowId: runs.workflowId });
@@ -69,21 +80,17 @@ export function createRecordActivities({ config, db, metrics, llm }: ActivityDep
         .from(messages)
         .where(eq(messages.id, `${workflowId}:in`));
       const before = thisMessage[0]?.createdAt ?? new Date();
-      const recent = await db
-        .select({ direction: messages.direction, text: messages.text })
-        .from(messages)
-        .where(and(eq(messages.conversationId, conversationId), lt(messages.createdAt, before)))
-        .orderBy(desc(messages.createdAt))
-        .limit(HISTORY_MESSAGES);
+      const memory = await loadConversationContext(db, conversationId, before, config.pipeline.historyTokenBudget);
       await recordRunEvent(db, 'step', { step: 'parse' });
-      const history: ChatMessage[] = recent
-        .reverse()
-        .map((row) =>
-          row.direction === 'in' ? { role: 'user', content: row.text } : { role: 'assistant', content: row.text },
-        );
       return {
-        text,
-        history,
+        text:
+          text.length > MAX_PIPELINE_TEXT_CHARS
+            ? `${text.slice(0, MAX_PIPELINE_TEXT_CHARS)}\n[… message truncated]`
+            : text,
+        history: memory.history,
+        summary: memory.summary,
+        needsCompaction: memory.needsCompaction,
+        conversationId,
         settings: {
           llmConfigured: llm !== undefined,
           maxToolSteps: config.pipeline.maxToolSteps,
@@ -124,7 +131,14 @@ export function createRecordActivities({ config, db, metrics, llm }: ActivityDep
         .where(and(eq(runs.workflowId, input.workflowId), eq(runs.status, 'running')))
         .returning({ channel: runs.channel });
       const channel = updated[0]?.channel;
-      if (channel) metrics.runsFinished.inc({ channel, outcome: input.outcome });
+      if (channel) {
+        metrics.runsFinished.inc({ channel, outcome: input.outcome });
+        // One line per finished run: the failed-runs search and alerts key on `outcome`.
+        logger.info(
+          { workflowId: input.workflowId, channel, outcome: input.outcome, intent: input.intent?.name },
+          'run finished',
+        );
+      }
     },
   };
 }

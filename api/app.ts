@@ -1,28 +1,48 @@
 // Composes the HTTP API: health and metrics at the root, channel webhooks under /webhooks (each platform's
-// own signature), and the management API under /v1 (bearer API key).
+// own signature), the management API under /v1 and the payload codec under /codec (bearer API key or JWT,
+// role checks, IP allowlists and rate limits from guards.ts).
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import { NotFoundError } from '../core/errors.js';
 import type { ApiDeps, ApiEnv } from './deps.js';
 import { createErrorHandler } from './errors.js';
-import { apiKeyAuth } from './middleware/api-key-auth.js';
+import { createGuards } from './guards.js';
 import { requestMetrics } from './middleware/request-metrics.js';
+import { docsPage, openApiDocument } from './openapi.js';
+import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { v1Routes } from './routes/v1.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export function createApp(deps: ApiDeps) {
   const app = new Hono<ApiEnv>();
+  const guards = createGuards(deps);
   app.use(requestId());
+  app.use(secureHeaders());
   app.use(requestMetrics(deps.metrics));
   app.route('/', healthRoutes(deps));
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', deps.metrics.registry.contentType);
-    return c.body(await deps.metrics.registry.metrics());
-  });
+  if (deps.config.metrics.enabled) {
+    app.get('/metrics', async (c) => {
+      c.header('Content-Type', deps.metrics.registry.contentType);
+      return c.body(await deps.metrics.registry.metrics());
+    });
+  }
+  const document = openApiDocument();
+  app.get('/openapi.json', (c) => c.json(document));
+  app.get('/docs', (c) => c.html(docsPage(document)));
+  app.use('/webhooks/*', guards.webhooks);
   app.route('/webhooks', webhookRoutes(deps));
+  // Temporal's codec server protocol for the UI and CLI: decrypts run payloads for authorized callers.
+  app.use('/codec/*', guards.codec);
+  app.route('/codec', codecRoutes(deps));
   const v1 = new Hono<ApiEnv>();
-  v1.use(apiKeyAuth(deps.verifyApiKey));
+  v1.use(guards.v1);
+  v1.get('/whoami', (c) => c.json({ principal: c.get('principal') }));
+  v1.route('/keys', keyRoutes(deps));
+  v1.route('/schedules', scheduleRoutes(deps));
   v1.route('/', v1Routes(deps));
   app.route('/v1', v1);
   app.notFound(() => {

@@ -2,8 +2,11 @@
 // config is passed down. A bad value becomes one ConfigError line naming the variable.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { type LlmSettings, loadLlmSettings } from '../llm/settings.js';
 import { parseKeyList } from '../security/key-list.js';
 import type { EncryptionKey } from '../security/payload-codec.js';
+import { PROTECTED_HEADERS } from '../tools/builtin/http/headers.js';
+import { type McpServerConfig, parseMcpServers } from '../tools/mcp/server-config.js';
 
 const optionalString = z
   .string()
@@ -102,6 +105,7 @@ const nonNegativeInt = (fallback: number, what: string) =>
 const envSchema = z
   .object({
     PORT: port(8080),
+    GRPC_PORT: optionalPort,
     HOST: z.string().default('127.0.0.1'),
     CONDUIT_DATA_DIR: z.string().min(1, 'expected a directory path').default('./data'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -136,6 +140,7 @@ const envSchema = z
     PIPELINE_MAX_TOOL_STEPS: positiveInt(8, 'a positive whole number of steps'),
     PIPELINE_PROGRESS_DELAY_MS: positiveInt(5000, 'a delay in milliseconds'),
     APPROVAL_TIMEOUT_MS: positiveInt(24 * 3_600_000, 'a timeout in milliseconds'),
+    HISTORY_TOKEN_BUDGET: positiveInt(2000, 'a positive number of tokens'),
     RATE_LIMIT_PER_USER_PER_MINUTE: positiveInt(30, 'a positive whole number of messages'),
     RATE_LIMIT_PER_CONVERSATION_PER_MINUTE: positiveInt(120, 'a positive whole number of messages'),
     CHANNEL_ALLOW_USERS: csv,
@@ -146,10 +151,37 @@ const envSchema = z
     LLM_API_KEY: optionalString,
     LLM_MODEL: optionalString,
     LLM_TIMEOUT_MS: positiveInt(60000, 'a timeout in milliseconds'),
+    LLM_FALLBACK_PROVIDER: optionalString,
+    LLM_FALLBACK_BASE_URL: optionalUrl('an http(s):// URL of an OpenAI-compatible API'),
+    LLM_FALLBACK_API_KEY: optionalString,
+    LLM_FALLBACK_MODEL: optionalString,
+    LLM_CONFIG_FILE: optionalString,
+    LLM_MAX_CONCURRENCY: positiveInt(16, 'a positive whole number of requests'),
+    LLM_CACHE_TTL_SECONDS: nonNegativeInt(300, 'a whole number of seconds (0 disables)'),
+    LLM_CACHE_MAX_ENTRIES: positiveInt(1000, 'a positive whole number of entries'),
     LLM_PII_MASKING: z.enum(['auto', 'on', 'off'], { error: 'expected auto, on or off' }).default('auto'),
     PII_MASKING_REVERSIBLE: booleanFlag(false),
 
     TOOLS_HTTP_ALLOWED_HOSTS: csv,
+    TOOLS_HTTP_MAX_RESPONSE_BYTES: positiveInt(64 * 1024, 'a positive number of bytes'),
+    TOOLS_HTTP_TIMEOUT_MS: positiveInt(10_000, 'a timeout in milliseconds'),
+    TOOLS_HTTP_HEADER_OVERRIDES: csv.superRefine((names, ctx) => {
+      const bad = names.find((name) => !PROTECTED_HEADERS.includes(name.toLowerCase()));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${bad} is not one of ${PROTECTED_HEADERS.join(', ')}` });
+      }
+    }),
+    MCP_SERVERS: optionalString
+      .superRefine((value, ctx) => {
+        if (value === undefined) return;
+        try {
+          parseMcpServers(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .transform((value) => (value === undefined ? [] : parseMcpServers(value))),
+    MCP_CONFIG_FILE: optionalString,
 
     CUSTOM_WEBHOOK_SECRET: csv,
     DINGTALK_APP_KEY: optionalString,
@@ -216,6 +248,9 @@ const envSchema = z
         ctx.addIssue({ code: 'custom', path: [needs], message: `required when ${variable} is set` });
       }
     }
+    if (env.GRPC_PORT !== undefined && env.GRPC_PORT === env.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['GRPC_PORT'], message: 'must differ from PORT' });
+    }
     if (env.TEMPORAL_DEV_PORT === env.TEMPORAL_UI_PORT) {
       ctx.addIssue({ code: 'custom', path: ['TEMPORAL_UI_PORT'], message: 'must differ from TEMPORAL_DEV_PORT' });
     }
@@ -237,6 +272,8 @@ export interface Config {
   env: Env;
   dataDir: string;
   api: { host: string; port: number };
+  /** The gRPC hub (SendMessage, WatchRun); unset when GRPC_PORT is not set. Binds to HOST. */
+  grpc?: { host: string; port: number };
   temporal: {
     /** Set when an external cluster is used; otherwise an embedded dev server is started. */
     externalAddress?: string;
@@ -256,13 +293,24 @@ export interface Config {
     maxToolSteps: number;
     progressDelayMs: number;
     approvalTimeoutMs: number;
+    historyTokenBudget: number;
     rateLimitPerUserPerMinute: number;
     rateLimitPerConversationPerMinute: number;
     allowUsers: string[];
     denyUsers: string[];
   };
-  tools: { httpAllowedHosts: string[] };
-  llm?: { provider?: string; baseUrl?: string; apiKey?: string; model?: string; timeoutMs: number };
+  tools: {
+    httpAllowedHosts: string[];
+    httpMaxResponseBytes: number;
+    httpTimeoutMs: number;
+    /** Protected headers (authorization, host, …) the model may set in HTTP tool calls. */
+    httpHeaderOverrides: string[];
+    /** MCP servers from MCP_SERVERS; MCP_CONFIG_FILE is read (and its servers added) when the worker starts. */
+    mcpServers: McpServerConfig[];
+    mcpConfigFile?: string;
+  };
+  /** Providers, per-role failover lists and the response cache (llm/settings.ts); unset: no model. */
+  llm?: LlmSettings;
   /** auto masks personal data only for providers outside this machine's private network. */
   piiMasking: { llm: 'auto' | 'on' | 'off'; reversible: boolean };
   /** port: the worker-only process's metrics server; temporalSdkPort: the SDK's own exporter (unset = off). */
@@ -314,11 +362,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   const env = parsed.data;
   const dataDir = env.CONDUIT_DATA_DIR;
-  const llmConfigured = env.LLM_PROVIDER || env.LLM_BASE_URL || env.LLM_MODEL;
   return {
     env,
     dataDir,
     api: { host: env.HOST, port: env.PORT },
+    grpc: env.GRPC_PORT === undefined ? undefined : { host: env.HOST, port: env.GRPC_PORT },
     temporal: {
       externalAddress: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
@@ -354,21 +402,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxToolSteps: env.PIPELINE_MAX_TOOL_STEPS,
       progressDelayMs: env.PIPELINE_PROGRESS_DELAY_MS,
       approvalTimeoutMs: env.APPROVAL_TIMEOUT_MS,
+      historyTokenBudget: env.HISTORY_TOKEN_BUDGET,
       rateLimitPerUserPerMinute: env.RATE_LIMIT_PER_USER_PER_MINUTE,
       rateLimitPerConversationPerMinute: env.RATE_LIMIT_PER_CONVERSATION_PER_MINUTE,
       allowUsers: env.CHANNEL_ALLOW_USERS,
       denyUsers: env.CHANNEL_DENY_USERS,
     },
-    tools: { httpAllowedHosts: env.TOOLS_HTTP_ALLOWED_HOSTS },
-    llm: llmConfigured
-      ? {
-          provider: env.LLM_PROVIDER,
-          baseUrl: env.LLM_BASE_URL,
-          apiKey: env.LLM_API_KEY,
-          model: env.LLM_MODEL,
-          timeoutMs: env.LLM_TIMEOUT_MS,
-        }
-      : undefined,
+    tools: {
+      httpAllowedHosts: env.TOOLS_HTTP_ALLOWED_HOSTS,
+      httpMaxResponseBytes: env.TOOLS_HTTP_MAX_RESPONSE_BYTES,
+      httpTimeoutMs: env.TOOLS_HTTP_TIMEOUT_MS,
+      httpHeaderOverrides: env.TOOLS_HTTP_HEADER_OVERRIDES.map((name) => name.toLowerCase()),
+      mcpServers: env.MCP_SERVERS,
+      mcpConfigFile: env.MCP_CONFIG_FILE,
+    },
+    llm: loadLlmSettings(env, source),
     metrics: {
       enabled: env.METRICS_ENABLED,
       port: env.METRICS_PORT,

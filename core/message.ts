@@ -32,6 +32,11 @@ export interface InboundMessage {
   conversationType: ConversationType;
   sender: Person;
   text: string;
+  /**
+   * Set when the text was too large to travel through workflow payloads: `text` then holds a preview and the
+   * full text is in the object store under this key (see ingress/offload-large-text.ts).
+   */
+  textRef?: string;
   mentions: Person[];
   attachments: AttachmentRef[];
   /** ISO-8601 time the platform says the message was sent (or received, when it says nothing). */

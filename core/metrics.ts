@@ -55,6 +55,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['provider', 'model', 'kind'] as const,
       registers,
     }),
+    llmCacheHits: new Counter({
+      name: 'conduit_llm_cache_hits_total',
+      help: 'Model requests answered from the response cache, without a call, by provider and model',
+      labelNames: ['provider', 'model'] as const,
+      registers,
+    }),
     toolCalls: new Histogram({
       name: 'conduit_tool_call_duration_seconds',
       help: 'Tool call latency by tool and result',
@@ -70,8 +76,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     pendingJobs: new Gauge({
       name: 'conduit_pending_jobs',
-      help: 'Reminders and approvals waiting, by kind',
+      help: 'Reminders and approvals waiting, by kind (the jobs table, the same in every process: aggregate with max)',
       labelNames: ['kind'] as const,
+      registers,
+    }),
+    dataDirDiskUsedRatio: new Gauge({
+      name: 'conduit_data_dir_disk_used_ratio',
+      help: 'Share of the data directory file system in use, as df counts it: used / (used + available)',
+      registers,
+    }),
+    dataDirDiskUsedBytes: new Gauge({
+      name: 'conduit_data_dir_disk_used_bytes',
+      help: 'Bytes in use on the data directory file system',
+      registers,
+    }),
+    dataDirDiskAvailableBytes: new Gauge({
+      name: 'conduit_data_dir_disk_available_bytes',
+      help: 'Bytes still available to Conduit on the data directory file system',
       registers,
     }),
   };

@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
   index,
   integer,
   jsonb,
@@ -14,6 +15,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { ReplyTarget } from '../core/message.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -62,6 +64,8 @@ export const runs = pgTable(
     intentConfidence: real('intent_confidence'),
     startedAt: createdAt(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
+    /** Where the run's message came from, so work the run leaves behind (a reminder) can answer there. */
+    replyTarget: jsonb('reply_target').$type<ReplyTarget>(),
   },
   (t) => [index('runs_started').on(t.startedAt)],
 );
@@ -164,4 +168,25 @@ export const runEvents = pgTable(
     at: createdAt(),
   },
   (t) => [index('run_events_workflow').on(t.workflowId, t.id)],
+);
+
+/**
+ * Tokens per model call, per run: one row for every call an LLM activity made (a retried activity's calls
+ * included, since each was billed) and for every answer served from the response cache (`cached`, with the
+ * tokens the original call used, which were not billed again).
+ */
+export const llmUsage = pgTable(
+  'llm_usage',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    /** The configured provider name (LLM_CONFIG_FILE key, or the preset's name). */
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    cached: boolean('cached').notNull().default(false),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('llm_usage_workflow').on(t.workflowId), index('llm_usage_at').on(t.at)],
 );

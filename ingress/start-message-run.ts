@@ -3,8 +3,10 @@
 // message finds its existing run instead of starting a second one.
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { InboundMessage } from '../core/message.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import { messageWorkflowId } from '../workflows/definitions.js';
 import type { handleMessage } from '../workflows/handle-message.js';
+import { offloadLargeText } from './offload-large-text.js';
 
 export interface StartedRun {
   workflowId: string;
@@ -17,14 +19,15 @@ export async function startMessageRun(
   client: Client,
   taskQueue: string,
   message: InboundMessage,
-  options: { eager?: boolean } = {},
+  options: { eager?: boolean; blobs?: BlobStore } = {},
 ): Promise<StartedRun> {
   const workflowId = messageWorkflowId(message.channel, message.messageId);
+  const payload = options.blobs ? await offloadLargeText(message, options.blobs) : message;
   try {
     const handle = await client.workflow.start<typeof handleMessage>('handleMessage', {
       workflowId,
       taskQueue,
-      args: [{ message }],
+      args: [{ message: payload }],
       // A run, once finished, keeps its id for the namespace's retention period: redeliveries start nothing.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',

@@ -1,6 +1,6 @@
 // `?wait=<seconds>`: lets a synchronous caller have the run's answer in the same HTTP exchange when it comes
 // in time. The run is durable either way; a timeout only means the caller reads the status URL later.
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import type { RunStatus } from '../workflows/definitions.js';
 
 export const MAX_WAIT_SECONDS = 60;
@@ -19,7 +19,18 @@ export async function waitForRun(client: Client, workflowId: string, seconds: nu
     timer = setTimeout(() => resolve(undefined), seconds * 1000);
   });
   try {
-    return await Promise.race([client.workflow.getHandle(workflowId).result() as Promise<RunStatus>, timeout]);
+    const result = client.workflow
+      .getHandle(workflowId)
+      .result()
+      .then(
+        (status) => status as RunStatus,
+        (error: unknown): RunStatus => {
+          // A run that failed outright (a bug, a terminated run) is an answer too, not an API error.
+          if (error instanceof WorkflowFailedError) return { step: 'done', plan: [], toolCalls: [], outcome: 'failed' };
+          throw error;
+        },
+      );
+    return await Promise.race([result, timeout]);
   } finally {
     clearTimeout(timer);
   }

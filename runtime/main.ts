@@ -48,6 +48,7 @@ export async function runProcess(role: ProcessRole): Promise<void> {
       '',
       `Conduit ${role === 'all' ? '' : `${role} `}is ready (${((Date.now() - started) / 1000).toFixed(1)}s)`,
       ...(platform.apiUrl ? [`  API          ${platform.apiUrl}`] : []),
+      ...(platform.grpcAddress ? [`  gRPC         ${platform.grpcAddress}`] : []),
       `  Temporal UI  ${platform.temporalUiUrl ?? `(external cluster at ${platform.temporalAddress})`}`,
       ...(platform.metricsUrl ? [`  Metrics      ${platform.metricsUrl}`] : []),
       `  Data         ${config.dataDir} (${platform.database.kind} database, ${platform.blobs.kind} object store)`,

@@ -2,24 +2,35 @@
 // configured), the database, the object store, the worker and the HTTP API. npm start, the integration tests
 // and the benchmarks all start Conduit through this one function.
 import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createKeyVerifier, ensureBootstrapKey } from '../api/admin-keys.js';
 import { createApp } from '../api/app.js';
+import { createCredentialVerifier } from '../api/credential-verifier.js';
+import { createStreamGuards } from '../api/stream-guards.js';
+import { attachWebSocketHub } from '../api/websocket/hub.js';
 import type { ChannelDeps } from '../channels/adapter.js';
 import { API_CHANNEL, createApiChannelAdapter } from '../channels/api/adapter.js';
+import { createGrpcChannelAdapter, GRPC_CHANNEL } from '../channels/grpc/adapter.js';
 import { createChannelAdapters } from '../channels/registry.js';
+import { createWebSocketChannelAdapter, WS_CHANNEL } from '../channels/websocket/adapter.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
-import { createLlmClient } from '../llm/client.js';
+import { startGrpcServer } from '../grpc/server.js';
 import { withPiiMasking } from '../llm/pii-masking-client.js';
-import { resolveProvider } from '../llm/presets.js';
+import type { ResolvedProvider } from '../llm/presets.js';
+import { createLlmRoles } from '../llm/roles.js';
+import type { LlmClient } from '../llm/types.js';
+import { createJwtVerifier } from '../security/jwt-verifier.js';
+import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
+import { httpsServeOptions, temporalTlsConfig } from '../security/tls.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
-import { createBuiltinTools } from '../tools/builtin/index.js';
+import { loadTools } from '../tools/load.js';
 import { createToolRegistry } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { createWorker, type WorkerSettings } from '../workers/create-worker.js';
@@ -50,6 +61,8 @@ export interface Platform {
   temporalAddress: string;
   temporalUiUrl?: string;
   metricsUrl?: string;
+  /** host:port of the gRPC hub, when GRPC_PORT is set. */
+  grpcAddress?: string;
   /** Shown once, on the start that created it. */
   bootstrapAdminKey?: string;
   temporal: Client;
@@ -77,7 +90,7 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
 
   try {
     await mkdir(config.dataDir, { recursive: true });
-    const apiOrigin = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
+    const apiOrigin = `${config.security.tls ? 'https' : 'http'}://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
 
     let devServer: RunningDevServer | undefined;
     let temporalAddress = config.temporal.externalAddress;
@@ -89,6 +102,8 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
         cliVersion: config.temporal.cliVersion,
+        // The embedded UI decodes encrypted payloads through the API's codec endpoints (docs/security.md).
+        codecEndpoint: options.api !== false ? `${apiOrigin}/codec` : undefined,
         progress,
       });
       stack.push(() => devServer!.stop());
@@ -102,13 +117,35 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
     const stateGauges = await startStateGauges(metrics, { dataDir: config.dataDir, db: database.db, logger });
     stack.push(async () => stateGauges.stop());
 
-    const connection = await Connection.connect({ address: temporalAddress });
+    // Every payload this instance sends to Temporal is encrypted; client and worker share the converter.
+    const payloadKeys = await loadPayloadKeys(config.security);
+    if (payloadKeys.created) {
+      progress(
+        `payload encryption key generated in ${payloadKeys.source} (back it up: runs cannot be read without it)`,
+      );
+    }
+    if (payloadKeys.looseMode)
+      logger.warn({ file: payloadKeys.source, mode: payloadKeys.looseMode }, 'key file is readable by others');
+    if (!config.security.payloadKeys && config.temporal.externalAddress) {
+      // Other processes on this namespace can only read these runs if they hold the same key.
+      logger.warn(
+        { file: payloadKeys.source },
+        'payload keys come from this instance’s key file; set CONDUIT_PAYLOAD_KEYS on every process sharing the namespace',
+      );
+    }
+    const dataConverter = createDataConverter(payloadKeys.keys);
+    const temporalTls = await temporalTlsConfig(config.temporal.tls);
+
+    const connection = await Connection.connect({ address: temporalAddress, tls: temporalTls });
     stack.push(() => connection.close());
-    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+    const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 
     const channelDeps: ChannelDeps = { fetch: globalThis.fetch, now: () => new Date(), ...options.channelDeps };
     const channels = createChannelAdapters(config.env, channelDeps);
     channels.set(API_CHANNEL, createApiChannelAdapter());
+    // Streaming clients read replies from the run's event log; these adapters only acknowledge the send.
+    channels.set(WS_CHANNEL, createWebSocketChannelAdapter());
+    channels.set(GRPC_CHANNEL, createGrpcChannelAdapter());
 
     let worker: Worker | undefined;
     if (options.worker !== false) {
@@ -116,17 +153,25 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
       installSdkLogging(logger, {
         prometheusBindAddress: sdkMetricsPort ? `${config.api.host}:${sdkMetricsPort}` : undefined,
       });
-      const llm = config.llm ? createMaskedLlmClient(config) : undefined;
-      const tools = createToolRegistry([
-        ...createBuiltinTools({ httpAllowedHosts: config.tools.httpAllowedHosts }),
-        ...(options.tools ?? []),
-      ]);
+      const llm = config.llm
+        ? createLlmRoles(config.llm, {
+            metrics,
+            logger,
+            wrapClient: (provider, client) => maskedLlmClient(config, provider, client),
+          })
+        : undefined;
+      // MCP servers are connected here and closed after the worker has stopped (the stack unwinds in reverse).
+      const loadedTools = await loadTools({ config, db: database.db, temporal, metrics, logger });
+      stack.push(() => loadedTools.close());
+      const tools = createToolRegistry([...loadedTools.tools, ...(options.tools ?? [])]);
       worker = await createWorker(
         {
           address: temporalAddress,
           namespace: config.temporal.namespace,
           taskQueue: config.temporal.taskQueue,
           tuning: options.workerTuning,
+          dataConverter,
+          tls: temporalTls,
         },
         { config, db: database.db, blobs, channels, temporal, llm, tools, logger, metrics },
       );
@@ -141,7 +186,14 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
 
     let apiUrl: string | undefined;
     let bootstrapAdminKey: string | undefined;
+    let grpcAddress: string | undefined;
     if (options.api !== false) {
+      // API keys, and identity-provider JWTs when OIDC_ISSUER is set: one verifier for HTTP, WebSocket, gRPC.
+      const verifyApiKey = createCredentialVerifier({
+        apiKeys: createKeyVerifier(database.db, config.env.CONDUIT_ADMIN_API_KEY),
+        jwt: config.security.oidc ? createJwtVerifier(config.security.oidc) : undefined,
+        logger,
+      });
       if (!config.env.CONDUIT_ADMIN_API_KEY) bootstrapAdminKey = await ensureBootstrapKey(database.db);
       const app = createApp({
         config,
@@ -151,10 +203,33 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
         channels,
         logger,
         metrics,
-        verifyApiKey: createKeyVerifier(database.db, config.env.CONDUIT_ADMIN_API_KEY),
+        verifyApiKey,
       });
-      const server = await listen(app.fetch, config.api.host, config.api.port);
+      const server = await listen(
+        app.fetch,
+        config.api.host,
+        config.api.port,
+        await httpsServeOptions(config.security.tls),
+      );
       stack.push(() => closeServer(server));
+      // GET /v1/ws and gRPC: streaming clients, stopped before the database they read events from.
+      const hubDeps = {
+        temporal,
+        taskQueue: config.temporal.taskQueue,
+        db: database.db,
+        blobs,
+        verifyApiKey,
+        guards: createStreamGuards(config.security),
+        logger,
+        metrics,
+      };
+      const webSocketHub = attachWebSocketHub(server as Server, hubDeps);
+      stack.push(() => webSocketHub.close());
+      if (config.grpc) {
+        const grpcServer = await startGrpcServer(config.grpc.host, config.grpc.port, hubDeps, config.security.tls);
+        stack.push(() => grpcServer.stop());
+        grpcAddress = grpcServer.address;
+      }
       const port = (server.address() as AddressInfo).port;
       apiUrl = port === config.api.port ? apiOrigin : apiOrigin.replace(/:\d+$/, `:${port}`);
     }
@@ -178,6 +253,7 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
       temporalAddress,
       temporalUiUrl: devServer?.uiUrl,
       metricsUrl,
+      grpcAddress,
       bootstrapAdminKey,
       temporal,
       database,
@@ -196,9 +272,10 @@ function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   hostname: string,
   port: number,
+  https?: Awaited<ReturnType<typeof httpsServeOptions>>,
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve({ fetch, hostname, port, ...https }, () => resolve(server));
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'EADDRINUSE' ? new Error(`PORT ${port} on ${hostname} is already in use`) : error),
     );
@@ -213,10 +290,8 @@ function closeServer(server: ServerType): Promise<void> {
   });
 }
 
-/** The configured model, behind PII masking when the provider is remote (auto) or masking is forced on. */
-function createMaskedLlmClient(config: Config) {
-  const provider = resolveProvider(config.llm!);
-  const client = createLlmClient(provider);
+/** A configured provider's client, behind PII masking when it is remote (auto) or masking is forced on. */
+function maskedLlmClient(config: Config, provider: ResolvedProvider, client: LlmClient): LlmClient {
   const mask = config.piiMasking.llm === 'on' || (config.piiMasking.llm === 'auto' && provider.remote);
   return mask ? withPiiMasking(client, { reversible: config.piiMasking.reversible }) : client;
 }

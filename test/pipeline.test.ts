@@ -3,7 +3,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { replyOutbox, runEvents } from '../db/schema.js';
+import { memories, replyOutbox, runEvents } from '../db/schema.js';
 import type { ToolDefinition } from '../tools/types.js';
 import type { RunStatus } from '../workflows/definitions.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
@@ -109,7 +109,7 @@ describe('commands', () => {
 
   it('cancels a reminder for its owner only', async () => {
     const scheduled = await result(await send('/remind 1h water the plants', 'carl'));
-    const jobId = /Job id: (r-[\w-]+)/.exec(scheduled.reply ?? '')?.[1]!;
+    const jobId = /Job id: (r-[\w-]+)/.exec(scheduled.reply ?? '')?.[1] ?? 'missing';
     const stranger = await result(await send(`/cancel ${jobId}`, 'mallory'));
     expect(stranger.reply).toContain(`No job ${jobId} found`);
     const owner = await result(await send(`/cancel ${jobId}`, 'carl'));
@@ -246,5 +246,38 @@ describe('approvals for sensitive tools', () => {
     expect(transfers.length).toBe(before);
     expect(run.toolCalls[0]!.result).toContain('not approved in time');
     expect(run.reply).toBe('Nobody approved the transfer in time.');
+  });
+});
+
+describe('conversation memory', () => {
+  it('compacts a long history into a running summary that later turns receive', async () => {
+    const long = (fact: string) => `${fact} ${'lorem ipsum '.repeat(800)}`;
+    llm.script(intent('chat'), { text: 'Noted.' });
+    await result(await send(long('First fact: the code word is PELICAN.'), 'mia', 'memory'));
+    llm.script(intent('chat'), { text: 'Noted again.' }, { text: 'Summary: the code word is PELICAN.' });
+    await result(await send(long('Second fact: the meeting is on Friday.'), 'mia', 'memory'));
+
+    const [summary] = await platform.database.db
+      .select()
+      .from(memories)
+      .where(eq(memories.conversationId, 'api:memory'));
+    expect(summary?.value).toMatchObject({ text: 'Summary: the code word is PELICAN.' });
+    expect((await platform.blobs.list('memory/')).length).toBeGreaterThan(0);
+
+    const before = llm.requests.length;
+    llm.script(intent('question'), { text: 'PELICAN.' });
+    const run = await result(await send('What was the code word?', 'mia', 'memory'));
+    expect(run.reply).toBe('PELICAN.');
+    const plan = llm.requests.slice(before).find((request) => !request.body.response_format);
+    const system = plan?.body.messages
+      .filter((message) => message.role === 'system')
+      .map((message) => String(message.content));
+    expect(
+      system?.some((content) =>
+        content.includes('Summary of the earlier conversation: Summary: the code word is PELICAN.'),
+      ),
+    ).toBe(true);
+    // The folded message is no longer sent verbatim.
+    expect(JSON.stringify(plan?.body.messages)).not.toContain('First fact');
   });
 });

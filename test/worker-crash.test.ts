@@ -7,11 +7,17 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { replyOutbox, runEvents } from '../db/schema.js';
+import { formatKey, generateKey } from '../security/key-list.js';
 import type { RunStatus } from '../workflows/definitions.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 
 const taskQueue = `crash-${Date.now()}`;
+// API and worker processes must share the payload and master keys to read each other's runs.
+const sharedKeys = {
+  CONDUIT_PAYLOAD_KEYS: formatKey(generateKey('payload')),
+  CONDUIT_MASTER_KEY: formatKey(generateKey('master')),
+};
 let api: TestPlatform;
 let llm: FakeLlm;
 let dataDir: string;
@@ -34,6 +40,7 @@ function workerEnv(): NodeJS.ProcessEnv {
     LLM_MODEL: 'fake-model',
     LLM_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'warn',
+    ...sharedKeys,
   };
 }
 
@@ -75,7 +82,7 @@ function kill(child: ChildProcess): Promise<void> {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'conduit-crash-'));
   llm = await startFakeLlm();
-  api = await startTestPlatform({ TEMPORAL_TASK_QUEUE: taskQueue }, { worker: false });
+  api = await startTestPlatform({ TEMPORAL_TASK_QUEUE: taskQueue, ...sharedKeys }, { worker: false });
 });
 afterEach(async () => {
   await Promise.all([...workers].map(kill));

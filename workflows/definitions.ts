@@ -27,6 +27,8 @@ export interface RunStatus {
   pendingApproval?: { jobId: string; tool: string };
   reply?: string;
   outcome?: 'replied' | 'refused' | 'cancelled' | 'failed';
+  /** Why the reply could not be delivered, when it could not. */
+  deliveryError?: string;
 }
 
 export interface HandleMessageInput {

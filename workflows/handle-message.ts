@@ -1,10 +1,13 @@
 // One durable run per inbound chat message: verify → parse → intent → plan → execute → reply. Every side
 // effect is an activity (timeouts and retry policies below, in one place); this file only decides.
+
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   ApplicationFailure,
   condition,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -15,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ToolPolicy } from '../activities/llm.js';
-import type { OutboundReply, SentMessageRef } from '../core/message.js';
+import type { InboundMessage, OutboundReply, SentMessageRef } from '../core/message.js';
 import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
 import type { ChatMessage, ToolCall } from '../llm/types.js';
 import { type Command, formatDuration, HELP_TEXT, parseCommand } from './commands.js';
@@ -79,9 +82,14 @@ const bookkeeping = proxyActivities<Activities>({
   },
 });
 
+/** Set by Temporal on runs a Schedule starts: such runs carry the message as it was when the schedule was made. */
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
 export async function handleMessage(input: HandleMessageInput): Promise<RunStatus> {
-  const { message } = input;
-  const { workflowId } = workflowInfo();
+  const { workflowId, typedSearchAttributes } = workflowInfo();
+  // A scheduled run is sent now, not when its schedule was created: otherwise the replay window refuses it.
+  const scheduledAt = typedSearchAttributes.get(SCHEDULED_START_TIME);
+  const message = scheduledAt ? { ...input.message, sentAt: scheduledAt.toISOString() } : input.message;
   const status: RunStatus = { step: 'verify', plan: [], toolCalls: [] };
   // Held in an object: signal handlers mutate it, and TypeScript must not narrow it between awaits.
   const signals: { cancelledBy?: Decision; decision?: { approved: boolean; by: Decision } } = {};
@@ -119,16 +127,24 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     status.reply = text;
     await progressSending?.catch(() => undefined);
     const outbound: OutboundReply = { text, format: 'markdown' };
-    await delivery.sendReply({
-      key: `${workflowId}:final`,
-      workflowId,
-      kind: 'final',
-      target: message.replyTarget,
-      reply: outbound,
-    });
-    status.outcome = outcome;
+    try {
+      await delivery.sendReply({
+        key: `${workflowId}:final`,
+        workflowId,
+        kind: 'final',
+        target: message.replyTarget,
+        reply: outbound,
+      });
+      status.outcome = outcome;
+    } catch (error) {
+      // The platform refused the reply for good (or retries ran out): the run still ends, recorded as failed,
+      // with the reason in its status rather than as a failed workflow with no record.
+      log.warn('reply could not be delivered', { error: errorMessage(error) });
+      status.outcome = 'failed';
+      status.deliveryError = errorMessage(error);
+    }
     status.step = 'done';
-    await local.finishRun({ workflowId, message, outcome, intent: status.intent, replyText: text });
+    await local.finishRun({ workflowId, message, outcome: status.outcome, intent: status.intent, replyText: text });
     return status;
   };
 
@@ -152,7 +168,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     status.intent = { name: `command:${command.name}`, confidence: 1, source: 'command' };
     status.plan = [`run /${command.name === 'invalid' ? command.command : command.name}`];
     status.step = 'execute';
-    const answer = await runCommand(command, input, workflowId);
+    const answer = await runCommand(command, message, workflowId);
     return reply(answer, 'replied');
   }
   if (!context.settings.llmConfigured) {
@@ -180,12 +196,28 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
       outcome: 'failed',
     };
   }
-  return reply(answer.text, answer.outcome);
+  const final = await reply(answer.text, answer.outcome);
+  // Added after the first release: runs already in flight when it shipped replay without this step.
+  if (context.needsCompaction && patched('history-compaction')) {
+    try {
+      await llm.compactHistory({ conversationId: context.conversationId });
+    } catch (error) {
+      // The answer is already out; compaction is retried by the next run that finds the window full.
+      log.warn('history compaction failed', { error: errorMessage(error) });
+    }
+  }
+  return final;
 
   // plan and execute: a bounded tool-calling loop; every tool call is its own activity
   async function planAndExecute(): Promise<typeof answer> {
     status.step = 'plan';
-    let messages: ChatMessage[] = [...context.history, { role: 'user', content: context.text }];
+    let messages: ChatMessage[] = [
+      ...(context.summary
+        ? [{ role: 'system' as const, content: `Summary of the earlier conversation: ${context.summary}` }]
+        : []),
+      ...context.history,
+      { role: 'user', content: context.text },
+    ];
     for (;;) {
       const cancel = cancelledBy();
       if (cancel) return { text: `Cancelled by ${cancel.by}.`, outcome: 'cancelled' };
@@ -286,8 +318,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   }
 }
 
-async function runCommand(command: Command, input: HandleMessageInput, workflowId: string): Promise<string> {
-  const { message } = input;
+async function runCommand(command: Command, message: InboundMessage, workflowId: string): Promise<string> {
   switch (command.name) {
     case 'help':
       return HELP_TEXT;

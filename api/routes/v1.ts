@@ -6,7 +6,7 @@ import { zValidator } from '@hono/zod-validator';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, NotFoundError } from '../../core/errors.js';
 import type { InboundMessage } from '../../core/message.js';
@@ -16,18 +16,7 @@ import { parseWaitSeconds, waitForRun } from '../../ingress/wait-for-run.js';
 import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../workflows/definitions.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
-
-const idPattern = /^[\w.:@-]{1,128}$/;
-
-const postMessageSchema = z.object({
-  message_id: z.string().regex(idPattern).optional(),
-  conversation_id: z.string().regex(idPattern),
-  conversation_type: z.enum(['direct', 'group']).default('direct'),
-  sender: z.object({ id: z.string().regex(idPattern), name: z.string().max(200).optional() }),
-  text: z.string().min(1).max(32_000),
-});
-
-const decisionSchema = z.object({ reason: z.string().max(1000).optional() });
+import { decisionSchema, postMessageSchema } from '../schemas.js';
 
 /** Turns zod failures into the API's error shape, naming the first bad field. */
 const validationHook = (result: { success: boolean; error?: { issues: z.core.$ZodIssue[] } }) => {
@@ -37,7 +26,7 @@ const validationHook = (result: { success: boolean; error?: { issues: z.core.$Zo
   }
 };
 
-export function v1Routes({ temporal, config, database, now = () => new Date() }: ApiDeps) {
+export function v1Routes({ temporal, config, database, blobs, now = () => new Date() }: ApiDeps) {
   const app = new Hono<ApiEnv>();
 
   app.post('/messages', zValidator('json', postMessageSchema, validationHook), async (c) => {
@@ -54,7 +43,7 @@ export function v1Routes({ temporal, config, database, now = () => new Date() }:
       sentAt: now().toISOString(),
       replyTarget: { channel: API_CHANNEL, data: {} },
     };
-    const run = await startMessageRun(temporal, config.temporal.taskQueue, message);
+    const run = await startMessageRun(temporal, config.temporal.taskQueue, message, { blobs });
     const statusUrl = `/v1/runs/${encodeURIComponent(run.workflowId)}`;
     const wait = parseWaitSeconds(c.req.query('wait'));
     const result = wait === undefined ? undefined : await waitForRun(temporal, run.workflowId, wait);

@@ -22,6 +22,8 @@ export interface FakeLlmReply {
   /** A raw error body, for vendors whose error shape differs. */
   body?: unknown;
   delayMs?: number;
+  /** Extra response headers, e.g. `retry-after` on a 429. */
+  headers?: Record<string, string>;
   model?: string;
   usage?: { promptTokens: number; completionTokens: number };
 }
@@ -36,6 +38,8 @@ export interface FakeChatBody {
 }
 
 export interface FakeLlmRequest {
+  /** Date.now() when the request arrived. */
+  at: number;
   path: string;
   headers: IncomingHttpHeaders;
   body: FakeChatBody;
@@ -52,6 +56,10 @@ export interface FakeLlm {
 export interface FakeLlmOptions {
   /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /** Answers requests when nothing is scripted (benchmarks use a fixed policy instead of a script). */
+  respond?: (body: FakeChatBody) => FakeLlmReply;
+  /** Keep every request for assertions (default); benchmarks turn it off to keep memory flat. */
+  record?: boolean;
 }
 
 export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
@@ -72,7 +80,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     } catch {
       return sendError(res, 400, { message: 'request body is not JSON', type: 'invalid_request_error' });
     }
-    requests.push({ path, headers: req.headers, body });
+    if (options.record !== false) requests.push({ at: Date.now(), path, headers: req.headers, body });
 
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       // Echoes the presented key in full, as some vendors do, so tests prove the client never repeats it.
@@ -87,7 +95,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       return sendError(res, 400, { message: 'the fake does not stream', type: 'invalid_request_error' });
     }
 
-    const reply = queue.shift() ?? { text: lastUserText(body) };
+    const reply = queue.shift() ?? options.respond?.(body) ?? { text: lastUserText(body) };
     if (reply.delayMs) await sleep(reply.delayMs);
     if (res.destroyed) return;
     if (reply.status !== undefined && reply.status >= 400) {
@@ -95,10 +103,11 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
         res,
         reply.status,
         reply.body ?? { error: { type: 'api_error', param: null, code: null, ...reply.error } },
+        reply.headers,
       );
     }
     completions += 1;
-    send(res, 200, completion(body, reply, completions));
+    send(res, 200, completion(body, reply, completions), reply.headers);
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -163,8 +172,12 @@ function sendError(res: ServerResponse, status: number, error: { message: string
   send(res, status, { error: { param: null, code: null, ...error } });
 }
 
-function send(res: ServerResponse, status: number, payload: unknown) {
+function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }

@@ -1,0 +1,119 @@
+// The OpenAPI 3.1 description of the HTTP API (served at /openapi.json) and a self-contained docs page
+// (/docs: no CDN, because many deployments have no internet access).
+import { z } from 'zod';
+import { decisionSchema, errorSchema, postMessageSchema, startedRunSchema } from './schemas.js';
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } });
+const errors = {
+  '400': { description: 'Invalid request', content: json(errorSchema) },
+  '401': { description: 'Missing or invalid credentials', content: json(errorSchema) },
+  '403': { description: 'Not permitted for this role', content: json(errorSchema) },
+};
+const runIdParameter = { name: 'workflowId', in: 'path', required: true, schema: { type: 'string' } };
+
+export function openApiDocument(serverUrl?: string) {
+  const decision = (action: string) => ({
+    post: {
+      summary: `${action} a waiting run`,
+      security: [{ bearer: [] }],
+      parameters: [runIdParameter],
+      requestBody: { content: json(decisionSchema) },
+      responses: {
+        '202': { description: 'Signal delivered' },
+        '404': { description: 'No such running run' },
+        ...errors,
+      },
+    },
+  });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Conduit API', version: '0.1.0', description: 'Chat in, durable Temporal runs, replies out.' },
+    servers: serverUrl ? [{ url: serverUrl }] : [],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key or JWT' } } },
+    paths: {
+      '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'The process answers' } } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness of Temporal, the database and the object store',
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Names the components that failed' } },
+        },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Text exposition format' } } },
+      },
+      '/v1/messages': {
+        post: {
+          summary: 'Send a message as the api channel; starts (or finds) its durable run',
+          security: [{ bearer: [] }],
+          parameters: [
+            {
+              name: 'wait',
+              in: 'query',
+              required: false,
+              schema: { type: 'number', maximum: 60 },
+              description: 'Seconds to wait for the reply',
+            },
+          ],
+          requestBody: { required: true, content: json(postMessageSchema) },
+          responses: {
+            '200': { description: 'Duplicate message, or finished within ?wait', content: json(startedRunSchema) },
+            '202': { description: 'Run started', content: json(startedRunSchema) },
+            ...errors,
+          },
+        },
+      },
+      '/v1/runs/{workflowId}': {
+        get: {
+          summary: "A run's state, current step, intent, plan, tool calls and reply",
+          security: [{ bearer: [] }],
+          parameters: [runIdParameter],
+          responses: { '200': { description: 'The run' }, '404': { description: 'No such run' }, ...errors },
+        },
+      },
+      '/v1/runs/{workflowId}/approve': decision('Approve'),
+      '/v1/runs/{workflowId}/reject': decision('Reject'),
+      '/v1/runs/{workflowId}/cancel': decision('Cancel'),
+      '/v1/jobs': {
+        get: {
+          summary: "A user's pending reminders and approvals",
+          security: [{ bearer: [] }],
+          parameters: [
+            { name: 'owner', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'channel', in: 'query', required: true, schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'Pending jobs' }, ...errors },
+        },
+      },
+      '/webhooks/{channel}': {
+        post: {
+          summary: "A chat platform's webhook (custom, dingtalk, feishu), verified with that platform's signature",
+          parameters: [{ name: 'channel', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'Acknowledged (duplicate, ignored event, or handshake)' },
+            '202': { description: 'Run started' },
+            '401': { description: 'Forged or stale signature, wrong token' },
+            '404': { description: 'Channel not enabled' },
+            '413': { description: 'Body over 1 MiB' },
+          },
+        },
+      },
+    },
+  };
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"]/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[char] ?? char);
+
+/** A readable page of every operation, rendered from the same document. */
+export function docsPage(document: ReturnType<typeof openApiDocument>): string {
+  const rows = Object.entries(document.paths).flatMap(([path, operations]) =>
+    Object.entries(operations as Record<string, { summary: string; security?: unknown[]; requestBody?: unknown }>).map(
+      ([method, operation]) =>
+        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(operation.summary)}</td><td>${operation.security ? 'bearer' : 'none'}</td></tr>`,
+    ),
+  );
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Conduit API</title>
+<style>body{font:15px system-ui,sans-serif;margin:2rem;max-width:70rem}td,th{padding:.3rem .6rem;text-align:left;border-bottom:1px solid #ddd}</style>
+</head><body><h1>Conduit API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${document.openapi}).</p>
+<table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Auth</th></tr></thead><tbody>${rows.join('')}</tbody></table></body></html>`;
+}

@@ -1,0 +1,30 @@
+// Keeps workflow payloads small: message text over 128 KB is stored in the object store before the run
+// starts, and the run carries a preview and the object's key. Temporal refuses payloads over 2 MB and
+// slows down long before that; every step that needs the full text reads it back by key.
+import { createHash } from 'node:crypto';
+import type { InboundMessage } from '../core/message.js';
+import type { BlobStore } from '../storage/blob-store.js';
+
+export const MAX_INLINE_TEXT_BYTES = 128 * 1024;
+const PREVIEW_CHARS = 2_000;
+
+export function offloadKey(message: InboundMessage): string {
+  // Hashing keeps platform ids (which may hold any character) out of object keys.
+  const digest = createHash('sha256').update(`${message.channel}\u0000${message.messageId}`).digest('hex');
+  return `messages/${message.channel.replace(/[^\w-]/g, '_')}/${digest}.txt`;
+}
+
+export async function offloadLargeText(message: InboundMessage, blobs: BlobStore): Promise<InboundMessage> {
+  if (Buffer.byteLength(message.text) <= MAX_INLINE_TEXT_BYTES) return message;
+  const key = offloadKey(message);
+  await blobs.put(key, message.text, 'text/plain; charset=utf-8');
+  return { ...message, text: `${message.text.slice(0, PREVIEW_CHARS)}…`, textRef: key };
+}
+
+/** The full text of a message, reading it back from the object store when it was offloaded. */
+export async function fullText(message: InboundMessage, blobs: BlobStore): Promise<string> {
+  if (!message.textRef) return message.text;
+  const stored = await blobs.get(message.textRef);
+  if (!stored) throw new Error(`offloaded message text ${message.textRef} is missing from the object store`);
+  return stored.toString('utf8');
+}
