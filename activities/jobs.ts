@@ -9,6 +9,7 @@ import { jobs } from '../db/schema.js';
 import { approveSignal, cancelSignal, rejectSignal } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { conversationKey } from './record.js';
+import { listMatches } from './verify.js';
 
 type JobStatus = (typeof jobs.$inferSelect)['status'];
 
@@ -49,7 +50,7 @@ export async function insertJob(db: Database, metrics: Metrics, job: NewJob): Pr
   if (inserted.length > 0) metrics.pendingJobs.inc({ kind: job.kind });
 }
 
-export function createJobActivities({ db, temporal, metrics }: ActivityDeps) {
+export function createJobActivities({ db, temporal, metrics, config }: ActivityDeps) {
   return {
     async createJob(input: {
       id: string;
@@ -115,6 +116,10 @@ export function createJobActivities({ db, temporal, metrics }: ActivityDeps) {
         return `Job ${job.id} is a ${job.kind}; only approval requests can be approved or rejected.`;
       // Secondary verification: the person who asked cannot approve their own request.
       if (job.ownerId === input.actor.id) return `You requested ${job.id}; a second person has to ${input.action} it.`;
+      const approvers = config.pipeline.chatApprovers;
+      if (approvers.length > 0 && !listMatches(approvers, input.actor.channel, input.actor.id)) {
+        return `Only approvers may ${input.action} ${job.id}; ask one of them.`;
+      }
       const delivered = await signal(
         temporal,
         job.workflowId,

@@ -145,6 +145,7 @@ const envSchema = z
     RATE_LIMIT_PER_CONVERSATION_PER_MINUTE: positiveInt(120, 'a positive whole number of messages'),
     CHANNEL_ALLOW_USERS: csv,
     CHANNEL_DENY_USERS: csv,
+    CHAT_APPROVERS: csv,
 
     LLM_PROVIDER: optionalString,
     LLM_BASE_URL: optionalUrl('an http(s):// URL of an OpenAI-compatible API'),
@@ -298,6 +299,8 @@ export interface Config {
     rateLimitPerConversationPerMinute: number;
     allowUsers: string[];
     denyUsers: string[];
+    /** Chat users (`channel:userId`, `*:userId`) who may approve sensitive requests; empty: anyone but the requester. */
+    chatApprovers: string[];
   };
   tools: {
     httpAllowedHosts: string[];
@@ -407,6 +410,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerConversationPerMinute: env.RATE_LIMIT_PER_CONVERSATION_PER_MINUTE,
       allowUsers: env.CHANNEL_ALLOW_USERS,
       denyUsers: env.CHANNEL_DENY_USERS,
+      chatApprovers: env.CHAT_APPROVERS,
     },
     tools: {
       httpAllowedHosts: env.TOOLS_HTTP_ALLOWED_HOSTS,

@@ -281,3 +281,47 @@ describe('conversation memory', () => {
     expect(JSON.stringify(plan?.body.messages)).not.toContain('First fact');
   });
 });
+
+describe('chat approvers', () => {
+  it('lets only configured approvers decide when CHAT_APPROVERS is set', async () => {
+    const strict = await startTestPlatform(
+      {
+        LLM_BASE_URL: llm.baseUrl,
+        LLM_API_KEY: 'sk-test-pipeline',
+        LLM_MODEL: 'fake-model',
+        LLM_CACHE_TTL_SECONDS: '0',
+        CHAT_APPROVERS: 'api:boss',
+      },
+      { tools: [transferTool as ToolDefinition] },
+    );
+    try {
+      const sendTo = async (text: string, sender: string) => {
+        const response = await strict.api('/v1/messages', {
+          method: 'POST',
+          body: JSON.stringify({ conversation_id: 'approvers', sender: { id: sender }, text }),
+        });
+        return ((await response.json()) as { workflowId: string }).workflowId;
+      };
+      const outcome = async (workflowId: string) =>
+        (await strict.temporal.workflow.getHandle(workflowId).result()) as RunStatus;
+      llm.script(intent('task'), {
+        toolCalls: [{ id: 't9', name: 'transfer_funds', arguments: { to: 'X', amount: 1 } }],
+      });
+      const workflowId = await sendTo('pay X 1', 'requester');
+      const jobId = await eventually(
+        async () =>
+          (await strict.temporal.workflow.getHandle(workflowId).query<RunStatus>('status')).pendingApproval?.jobId,
+        20_000,
+        'a pending approval',
+      );
+      const colleague = await outcome(await sendTo(`/approve ${jobId}`, 'colleague'));
+      expect(colleague.reply).toBe(`Only approvers may approve ${jobId}; ask one of them.`);
+      llm.script({ text: 'Paid X.' });
+      const boss = await outcome(await sendTo(`/approve ${jobId}`, 'boss'));
+      expect(boss.reply).toBe(`Approved ${jobId}.`);
+      expect((await outcome(workflowId)).reply).toBe('Paid X.');
+    } finally {
+      await strict.stop();
+    }
+  });
+});
