@@ -7,6 +7,7 @@ import { createLlmActivities } from './llm.js';
 import { createMemoryActivities } from './memory.js';
 import { createRecordActivities } from './record.js';
 import { createReplyActivities } from './reply.js';
+import { createScheduleActivities } from './schedules.js';
 import { createToolActivities } from './tools.js';
 import { createVerifyActivities } from './verify.js';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities(deps),
     ...createReplyActivities(deps),
     ...createJobActivities(deps),
+    ...createScheduleActivities(deps),
   });
 }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Client,
+  ScheduleAlreadyRunning,
   type ScheduleDescription,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
@@ -54,10 +55,16 @@ export const scheduledRunIdPrefix = (scheduleId: string) => `schedule:${schedule
 export async function createMessageSchedule(
   temporal: Client,
   taskQueue: string,
-  input: { timing: ScheduleTiming; message: Omit<InboundMessage, 'messageId'>; createdBy: string },
+  input: {
+    timing: ScheduleTiming;
+    message: Omit<InboundMessage, 'messageId'>;
+    createdBy: string;
+    /** A caller that may retry (an activity) passes a stable id; an existing schedule with it is returned. */
+    scheduleId?: string;
+  },
 ): Promise<MessageSchedule> {
   const { timing, createdBy } = input;
-  const scheduleId = `s-${randomBytes(6).toString('hex')}`;
+  const scheduleId = input.scheduleId ?? `s-${randomBytes(6).toString('hex')}`;
   const message: InboundMessage = { ...input.message, messageId: `schedule:${scheduleId}` };
   const spec: ScheduleSpec =
     timing.cron !== undefined
@@ -91,6 +98,9 @@ export async function createMessageSchedule(
     });
     return present(await handle.describe());
   } catch (error) {
+    if (error instanceof ScheduleAlreadyRunning && input.scheduleId) {
+      return present(await temporal.schedule.getHandle(scheduleId).describe());
+    }
     // The server validates cron expressions and time zones.
     if (isInvalidArgument(error)) throw new BadRequestError(`invalid schedule: ${(error as Error).message}`);
     throw error;

@@ -120,6 +120,24 @@ describe('commands', () => {
   });
 });
 
+describe('schedules from chat', () => {
+  it('creates, lists and deletes a recurring message for its creator only', async () => {
+    const created = await result(await send('/schedule every 1h /echo stretch', 'sara'));
+    const scheduleId = /Scheduled (s-[\w-]+)/.exec(created.reply ?? '')?.[1] ?? 'missing';
+    expect(created.reply).toContain('"/echo stretch" every 60 min');
+    const cron = await result(await send('/schedule 0 9 * * 1-5 good morning', 'sara'));
+    expect(cron.reply).toContain('at cron 0 9 * * 1-5 (Asia/Shanghai)');
+    const listed = await result(await send('/schedules', 'sara'));
+    expect(listed.reply).toContain(scheduleId);
+    const stranger = await result(await send(`/unschedule ${scheduleId}`, 'mallory'));
+    expect(stranger.reply).toBe(`No schedule ${scheduleId} found. /schedules lists yours.`);
+    const deleted = await result(await send(`/unschedule ${scheduleId}`, 'sara'));
+    expect(deleted.reply).toBe(`Deleted schedule ${scheduleId}.`);
+    const after = await result(await send('/schedules', 'sara'));
+    expect(after.reply).not.toContain(scheduleId);
+  });
+});
+
 describe('the model and its tools', () => {
   it('runs a multi-step tool-calling plan and answers with the result', async () => {
     llm.script(

@@ -51,3 +51,30 @@ describe('parseCommand', () => {
     expect(unknown && 'problem' in unknown && unknown.problem).toContain('/help');
   });
 });
+
+describe('parseCommand /schedule', () => {
+  it('reads intervals and five-field cron expressions', () => {
+    expect(parseCommand('/schedule every 1h /echo stretch')).toEqual({
+      name: 'schedule',
+      every: 3_600_000,
+      text: '/echo stretch',
+    });
+    expect(parseCommand('/schedule 0 9 * * 1-5 good morning')).toEqual({
+      name: 'schedule',
+      cron: '0 9 * * 1-5',
+      text: 'good morning',
+    });
+    expect(parseCommand('/schedules')).toEqual({ name: 'schedules' });
+    expect(parseCommand('/unschedule s-1234')).toEqual({ name: 'unschedule', scheduleId: 's-1234' });
+  });
+  it('refuses intervals under a minute, missing text and malformed cron', () => {
+    expect(parseCommand('/schedule every 30s ping')).toMatchObject({
+      name: 'invalid',
+      problem: expect.stringContaining('once a minute'),
+    });
+    expect(parseCommand('/schedule every 1h')).toMatchObject({ name: 'invalid', command: 'schedule' });
+    expect(parseCommand('/schedule 0 9 * * ')).toMatchObject({ name: 'invalid', command: 'schedule' });
+    expect(parseCommand('/schedule 0 9 ? * (mon) hi')).toMatchObject({ name: 'invalid', command: 'schedule' });
+    expect(parseCommand('/unschedule')).toMatchObject({ name: 'invalid', command: 'unschedule' });
+  });
+});

@@ -10,6 +10,9 @@ export type Command =
   | { name: 'cancel'; jobId: string }
   | { name: 'approve'; jobId: string }
   | { name: 'reject'; jobId: string; reason?: string }
+  | { name: 'schedule'; every?: number; cron?: string; text: string }
+  | { name: 'schedules' }
+  | { name: 'unschedule'; scheduleId: string }
   | { name: 'invalid'; command: string; problem: string };
 
 export const HELP_TEXT = [
@@ -21,6 +24,8 @@ export const HELP_TEXT = [
   '/jobs: your pending reminders and approvals',
   '/cancel <id>: cancel a pending reminder or request',
   '/approve <id>, /reject <id> [reason]: decide on a request waiting for approval',
+  '/schedule every <duration> <text> or /schedule <cron: 5 fields> <text>: send <text> on a schedule',
+  '  (e.g. /schedule every 1h /echo stretch, /schedule 0 9 * * 1-5 good morning); /schedules, /unschedule <id>',
 ].join('\n');
 
 const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -53,6 +58,30 @@ export function formatDuration(ms: number): string {
     }
   }
   return parts.join('') || '0s';
+}
+
+/** Shortest schedule interval accepted: each tick is a full run, so a tighter loop is almost always a mistake. */
+export const MIN_SCHEDULE_INTERVAL_MS = 60_000;
+const CRON_FIELD = /^[\d*/,A-Za-z-]+$/;
+const SCHEDULE_USAGE = 'Usage: /schedule every <duration> <text>, or /schedule <minute hour day month weekday> <text>';
+
+function parseSchedule(rest: string): Command {
+  const words = rest.split(/\s+/).filter(Boolean);
+  if (words[0]?.toLowerCase() === 'every') {
+    const every = parseDuration(words[1] ?? '');
+    const text = words.slice(2).join(' ');
+    if (every === undefined || !text) return { name: 'invalid', command: 'schedule', problem: SCHEDULE_USAGE };
+    if (every < MIN_SCHEDULE_INTERVAL_MS) {
+      return { name: 'invalid', command: 'schedule', problem: 'A schedule can run at most once a minute.' };
+    }
+    return { name: 'schedule', every, text };
+  }
+  const fields = words.slice(0, 5);
+  const text = words.slice(5).join(' ');
+  if (fields.length < 5 || !fields.every((field) => CRON_FIELD.test(field)) || !text) {
+    return { name: 'invalid', command: 'schedule', problem: SCHEDULE_USAGE };
+  }
+  return { name: 'schedule', cron: fields.join(' '), text };
 }
 
 /** Returns the command a message carries, or undefined when it is free text for the model. */
@@ -88,6 +117,14 @@ export function parseCommand(text: string): Command | undefined {
       }
       return { name: 'remind', delayMs, text: reminder };
     }
+    case 'schedule':
+      return parseSchedule(rest);
+    case 'schedules':
+      return { name: 'schedules' };
+    case 'unschedule':
+      return rest
+        ? { name: 'unschedule', scheduleId: rest.split(/\s+/)[0]! }
+        : { name: 'invalid', command: 'unschedule', problem: 'Usage: /unschedule <id> (see /schedules)' };
     case 'cancel':
     case 'approve':
     case 'reject': {

@@ -331,6 +331,19 @@ async function runCommand(command: Command, message: InboundMessage, workflowId:
       return command.problem;
     case 'jobs':
       return bookkeeping.describeJobs({ ownerId: message.sender.id, channel: message.channel });
+    case 'schedule':
+      return bookkeeping.createChatSchedule({
+        // Derived from the run, so a retried activity finds the schedule it already made.
+        scheduleId: `s-${uuid4().slice(0, 8)}`,
+        message,
+        text: command.text,
+        everyMs: command.every,
+        cron: command.cron,
+      });
+    case 'schedules':
+      return bookkeeping.describeChatSchedules({ message });
+    case 'unschedule':
+      return bookkeeping.deleteChatSchedule({ scheduleId: command.scheduleId, message });
     case 'cancel':
     case 'approve':
     case 'reject':
