@@ -146,6 +146,17 @@ const envSchema = z
     CHANNEL_ALLOW_USERS: csv,
     CHANNEL_DENY_USERS: csv,
     CHAT_APPROVERS: csv,
+    SCHEDULE_TIMEZONE: z
+      .string()
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected an IANA time zone such as Asia/Shanghai')
+      .default('Asia/Shanghai'),
 
     LLM_PROVIDER: optionalString,
     LLM_BASE_URL: optionalUrl('an http(s):// URL of an OpenAI-compatible API'),
@@ -301,6 +312,8 @@ export interface Config {
     denyUsers: string[];
     /** Chat users (`channel:userId`, `*:userId`) who may approve sensitive requests; empty: anyone but the requester. */
     chatApprovers: string[];
+    /** Time zone of cron schedules created from chat. */
+    scheduleTimezone: string;
   };
   tools: {
     httpAllowedHosts: string[];
@@ -411,6 +424,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       allowUsers: env.CHANNEL_ALLOW_USERS,
       denyUsers: env.CHANNEL_DENY_USERS,
       chatApprovers: env.CHAT_APPROVERS,
+      scheduleTimezone: env.SCHEDULE_TIMEZONE,
     },
     tools: {
       httpAllowedHosts: env.TOOLS_HTTP_ALLOWED_HOSTS,
