@@ -19,6 +19,29 @@ describe('channel registry', () => {
     expect(names({ FEISHU_APP_ID: 'id', FEISHU_APP_SECRET: 's', FEISHU_ENCRYPT_KEY: 'k' })).toEqual(['feishu']);
   });
 
+  it('registers Feishu with only the long connection on, to send replies (it then takes no webhooks)', () => {
+    const longConnection = { FEISHU_APP_ID: 'cli_a1b2c3d4e5f60718', FEISHU_APP_SECRET: 's' };
+    expect(names({ ...longConnection, FEISHU_LONG_CONNECTION: 'true' })).toEqual(['feishu']);
+    expect(names(longConnection)).toEqual([]);
+  });
+
+  it('refuses a stream mode without the credentials it connects with', () => {
+    expect(() => loadConfig({ DINGTALK_STREAM: 'true', DINGTALK_APP_KEY: 'k' })).toThrow(
+      'DINGTALK_APP_SECRET: required when DINGTALK_STREAM is on',
+    );
+    expect(() => loadConfig({ FEISHU_LONG_CONNECTION: 'on' })).toThrow(
+      'FEISHU_APP_ID: required when FEISHU_LONG_CONNECTION is on',
+    );
+    expect(() =>
+      loadConfig({ FEISHU_LONG_CONNECTION: 'true', FEISHU_APP_ID: 'cli_app', FEISHU_APP_SECRET: 's' }),
+    ).toThrow('FEISHU_APP_ID: expected an app id like cli_a1b2c3d4e5f6a7b8');
+    expect(() => loadConfig({ DINGTALK_STREAM_GATEWAY_URL: 'not a url' })).toThrow('DINGTALK_STREAM_GATEWAY_URL');
+    expect(loadConfig({ DINGTALK_STREAM: 'true', DINGTALK_APP_KEY: 'k', DINGTALK_APP_SECRET: 's' }).env).toMatchObject({
+      DINGTALK_STREAM: true,
+      FEISHU_LONG_CONNECTION: false,
+    });
+  });
+
   it('registers all three together, keyed by adapter name', () => {
     expect(
       names({

@@ -17,6 +17,7 @@ type ChannelSettings = Pick<
   | 'FEISHU_ENCRYPT_KEY'
   | 'FEISHU_VERIFICATION_TOKEN'
   | 'FEISHU_BASE_URL'
+  | 'FEISHU_LONG_CONNECTION'
 >;
 
 /** Each entry builds its adapter, or answers undefined when the channel is not configured. */
@@ -33,7 +34,10 @@ const channels: Array<(env: ChannelSettings, deps: ChannelDeps) => ChannelAdapte
         )
       : undefined,
   (env, deps) =>
-    env.FEISHU_APP_ID && env.FEISHU_APP_SECRET && (env.FEISHU_VERIFICATION_TOKEN || env.FEISHU_ENCRYPT_KEY)
+    // With only the long connection on, the adapter sends replies and takes no webhooks.
+    env.FEISHU_APP_ID &&
+    env.FEISHU_APP_SECRET &&
+    (env.FEISHU_VERIFICATION_TOKEN || env.FEISHU_ENCRYPT_KEY || env.FEISHU_LONG_CONNECTION)
       ? createFeishuAdapter(
           {
             appId: env.FEISHU_APP_ID,

@@ -1,13 +1,14 @@
-// The DingTalk enterprise robot channel (HTTP callback mode): verifies and parses callbacks, answers through
-// the session webhook while it is valid and through the robot OpenAPI after it expires.
+// The DingTalk enterprise robot channel: verifies and parses HTTP callbacks (Stream mode delivers the same body
+// through stream-client.ts), answers through the session webhook while it is valid and the robot OpenAPI after.
 import { BadRequestError } from '../../core/errors.js';
 import type { ReplyTarget, SentMessageRef } from '../../core/message.js';
 import type { ChannelAdapter, ChannelDeps } from '../adapter.js';
 import { createDingTalkTokenCache, type DingTalkCredentials } from './access-token.js';
-import { type DingTalkReplyData, parseDingTalkCallback } from './payload.js';
+import { readDingTalkMessage } from './inbound.js';
+import type { DingTalkReplyData } from './payload.js';
 import { createProgressThrottle } from './progress-throttle.js';
 import { sendViaRobotApi } from './robot-api.js';
-import { isTrustedSessionWebhook, sendViaSessionWebhook } from './session-webhook.js';
+import { sendViaSessionWebhook } from './session-webhook.js';
 import { verifyDingTalkSign } from './sign.js';
 
 export type DingTalkSettings = DingTalkCredentials;
@@ -25,12 +26,8 @@ export function createDingTalkAdapter(settings: DingTalkSettings, deps: ChannelD
     name: 'dingtalk',
     async receive(request) {
       verifyDingTalkSign(request.headers, settings.appSecret, deps.now());
-      const outcome = parseDingTalkCallback(request.body, request.receivedAt);
+      const outcome = readDingTalkMessage(request.body, request.receivedAt, apiBaseUrl);
       if (outcome.kind !== 'message') return outcome;
-      const sessionWebhook = outcome.message.replyTarget.data['sessionWebhook'];
-      if (typeof sessionWebhook === 'string' && !isTrustedSessionWebhook(sessionWebhook, apiBaseUrl)) {
-        throw new BadRequestError('DingTalk sessionWebhook is not a DingTalk address');
-      }
       // The reply goes out through the session webhook later; an answer body carrying a message would be posted
       // by DingTalk at once, so the acknowledgement is a bare 200.
       return { ...outcome, ack: DINGTALK_ACK };

@@ -1,7 +1,8 @@
 // The Feishu/Lark channel (event subscription v2, HTTP mode): opens and authenticates deliveries, answers the
-// url_verification challenge, parses message events, and replies through the IM API with a tenant token.
+// url_verification challenge, parses message events, and replies through the IM API with a tenant token. Events
+// that arrive over the long connection (long-connection.ts) are parsed by the same message-event.ts.
 import { createHash } from 'node:crypto';
-import { BadRequestError, UnauthorizedError } from '../../core/errors.js';
+import { BadRequestError, NotFoundError, UnauthorizedError } from '../../core/errors.js';
 import type { ReplyTarget } from '../../core/message.js';
 import type { ChannelAdapter, ChannelDeps, IngressOutcome } from '../adapter.js';
 import { constantTimeEqual } from '../constant-time.js';
@@ -18,10 +19,12 @@ export interface FeishuSettings extends FeishuCredentials {
 
 const FEISHU_ACK = { status: 200, body: {} };
 
+/**
+ * Without a verification token or an encrypt key no webhook can be authenticated: events then arrive over the
+ * long connection only, and this adapter just sends.
+ */
 export function createFeishuAdapter(settings: FeishuSettings, deps: ChannelDeps): ChannelAdapter {
-  if (!settings.encryptKey && !settings.verificationToken) {
-    throw new Error('the Feishu channel needs a verification token or an encrypt key to authenticate events');
-  }
+  const takesWebhooks = Boolean(settings.encryptKey || settings.verificationToken);
   const baseUrl = settings.baseUrl.replace(/\/+$/, '');
   const api = createFeishuApi(deps.fetch, baseUrl, createFeishuTokenCache({ ...settings, baseUrl }, deps));
 
@@ -39,6 +42,11 @@ export function createFeishuAdapter(settings: FeishuSettings, deps: ChannelDeps)
   return {
     name: 'feishu',
     async receive(request): Promise<IngressOutcome> {
+      if (!takesWebhooks) {
+        throw new NotFoundError(
+          'Feishu webhooks are off: set FEISHU_VERIFICATION_TOKEN or FEISHU_ENCRYPT_KEY to take them',
+        );
+      }
       const { payload, encrypted } = openFeishuEnvelope(request, settings.encryptKey, deps.now());
       if (payload['type'] === 'url_verification') {
         checkToken(payload['token'], encrypted);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, UnauthorizedError } from '../../core/errors.js';
+import { BadRequestError, NotFoundError, UnauthorizedError } from '../../core/errors.js';
 import type { InboundMessage } from '../../core/message.js';
 import { encryptFeishuEvent } from '../../test/fakes/feishu-open-api.js';
 import type { RawRequest } from '../adapter.js';
@@ -165,8 +165,12 @@ describe('Feishu event authentication', () => {
     await expect(plainAdapter.receive(sealed(messageEvent({})))).rejects.toThrow(BadRequestError);
   });
 
-  it('cannot be built without a verification token or an encrypt key', () => {
-    expect(() => adapterWith({})).toThrow();
+  it('without a verification token or an encrypt key (long connection only), refuses every webhook as not found', async () => {
+    const sendOnly = adapterWith({});
+    const challenge = plain({ challenge: 'c', token: '', type: 'url_verification' });
+    await expect(sendOnly.receive(challenge)).rejects.toThrow(NotFoundError);
+    await expect(sendOnly.receive(plain(messageEvent({})))).rejects.toThrow(NotFoundError);
+    await expect(sendOnly.receive(sealed(messageEvent({})))).rejects.toThrow(NotFoundError);
   });
 });
 

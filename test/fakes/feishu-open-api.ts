@@ -1,7 +1,13 @@
 // A small real HTTP server speaking Feishu's open API as Conduit uses it (tenant token, message reply, card
 // patch), recording every call and scriptable per test. Used by unit and integration tests instead of Feishu.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -35,6 +41,11 @@ export interface FeishuFakeOptions {
   appSecret?: string;
   /** Lifetime in seconds reported for issued tokens (Feishu: 7200). */
   tokenExpireSeconds?: number;
+  /**
+   * More endpoints on the same server (the long-connection gateway, which the SDK finds under the same base URL):
+   * called once with the server; the handler it returns answers a request and says true, or leaves it with false.
+   */
+  extend?: (server: Server) => (request: RecordedRequest, res: ServerResponse) => boolean;
 }
 
 export async function startFeishuOpenApi(options: FeishuFakeOptions = {}): Promise<FeishuOpenApiFake> {
@@ -45,11 +56,13 @@ export async function startFeishuOpenApi(options: FeishuFakeOptions = {}): Promi
   const failures: FeishuFailure[] = [];
   const liveTokens = new Set<string>();
   let sequence = 0;
+  let extension: ((request: RecordedRequest, res: ServerResponse) => boolean) | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
     const body = await readJson(req);
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body };
+    if (extension?.(recorded, res)) return;
 
     if (req.method === 'POST' && path === '/open-apis/auth/v3/tenant_access_token/internal') {
       tokenRequests.push(recorded);
@@ -105,6 +118,7 @@ export async function startFeishuOpenApi(options: FeishuFakeOptions = {}): Promi
   const server = createServer((req, res) => {
     handle(req, res).catch(() => send(res, 500, { code: 1, msg: 'fake server error' }));
   });
+  extension = options.extend?.(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

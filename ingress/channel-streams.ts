@@ -1,0 +1,120 @@
+// Ingress without a public address: the connections Conduit itself opens to the chat platforms (DingTalk Stream
+// mode, Feishu long connection), run by the API process. Each message they carry is parsed by its channel's own
+// parser and enters the pipeline through startMessageRun, exactly like a webhook delivery; the platform is only
+// told "handled" once the run has started.
+import type { Client } from '@temporalio/client';
+import type { ChannelDeps, IngressOutcome } from '../channels/adapter.js';
+import { readDingTalkMessage } from '../channels/dingtalk/inbound.js';
+import { createDingTalkStreamClient, DINGTALK_GATEWAY_PATH } from '../channels/dingtalk/stream-client.js';
+import { parseDispatchedFeishuEvent, startFeishuLongConnection } from '../channels/feishu/long-connection.js';
+import type { Config } from '../core/config.js';
+import { ConduitError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { startMessageRun } from './start-message-run.js';
+
+export interface ChannelStreamDeps {
+  config: Config;
+  temporal: Client;
+  blobs: BlobStore;
+  logger: Logger;
+  metrics: Metrics;
+  channelDeps: ChannelDeps;
+}
+
+export interface ChannelStreams {
+  stop(): Promise<void>;
+}
+
+/** Starts the connections enabled by DINGTALK_STREAM and FEISHU_LONG_CONNECTION; none when neither is set. */
+export async function startChannelStreams(deps: ChannelStreamDeps): Promise<ChannelStreams> {
+  const { env } = deps.config;
+  const accept = createStreamAcceptor(deps);
+  const running: Array<{ channel: string; stop: () => Promise<void> }> = [];
+
+  if (env.DINGTALK_STREAM && env.DINGTALK_APP_KEY && env.DINGTALK_APP_SECRET) {
+    const apiBaseUrl = env.DINGTALK_API_BASE_URL.replace(/\/+$/, '');
+    const client = createDingTalkStreamClient(
+      {
+        appKey: env.DINGTALK_APP_KEY,
+        appSecret: env.DINGTALK_APP_SECRET,
+        gatewayUrl: env.DINGTALK_STREAM_GATEWAY_URL ?? `${apiBaseUrl}${DINGTALK_GATEWAY_PATH}`,
+      },
+      {
+        fetch: deps.channelDeps.fetch,
+        now: deps.channelDeps.now,
+        logger: deps.logger,
+        onRobotMessage: (body, receivedAt) =>
+          accept('dingtalk', () => readDingTalkMessage(body, receivedAt, apiBaseUrl)),
+      },
+    );
+    client.start();
+    running.push({ channel: 'dingtalk', stop: () => client.stop() });
+  }
+
+  if (env.FEISHU_LONG_CONNECTION && env.FEISHU_APP_ID && env.FEISHU_APP_SECRET) {
+    const appId = env.FEISHU_APP_ID;
+    try {
+      const connection = await startFeishuLongConnection(
+        { appId, appSecret: env.FEISHU_APP_SECRET, baseUrl: env.FEISHU_BASE_URL },
+        {
+          logger: deps.logger,
+          now: deps.channelDeps.now,
+          onMessageEvent: (event, receivedAt) =>
+            accept('feishu', () => parseDispatchedFeishuEvent(event, appId, receivedAt)),
+        },
+      );
+      running.push({ channel: 'feishu', stop: () => connection.stop() });
+    } catch (error) {
+      await Promise.all(running.map((entry) => entry.stop()));
+      throw error;
+    }
+  }
+
+  if (running.length > 0) {
+    deps.logger.info({ channels: running.map((entry) => entry.channel) }, 'stream ingress started');
+  }
+  return {
+    async stop() {
+      await Promise.all(running.map((entry) => entry.stop()));
+    },
+  };
+}
+
+/**
+ * Turns one streamed delivery into a started run, counted and logged the way the webhook route does. Throws what
+ * the parser throws (BadRequestError: refused for good) and what starting the run throws (the platform retries).
+ */
+function createStreamAcceptor({ config, temporal, blobs, logger, metrics }: ChannelStreamDeps) {
+  return async (channel: string, read: () => IngressOutcome): Promise<void> => {
+    let outcome: IngressOutcome;
+    try {
+      outcome = read();
+    } catch (error) {
+      if (error instanceof ConduitError) {
+        metrics.inboundMessages.inc({ channel, outcome: 'rejected', reason: error.code });
+        logger.warn(
+          { channel, transport: 'stream', code: error.code, reason: error.message },
+          'stream delivery rejected',
+        );
+      }
+      throw error;
+    }
+    if (outcome.kind !== 'message') {
+      const reason = outcome.kind === 'ignore' ? outcome.reason : 'unexpected_exchange';
+      metrics.inboundMessages.inc({ channel, outcome: 'ignored', reason });
+      logger.info(
+        { channel, transport: 'stream', reason, detail: outcome.kind === 'ignore' ? outcome.detail : undefined },
+        'stream delivery ignored',
+      );
+      return;
+    }
+    const run = await startMessageRun(temporal, config.temporal.taskQueue, outcome.message, { blobs });
+    metrics.inboundMessages.inc({ channel, outcome: run.duplicate ? 'duplicate' : 'accepted', reason: '' });
+    logger.info(
+      { channel, transport: 'stream', workflowId: run.workflowId, runId: run.runId, duplicate: run.duplicate },
+      'message accepted',
+    );
+  };
+}
