@@ -1,21 +1,7 @@
 // gRPC clients as a channel (conduit.v1.Conduit/SendMessage). Nothing is pushed from here: the reply, like every
 // other step of the run, reaches the client through WatchRun, which follows the run's event log.
-import { BadRequestError } from '../../core/errors.js';
-import type { ChannelAdapter } from '../adapter.js';
+import { createEventLogAdapter } from '../event-log-adapter.js';
 
 export const GRPC_CHANNEL = 'grpc';
 
-export function createGrpcChannelAdapter(): ChannelAdapter {
-  return {
-    name: GRPC_CHANNEL,
-    async receive() {
-      throw new BadRequestError('the grpc channel takes messages over gRPC SendMessage, not as a webhook');
-    },
-    async send() {
-      return { channel: GRPC_CHANNEL };
-    },
-    async sendProgress() {
-      return { channel: GRPC_CHANNEL };
-    },
-  };
-}
+export const createGrpcChannelAdapter = () => createEventLogAdapter(GRPC_CHANNEL, 'over gRPC SendMessage');
