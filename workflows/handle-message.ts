@@ -111,21 +111,24 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   let progress: SentMessageRef | undefined;
   let progressSending: Promise<void> | undefined;
   const reportProgress = (text: string) => {
-    progressSending = (progressSending ?? Promise.resolve()).then(async () => {
-      if (status.step === 'done' || status.step === 'reply') return;
-      progress = await delivery.sendProgress({
-        key: `${workflowId}:progress`,
-        target: message.replyTarget,
-        text,
-        previous: progress,
-      });
-    });
+    progressSending = (progressSending ?? Promise.resolve())
+      .then(async () => {
+        if (status.step === 'done' || status.step === 'reply') return;
+        progress = await delivery.sendProgress({
+          key: `${workflowId}:progress`,
+          target: message.replyTarget,
+          text,
+          previous: progress,
+        });
+      })
+      // Best effort: a notice the platform refuses must not fail the run (nor leave a rejection unhandled).
+      .catch((error) => log.warn('progress notice not delivered', { error: errorMessage(error) }));
   };
 
   const reply = async (text: string, outcome: NonNullable<RunStatus['outcome']>) => {
     status.step = 'reply';
     status.reply = text;
-    await progressSending?.catch(() => undefined);
+    await progressSending;
     const outbound: OutboundReply = { text, format: 'markdown' };
     try {
       await delivery.sendReply({
@@ -168,13 +171,17 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     status.intent = { name: `command:${command.name}`, confidence: 1, source: 'command' };
     status.plan = [`run /${command.name === 'invalid' ? command.command : command.name}`];
     status.step = 'execute';
-    const answer = await runCommand(command, message, workflowId);
-    return reply(answer, 'replied');
+    try {
+      return reply(await runCommand(command, message, workflowId), 'replied');
+    } catch (error) {
+      log.warn('command failed', { command: command.name, error: errorMessage(error) });
+      return reply(`Sorry, /${command.name} did not work this time: ${errorMessage(error)}`, 'failed');
+    }
   }
   if (!context.settings.llmConfigured) {
     status.intent = { name: 'chat', confidence: 0, source: 'default' };
     return reply(
-      `No language model is configured yet, so I can only run commands.\n${HELP_TEXT}\n\n(An administrator sets LLM_PROVIDER or LLM_BASE_URL to enable free-text answers.)`,
+      `No language model is configured yet, so I can only run commands.\n${HELP_TEXT}\n\n(An administrator sets LLM_PROVIDER, LLM_BASE_URL or LLM_CONFIG_FILE to enable free-text answers.)`,
       'replied',
     );
   }
