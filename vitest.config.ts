@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{core,channels,llm,tools,api,db,storage,runtime,workflows,activities,workers,security,ingress,grpc}/**/*.test.ts',
+            '{core,channels,llm,tools,api,db,storage,runtime,workflows,activities,workers,security,ingress,grpc,audit,privacy}/**/*.test.ts',
           ],
           environment: 'node',
         },

@@ -7,6 +7,7 @@ import { createLlmActivities } from './llm.js';
 import { createMemoryActivities } from './memory.js';
 import { createRecordActivities } from './record.js';
 import { createReplyActivities } from './reply.js';
+import { createRetentionActivities } from './retention.js';
 import { createScheduleActivities } from './schedules.js';
 import { createToolActivities } from './tools.js';
 import { createVerifyActivities } from './verify.js';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReplyActivities(deps),
     ...createJobActivities(deps),
     ...createScheduleActivities(deps),
+    ...createRetentionActivities(deps),
   });
 }
 

@@ -2,6 +2,7 @@
 // them; /cancel, /approve and /reject check who may act and then signal the owning workflow.
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
+import { appendAudit } from '../audit/chain.js';
 import type { InboundMessage } from '../core/message.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
@@ -114,10 +115,23 @@ export function createJobActivities({ db, temporal, metrics, config }: ActivityD
       }
       if (job.kind !== 'approval')
         return `Job ${job.id} is a ${job.kind}; only approval requests can be approved or rejected.`;
+      // Decisions on approvals, granted or refused, go to the audit log with who made them.
+      const audit = (outcome: 'success' | 'denied', detail: Record<string, unknown>) =>
+        appendAudit(db, {
+          actor: `chat:${input.actor.channel}:${input.actor.id}`,
+          action: `job.${input.action}`,
+          target: job.id,
+          outcome,
+          detail: { workflowId: job.workflowId, ...detail },
+        });
       // Secondary verification: the person who asked cannot approve their own request.
-      if (job.ownerId === input.actor.id) return `You requested ${job.id}; a second person has to ${input.action} it.`;
+      if (job.ownerId === input.actor.id) {
+        await audit('denied', { refused: 'requester' });
+        return `You requested ${job.id}; a second person has to ${input.action} it.`;
+      }
       const approvers = config.pipeline.chatApprovers;
       if (approvers.length > 0 && !listMatches(approvers, input.actor.channel, input.actor.id)) {
+        await audit('denied', { refused: 'not_an_approver' });
         return `Only approvers may ${input.action} ${job.id}; ask one of them.`;
       }
       const delivered = await signal(
@@ -127,6 +141,7 @@ export function createJobActivities({ db, temporal, metrics, config }: ActivityD
         by,
       );
       if (!delivered) return `Job ${job.id} has already finished.`;
+      await audit('success', { reason: input.reason?.slice(0, 200) });
       return `${input.action === 'approve' ? 'Approved' : 'Rejected'} ${job.id}.`;
     },
   };

@@ -70,6 +70,10 @@ export async function loadConversationContext(
   };
 }
 
+/** Where a conversation's transcript snapshots live in the object store (erasing a user's data removes them). */
+export const memorySnapshotPrefix = (conversationId: string) =>
+  `memory/${encodeURIComponent(conversationId).replace(/%/g, '_')}/`;
+
 const COMPACTION_PROMPT = [
   'Summarise the conversation below for an assistant that will continue it.',
   'Keep facts, decisions, names, numbers, open questions and commitments; drop pleasantries.',
@@ -107,7 +111,7 @@ export function createMemoryActivities({ db, blobs, llm }: ActivityDeps) {
       });
       const coversUntil = fold.at(-1)!.createdAt.toISOString();
       await blobs.put(
-        `memory/${encodeURIComponent(conversationId).replace(/%/g, '_')}/${coversUntil.replace(/[:.]/g, '-')}.json`,
+        `${memorySnapshotPrefix(conversationId)}${coversUntil.replace(/[:.]/g, '-')}.json`,
         JSON.stringify({ conversationId, previousSummary: previous?.text, messages: fold, coversUntil }),
         'application/json',
       );

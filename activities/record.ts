@@ -2,6 +2,7 @@
 // are recorded (idempotently: a retried or replayed activity writes nothing twice), and recent history is
 // read back as context for the model.
 import { and, eq } from 'drizzle-orm';
+import { maskPii } from '../core/masking.js';
 import type { InboundMessage } from '../core/message.js';
 import { conversations, messages, runs } from '../db/schema.js';
 import { fullText } from '../ingress/offload-large-text.js';
@@ -35,6 +36,10 @@ export interface RunContext {
 }
 
 export const conversationKey = (message: InboundMessage) => `${message.channel}:${message.conversationId}`;
+
+/** The transcript's copy of a text: with TRANSCRIPT_ANONYMISE, personal data becomes placeholders for good. */
+export const storedText = (text: string, anonymise: boolean) =>
+  anonymise ? maskPii(text, { reversible: false }).text : text;
 
 export function createRecordActivities({ config, db, metrics, llm, blobs, logger }: ActivityDeps) {
   return {
@@ -72,7 +77,7 @@ export function createRecordActivities({ config, db, metrics, llm, blobs, logger
           direction: 'in',
           senderId: message.sender.id,
           senderName: message.sender.name,
-          text,
+          text: storedText(text, config.privacy.anonymiseTranscripts),
         })
         .onConflictDoNothing();
       const thisMessage = await db

@@ -6,6 +6,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
 import { messages, replyOutbox } from '../db/schema.js';
 import type { ActivityDeps } from './deps.js';
+import { storedText } from './record.js';
 import { recordRunEvent } from './run-events.js';
 
 export interface SendReplyInput {
@@ -16,7 +17,8 @@ export interface SendReplyInput {
   reply: OutboundReply;
 }
 
-export function createReplyActivities({ db, channels, metrics, logger }: ActivityDeps) {
+export function createReplyActivities({ db, channels, metrics, logger, config }: ActivityDeps) {
+  const anonymise = config.privacy.anonymiseTranscripts;
   const adapterFor = (target: ReplyTarget) => {
     const adapter = channels.get(target.channel);
     if (!adapter) throw new NotFoundError(`channel ${target.channel} is not enabled on this worker`);
@@ -33,7 +35,7 @@ export function createReplyActivities({ db, channels, metrics, logger }: Activit
           workflowId: input.workflowId,
           channel: target.channel,
           kind: input.kind,
-          text: input.reply.text,
+          text: storedText(input.reply.text, anonymise),
         })
         .onConflictDoNothing();
       const [row] = await db.select().from(replyOutbox).where(eq(replyOutbox.key, key));
@@ -66,7 +68,7 @@ export function createReplyActivities({ db, channels, metrics, logger }: Activit
               workflowId: input.workflowId,
               direction: 'out',
               senderId: 'conduit',
-              text: input.reply.text,
+              text: storedText(input.reply.text, anonymise),
             })
             .onConflictDoNothing();
         }

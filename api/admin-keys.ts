@@ -2,8 +2,9 @@
 // time. With no key configured and no identity provider, the first start creates a bootstrap admin key.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
+import { appendAudit } from '../audit/chain.js';
 import type { Database } from '../db/client.js';
-import { apiKeys, auditLog } from '../db/schema.js';
+import { apiKeys } from '../db/schema.js';
 
 export type Role = (typeof apiKeys.$inferSelect)['role'];
 
@@ -21,8 +22,11 @@ export async function createApiKey(
 ): Promise<{ id: string; key: string }> {
   const key = generateKey();
   const id = `key_${randomBytes(6).toString('hex')}`;
-  await db.insert(apiKeys).values({ id, name, role, keyHash: hashKey(key) });
-  await db.insert(auditLog).values({ actor, action: 'api_key.create', subject: id, detail: { name, role } });
+  // The key exists only if its audit row does.
+  await db.transaction(async (tx) => {
+    await tx.insert(apiKeys).values({ id, name, role, keyHash: hashKey(key) });
+    await appendAudit(tx, { actor, action: 'api_key.create', target: id, detail: { name, role } });
+  });
   return { id, key };
 }
 
@@ -85,12 +89,14 @@ export async function listApiKeys(db: Database): Promise<ApiKeyInfo[]> {
 
 /** Marks a key revoked (kept for the audit trail); false when no live key has that id. */
 export async function revokeApiKey(db: Database, id: string, actor = 'system'): Promise<boolean> {
-  const revoked = await db
-    .update(apiKeys)
-    .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
-  if (revoked.length === 0) return false;
-  await db.insert(auditLog).values({ actor, action: 'api_key.revoke', subject: id });
-  return true;
+  return db.transaction(async (tx) => {
+    const revoked = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    if (revoked.length === 0) return false;
+    await appendAudit(tx, { actor, action: 'api_key.revoke', target: id });
+    return true;
+  });
 }

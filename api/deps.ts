@@ -1,5 +1,6 @@
 // What the HTTP API needs, handed in by the process that serves it (npm start, a test, a benchmark).
 import type { Client } from '@temporalio/client';
+import type { AuditMonitor } from '../audit/monitor.js';
 import type { ChannelAdapter } from '../channels/adapter.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
@@ -17,6 +18,8 @@ export interface ApiDeps {
   logger: Logger;
   metrics: Metrics;
   verifyApiKey: (key: string) => Promise<Principal | undefined>;
+  /** The periodic audit-chain check of this process; POST /v1/audit/verify runs it on demand. */
+  auditMonitor?: AuditMonitor;
   now?: () => Date;
 }
 

@@ -20,6 +20,11 @@ describe('route permissions', () => {
     expect(permissionFor('DELETE', '/v1/schedules/s-1')).toBe('messages:send');
     expect(permissionFor('POST', '/codec/decode')).toBe('payloads:decode');
     expect(permissionFor('POST', '/codec/encode')).toBe('payloads:encode');
+    expect(permissionFor('GET', '/v1/audit')).toBe('audit:read');
+    expect(permissionFor('POST', '/v1/audit/verify')).toBe('audit:read');
+    expect(permissionFor('POST', '/v1/privacy/purge')).toBe('privacy:manage');
+    expect(permissionFor('GET', '/v1/privacy/users/feishu/ou_1/export')).toBe('privacy:manage');
+    expect(permissionFor('DELETE', '/v1/privacy/users/feishu/ou_1')).toBe('privacy:manage');
   });
 
   it('closes anything not in the table to all but admins', () => {

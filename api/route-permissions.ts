@@ -19,6 +19,12 @@ export const ROUTE_PERMISSIONS: ReadonlyArray<readonly [method: string, path: st
   ['DELETE', '/v1/schedules/:id', 'messages:send'],
   ['ALL', '/v1/keys', 'keys:manage'],
   ['ALL', '/v1/keys/*', 'keys:manage'],
+  // Admin only (docs/security.md): who did what, and one user's data.
+  ['GET', '/v1/audit', 'audit:read'],
+  ['POST', '/v1/audit/verify', 'audit:read'],
+  ['POST', '/v1/privacy/purge', 'privacy:manage'],
+  ['GET', '/v1/privacy/users/:channel/:userId/export', 'privacy:manage'],
+  ['DELETE', '/v1/privacy/users/:channel/:userId', 'privacy:manage'],
   ['POST', '/codec/decode', 'payloads:decode'],
   ['POST', '/codec/encode', 'payloads:encode'],
 ];

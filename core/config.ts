@@ -102,6 +102,15 @@ const nonNegativeInt = (fallback: number, what: string) =>
     .min(0, `expected ${what}`)
     .default(fallback);
 
+/** Days to keep a data class (privacy/retention.ts); 0 keeps it forever, as unset does where there is no default. */
+const retentionDays = (fallback?: number) =>
+  optionalString
+    .refine(
+      (value) => value === undefined || /^\d{1,6}$/.test(value),
+      'expected a whole number of days (0 keeps forever)',
+    )
+    .transform((value) => (value === undefined ? fallback : Number(value) === 0 ? undefined : Number(value)));
+
 const envSchema = z
   .object({
     PORT: port(8080),
@@ -173,6 +182,12 @@ const envSchema = z
     LLM_CACHE_MAX_ENTRIES: positiveInt(1000, 'a positive whole number of entries'),
     LLM_PII_MASKING: z.enum(['auto', 'on', 'off'], { error: 'expected auto, on or off' }).default('auto'),
     PII_MASKING_REVERSIBLE: booleanFlag(false),
+    TRANSCRIPT_ANONYMISE: booleanFlag(false),
+    RETENTION_MESSAGES_DAYS: retentionDays(365),
+    RETENTION_RUN_EVENTS_DAYS: retentionDays(30),
+    RETENTION_AUDIT_DAYS: retentionDays(),
+    RETENTION_BLOBS_DAYS: retentionDays(365),
+    PRIVACY_ERASURE_TWO_PERSON: booleanFlag(false),
 
     TOOLS_HTTP_ALLOWED_HOSTS: csv,
     TOOLS_HTTP_MAX_RESPONSE_BYTES: positiveInt(64 * 1024, 'a positive number of bytes'),
@@ -199,11 +214,14 @@ const envSchema = z
     DINGTALK_APP_KEY: optionalString,
     DINGTALK_APP_SECRET: optionalString,
     DINGTALK_API_BASE_URL: optionalUrl('an http(s):// URL').default('https://api.dingtalk.com'),
+    DINGTALK_STREAM: booleanFlag(false),
+    DINGTALK_STREAM_GATEWAY_URL: optionalUrl('an http(s):// URL of the connections/open endpoint'),
     FEISHU_APP_ID: optionalString,
     FEISHU_APP_SECRET: optionalString,
     FEISHU_ENCRYPT_KEY: optionalString,
     FEISHU_VERIFICATION_TOKEN: optionalString,
     FEISHU_BASE_URL: optionalUrl('an http(s):// URL').default('https://open.feishu.cn'),
+    FEISHU_LONG_CONNECTION: booleanFlag(false),
 
     CONDUIT_PAYLOAD_KEYS: keyList,
     CONDUIT_MASTER_KEY: keyList,
@@ -259,6 +277,22 @@ const envSchema = z
       if (set && (Array.isArray(needed) ? needed.length === 0 : needed === undefined)) {
         ctx.addIssue({ code: 'custom', path: [needs], message: `required when ${variable} is set` });
       }
+    }
+    // Stream ingress (docs/channels.md) connects with the app credentials; the Feishu SDK only takes real app ids.
+    for (const [flag, needs] of [
+      ['DINGTALK_STREAM', ['DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET']],
+      ['FEISHU_LONG_CONNECTION', ['FEISHU_APP_ID', 'FEISHU_APP_SECRET']],
+    ] as const) {
+      for (const key of needs.filter((k) => env[flag] && env[k] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `required when ${flag} is on` });
+      }
+    }
+    if (env.FEISHU_LONG_CONNECTION && env.FEISHU_APP_ID && !/^cli_[0-9a-fA-F]{16}$/.test(env.FEISHU_APP_ID)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FEISHU_APP_ID'],
+        message: 'expected an app id like cli_a1b2c3d4e5f6a7b8',
+      });
     }
     if (env.GRPC_PORT !== undefined && env.GRPC_PORT === env.PORT) {
       ctx.addIssue({ code: 'custom', path: ['GRPC_PORT'], message: 'must differ from PORT' });
@@ -329,10 +363,20 @@ export interface Config {
   llm?: LlmSettings;
   /** auto masks personal data only for providers outside this machine's private network. */
   piiMasking: { llm: 'auto' | 'on' | 'off'; reversible: boolean };
+  privacy: PrivacySettings;
   /** port: the worker-only process's metrics server; temporalSdkPort: the SDK's own exporter (unset = off). */
   metrics: { enabled: boolean; port: number; temporalSdkPort?: number };
   security: SecuritySettings;
   logLevel: Env['LOG_LEVEL'];
+}
+
+export interface PrivacySettings {
+  /** Store message text with personal data replaced by placeholders, irreversibly (TRANSCRIPT_ANONYMISE). */
+  anonymiseTranscripts: boolean;
+  /** Days each data class is kept; unset: forever. */
+  retentionDays: { messages?: number; runEvents?: number; audit?: number; blobs?: number };
+  /** Erasing a user's data needs two different admins within a day (PRIVACY_ERASURE_TWO_PERSON). */
+  erasureTwoPerson: boolean;
 }
 
 export interface TemporalTls {
@@ -442,6 +486,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     security: securitySettings(env, dataDir),
     piiMasking: { llm: env.LLM_PII_MASKING, reversible: env.PII_MASKING_REVERSIBLE },
+    privacy: {
+      anonymiseTranscripts: env.TRANSCRIPT_ANONYMISE,
+      retentionDays: {
+        messages: env.RETENTION_MESSAGES_DAYS,
+        runEvents: env.RETENTION_RUN_EVENTS_DAYS,
+        audit: env.RETENTION_AUDIT_DAYS,
+        blobs: env.RETENTION_BLOBS_DAYS,
+      },
+      erasureTwoPerson: env.PRIVACY_ERASURE_TWO_PERSON,
+    },
     logLevel: env.LOG_LEVEL,
   };
 }

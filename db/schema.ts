@@ -1,8 +1,8 @@
 // Conduit's relational data: conversations and their messages, pipeline runs, the reply outbox that makes
 // sending idempotent, conversation memory, pending jobs (reminders, approvals), rate-limit windows and audit.
 // One schema serves PostgreSQL and the embedded PGlite store.
-import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -129,17 +129,28 @@ export const rateWindows = pgTable(
   (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
 );
 
+/**
+ * Who did what, append-only and hash-chained (audit/chain.ts): each row's hash covers the previous row's hash
+ * and its own fields, so an edited, removed or reordered row breaks the chain at that sequence.
+ */
 export const auditLog = pgTable(
   'audit_log',
   {
-    id: text('id').primaryKey().default(sql`gen_random_uuid()::text`),
+    /** 1, 2, 3…, assigned under an advisory lock by appendAudit: no gaps, no forks. */
+    sequence: bigint('sequence', { mode: 'number' }).primaryKey(),
     at: createdAt(),
     actor: text('actor').notNull(),
     action: text('action').notNull(),
-    subject: text('subject'),
+    target: text('target'),
+    outcome: text('outcome', { enum: ['success', 'failure', 'denied'] })
+      .notNull()
+      .default('success'),
     detail: jsonb('detail'),
+    prevHash: text('prev_hash'),
+    /** Null only on rows written before the chain existed, until appendAudit seals them (once). */
+    hash: text('hash'),
   },
-  (t) => [index('audit_at').on(t.at)],
+  (t) => [index('audit_at').on(t.at), index('audit_action').on(t.action, t.sequence)],
 );
 
 /** Service-account API keys for the management API; only a SHA-256 hash is kept, the key is shown once. */

@@ -12,6 +12,7 @@ import { createApp } from '../api/app.js';
 import { createCredentialVerifier } from '../api/credential-verifier.js';
 import { createStreamGuards } from '../api/stream-guards.js';
 import { attachWebSocketHub } from '../api/websocket/hub.js';
+import { startAuditMonitor } from '../audit/monitor.js';
 import type { ChannelDeps } from '../channels/adapter.js';
 import { API_CHANNEL, createApiChannelAdapter } from '../channels/api/adapter.js';
 import { createGrpcChannelAdapter, GRPC_CHANNEL } from '../channels/grpc/adapter.js';
@@ -22,10 +23,12 @@ import type { Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { startGrpcServer } from '../grpc/server.js';
+import { startChannelStreams } from '../ingress/channel-streams.js';
 import { withPiiMasking } from '../llm/pii-masking-client.js';
 import type { ResolvedProvider } from '../llm/presets.js';
 import { createLlmRoles } from '../llm/roles.js';
 import type { LlmClient } from '../llm/types.js';
+import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
 import { createJwtVerifier } from '../security/jwt-verifier.js';
 import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
 import { httpsServeOptions, temporalTlsConfig } from '../security/tls.js';
@@ -195,6 +198,13 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
         logger,
       });
       if (!config.env.CONDUIT_ADMIN_API_KEY) bootstrapAdminKey = await ensureBootstrapKey(database.db);
+      // The audit chain is verified now and every five minutes (conduit_audit_chain_valid); the daily retention
+      // purge is a Temporal Schedule, created or brought up to date by every API start.
+      const auditMonitor = startAuditMonitor({ db: database.db, metrics, logger });
+      stack.push(() => auditMonitor.stop());
+      await ensureRetentionSchedule(temporal, config.temporal.taskQueue).catch((error) =>
+        logger.warn({ err: error }, 'cannot create or update the daily retention purge schedule'),
+      );
       const app = createApp({
         config,
         temporal,
@@ -204,6 +214,7 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
         logger,
         metrics,
         verifyApiKey,
+        auditMonitor,
       });
       const server = await listen(
         app.fetch,
@@ -230,6 +241,9 @@ export async function startPlatform(config: Config, options: PlatformOptions): P
         stack.push(() => grpcServer.stop());
         grpcAddress = grpcServer.address;
       }
+      // DingTalk Stream mode and the Feishu long connection: chat ingress without a public address.
+      const streams = await startChannelStreams({ config, temporal, blobs, logger, metrics, channelDeps });
+      stack.push(() => streams.stop());
       const port = (server.address() as AddressInfo).port;
       apiUrl = port === config.api.port ? apiOrigin : apiOrigin.replace(/:\d+$/, `:${port}`);
     }

@@ -14,6 +14,10 @@ export const PERMISSIONS = [
   'payloads:decode',
   'payloads:encode',
   'keys:manage',
+  /** Read and verify the audit log (GET /v1/audit): admins only. */
+  'audit:read',
+  /** Purge, export and erase personal data (/v1/privacy): admins only. */
+  'privacy:manage',
   /** Anything not listed in a route table: only admins, so a new route is closed until someone opens it. */
   'admin',
 ] as const;

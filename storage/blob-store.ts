@@ -2,6 +2,11 @@
 // drivers (MinIO/S3 and the local filesystem) pass the same contract tests.
 import type { Config } from '../core/config.js';
 
+export interface BlobEntry {
+  key: string;
+  lastModified: Date;
+}
+
 export interface BlobStore {
   readonly kind: 's3' | 'filesystem';
   put(key: string, data: Buffer | string, contentType?: string): Promise<void>;
@@ -9,6 +14,8 @@ export interface BlobStore {
   get(key: string): Promise<Buffer | undefined>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
+  /** Keys with their last write times, for retention (privacy/retention.ts). */
+  listEntries(prefix: string): Promise<BlobEntry[]>;
   /** Throws when the store cannot be reached (readiness check). */
   ping(): Promise<void>;
 }

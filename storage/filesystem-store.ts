@@ -1,7 +1,7 @@
 // The embedded object store: one file per key under a directory, written atomically (temp file + rename)
 // so a crash never leaves half an object behind.
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { assertValidKey, type BlobStore } from './blob-store.js';
 
@@ -42,6 +42,20 @@ export async function openFilesystemStore(root: string): Promise<BlobStore> {
         .map((entry) => relative(objectsDir, join(entry.parentPath, entry.name)).split(sep).join('/'))
         .filter((key) => key.startsWith(prefix))
         .sort();
+    },
+    async listEntries(prefix) {
+      const entries = await readdir(objectsDir, { recursive: true, withFileTypes: true });
+      const keys = entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(objectsDir, join(entry.parentPath, entry.name)).split(sep).join('/'))
+        .filter((key) => key.startsWith(prefix));
+      const stated = await Promise.all(
+        keys.map(async (key) => ({ key, lastModified: (await stat(pathOf(key)).catch(() => undefined))?.mtime })),
+      );
+      // An object deleted between the listing and its stat is gone, not an error.
+      return stated
+        .filter((entry): entry is { key: string; lastModified: Date } => entry.lastModified !== undefined)
+        .sort((a, b) => a.key.localeCompare(b.key));
     },
     async ping() {
       await access(objectsDir);

@@ -2,7 +2,7 @@
 // created on open when it does not exist yet.
 import { Client } from 'minio';
 import type { Config } from '../core/config.js';
-import { assertValidKey, type BlobStore } from './blob-store.js';
+import { assertValidKey, type BlobEntry, type BlobStore } from './blob-store.js';
 
 type S3Settings = Extract<Config['blobs'], { kind: 's3' }>;
 
@@ -55,6 +55,13 @@ export async function openMinioStore(settings: S3Settings): Promise<BlobStore> {
         if (item.name) keys.push(item.name);
       }
       return keys.sort();
+    },
+    async listEntries(prefix) {
+      const entries: BlobEntry[] = [];
+      for await (const item of client.listObjectsV2(bucket, prefix, true)) {
+        if (item.name) entries.push({ key: item.name, lastModified: item.lastModified });
+      }
+      return entries.sort((a, b) => a.key.localeCompare(b.key));
     },
     async ping() {
       if (!(await client.bucketExists(bucket))) throw new Error(`bucket ${bucket} does not exist`);

@@ -4,6 +4,7 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError } from '../../core/errors.js';
 import {
@@ -53,6 +54,13 @@ const validationHook = (result: { success: boolean; error?: { issues: z.core.$Zo
   }
 };
 
+/** What the audit log keeps of a new schedule's timing (the text may be personal: it is not kept). */
+const timingOf = ({ cron, timezone, intervalSeconds }: z.infer<typeof createScheduleSchema>) => ({
+  cron,
+  timezone,
+  intervalSeconds,
+});
+
 /** The API's shape of a schedule: request field names where they mirror the request. */
 const view = ({ conversationId, senderId, channel: _channel, ...rest }: MessageSchedule) => ({
   ...rest,
@@ -60,7 +68,7 @@ const view = ({ conversationId, senderId, channel: _channel, ...rest }: MessageS
   sender_id: senderId,
 });
 
-export function scheduleRoutes({ temporal, config, now = () => new Date() }: ApiDeps) {
+export function scheduleRoutes({ temporal, config, database, now = () => new Date() }: ApiDeps) {
   const app = new Hono<ApiEnv>();
   const taskQueue = config.temporal.taskQueue;
 
@@ -81,6 +89,12 @@ export function scheduleRoutes({ temporal, config, now = () => new Date() }: Api
       },
       createdBy: c.get('principal').keyId,
     });
+    await appendAudit(database.db, {
+      actor: `api:${c.get('principal').keyId}`,
+      action: 'schedule.create',
+      target: schedule.id,
+      detail: { ...timingOf(body), conversationId: body.conversation_id, senderId: body.sender.id },
+    });
     return c.json(view(schedule), 201);
   });
 
@@ -91,6 +105,7 @@ export function scheduleRoutes({ temporal, config, now = () => new Date() }: Api
   app.delete('/:id', async (c) => {
     const id = c.req.param('id');
     await deleteMessageSchedule(temporal, taskQueue, id);
+    await appendAudit(database.db, { actor: `api:${c.get('principal').keyId}`, action: 'schedule.delete', target: id });
     return c.json({ ok: true, id });
   });
 

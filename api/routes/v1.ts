@@ -7,6 +7,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { z } from 'zod';
+import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, NotFoundError } from '../../core/errors.js';
 import type { InboundMessage } from '../../core/message.js';
@@ -93,15 +94,20 @@ export function v1Routes({ temporal, config, database, blobs, now = () => new Da
     app.post(`/runs/:workflowId/${action}`, zValidator('json', decisionSchema, validationHook), async (c) => {
       const workflowId = c.req.param('workflowId');
       const principal = c.get('principal');
+      const reason = c.req.valid('json').reason;
       try {
-        await temporal.workflow
-          .getHandle(workflowId)
-          .signal(signal, { by: `api:${principal.keyId}`, reason: c.req.valid('json').reason });
+        await temporal.workflow.getHandle(workflowId).signal(signal, { by: `api:${principal.keyId}`, reason });
       } catch (error) {
         if (error instanceof WorkflowNotFoundError)
           return c.json(errorBody('not_found', `no running run ${workflowId}`), 404);
         throw error;
       }
+      await appendAudit(database.db, {
+        actor: `api:${principal.keyId}`,
+        action: `run.${action}`,
+        target: workflowId,
+        detail: { reason: reason?.slice(0, 200) },
+      });
       return c.json({ ok: true, workflowId, action }, 202);
     });
   }

@@ -1,0 +1,49 @@
+// Deletes data past its retention period, one data class at a time, then records what it removed in the audit
+// log. A Temporal Schedule starts it daily (privacy/retention-schedule.ts); POST /v1/privacy/purge starts it on
+// demand. The rules per class live in privacy/retention.ts; this file only decides the order.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+
+export const RETENTION_CLASSES = ['messages', 'runEvents', 'blobs', 'rateWindows', 'audit'] as const;
+export type RetentionClass = (typeof RETENTION_CLASSES)[number];
+
+export interface RetentionPurgeInput {
+  /** What started it: `schedule`, or `api:<key id>`. */
+  trigger?: string;
+  /** Only these classes (default: all). */
+  classes?: RetentionClass[];
+}
+
+export interface RetentionPurgeResult {
+  deleted: Partial<Record<RetentionClass, number>>;
+  /** Classes with no retention period: kept forever. */
+  skipped: RetentionClass[];
+}
+
+/** Calls per class before giving up for today: each call deletes for up to 20 s. */
+const MAX_CALLS_PER_CLASS = 200;
+
+// Our own database and object store: a batch is quick, so a call heartbeats often and a lost worker is noticed fast.
+const purge = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10 },
+});
+
+export async function retentionPurge(input: RetentionPurgeInput = {}): Promise<RetentionPurgeResult> {
+  // Workflow time: one cutoff for every call of this purge, the same on replay.
+  const nowMs = Date.now();
+  const result: RetentionPurgeResult = { deleted: {}, skipped: [] };
+  for (const dataClass of input.classes ?? RETENTION_CLASSES) {
+    let deleted = 0;
+    for (let call = 0; call < MAX_CALLS_PER_CLASS; call += 1) {
+      const progress = await purge.purgeExpired({ dataClass, nowMs });
+      if (progress.skipped) result.skipped.push(dataClass);
+      deleted += progress.deleted;
+      if (progress.done) break;
+    }
+    if (!result.skipped.includes(dataClass)) result.deleted[dataClass] = deleted;
+  }
+  await purge.recordRetentionPurge({ trigger: input.trigger ?? 'unknown', result });
+  return result;
+}
