@@ -1,7 +1,6 @@
 // The management API (bearer API key): post a message as the `api` channel, inspect a run, decide on or
 // cancel waiting work, and list a user's pending jobs.
 
-import { randomUUID } from 'node:crypto';
 import { zValidator } from '@hono/zod-validator';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
@@ -10,9 +9,9 @@ import type { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, NotFoundError } from '../../core/errors.js';
-import type { InboundMessage } from '../../core/message.js';
 import { jobs } from '../../db/schema.js';
 import { startMessageRun } from '../../ingress/start-message-run.js';
+import { toInboundMessage } from '../../ingress/start-streamed-run.js';
 import { parseWaitSeconds, waitForRun } from '../../ingress/wait-for-run.js';
 import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../workflows/definitions.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
@@ -32,18 +31,7 @@ export function v1Routes({ temporal, config, database, blobs, now = () => new Da
 
   app.post('/messages', zValidator('json', postMessageSchema, validationHook), async (c) => {
     const body = c.req.valid('json');
-    const message: InboundMessage = {
-      channel: API_CHANNEL,
-      messageId: body.message_id ?? randomUUID(),
-      conversationId: body.conversation_id,
-      conversationType: body.conversation_type,
-      sender: body.sender,
-      text: body.text,
-      mentions: [],
-      attachments: [],
-      sentAt: now().toISOString(),
-      replyTarget: { channel: API_CHANNEL, data: {} },
-    };
+    const message = toInboundMessage(API_CHANNEL, body, now());
     const run = await startMessageRun(temporal, config.temporal.taskQueue, message, { blobs });
     const statusUrl = `/v1/runs/${encodeURIComponent(run.workflowId)}`;
     const wait = parseWaitSeconds(c.req.query('wait'));
