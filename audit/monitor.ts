@@ -2,7 +2,7 @@
 // conduit_audit_chain_valid (1 or 0) for alerting, and logs the verified head. The head it saw last is the anchor
 // of the next check (rows removed from the end are noticed), and the logged heads, shipped off the host with
 // the logs, are an external record a rewrite of the whole chain cannot match.
-import { Gauge } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
@@ -17,13 +17,8 @@ export interface AuditMonitor {
   stop(): Promise<void>;
 }
 
-export function startAuditMonitor(
-  deps: { db: Database; metrics: Metrics; logger: Logger },
-  intervalMs = AUDIT_CHECK_INTERVAL_MS,
-): AuditMonitor {
-  const { db, logger } = deps;
-  const registry = deps.metrics.registry;
-  // Registered by the monitor, so only processes that watch the chain (API processes) export the gauges.
+/** The chain's gauges, registered once per registry: only processes that watch the chain (API processes) export them. */
+export function auditGauges(registry: Registry) {
   const valid =
     (registry.getSingleMetric('conduit_audit_chain_valid') as Gauge | undefined) ??
     new Gauge({
@@ -38,6 +33,15 @@ export function startAuditMonitor(
       help: 'When the audit chain was last verified (Unix time), whatever the outcome',
       registers: [registry],
     });
+  return { valid, checkedAt };
+}
+
+export function startAuditMonitor(
+  deps: { db: Database; metrics: Metrics; logger: Logger },
+  intervalMs = AUDIT_CHECK_INTERVAL_MS,
+): AuditMonitor {
+  const { db, logger } = deps;
+  const { valid, checkedAt } = auditGauges(deps.metrics.registry);
 
   let anchor: ChainHead | undefined;
   let running: Promise<AuditVerification> | undefined;

@@ -108,9 +108,26 @@ export async function createMessageSchedule(
 }
 
 export async function listMessageSchedules(temporal: Client, taskQueue: string): Promise<MessageSchedule[]> {
+  // Listed raw, then described one by one: the SDK's list decodes every memo of the namespace in one go, and
+  // a schedule of a deployment holding other payload keys would fail the whole listing.
+  const ids: string[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await temporal.workflowService.listSchedules({
+      namespace: temporal.options.namespace,
+      maximumPageSize: 200,
+      nextPageToken,
+    });
+    for (const entry of page.schedules ?? []) if (entry.scheduleId) ids.push(entry.scheduleId);
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
   const schedules: MessageSchedule[] = [];
-  for await (const summary of temporal.schedule.list()) {
-    if (memoOf(summary)?.taskQueue === taskQueue) schedules.push(present(summary));
+  for (const id of ids) {
+    try {
+      schedules.push(present(await describeOwn(temporal, taskQueue, id)));
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
   }
   return schedules.sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -141,10 +158,13 @@ async function describeOwn(temporal: Client, taskQueue: string, id: string): Pro
     if (memoOf(description)?.taskQueue !== taskQueue) throw new NotFoundError(`no schedule ${id}`);
     return description;
   } catch (error) {
-    if (error instanceof ScheduleNotFoundError) throw new NotFoundError(`no schedule ${id}`);
+    if (error instanceof ScheduleNotFoundError || isForeign(error)) throw new NotFoundError(`no schedule ${id}`);
     throw error;
   }
 }
+
+/** A memo this instance cannot decrypt belongs to a deployment holding other payload keys: not ours. */
+const isForeign = (error: unknown) => error instanceof Error && error.name === 'PayloadDecryptionError';
 
 function memoOf(schedule: Pick<ScheduleSummary, 'memo'>): ScheduleMemo | undefined {
   const memo = schedule.memo?.conduit;

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { auditGauges } from '../audit/monitor.js';
 import { createMetrics } from '../core/metrics.js';
 import { projectRoot } from './support/platform.js';
 
@@ -39,6 +40,8 @@ function expectPinned(image: string, where: string) {
 /** conduit_* series names Conduit's registry exports, with histogram suffixes. */
 async function exportedConduitSeries(): Promise<Set<string>> {
   const metrics = createMetrics();
+  // API processes also export the audit chain's gauges, registered by the audit monitor.
+  auditGauges(metrics.registry);
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     names.add(metric.name);
