@@ -1,6 +1,9 @@
 // The OpenAPI 3.1 description of the HTTP API (served at /openapi.json) and a self-contained docs page
 // (/docs: no CDN, because many deployments have no internet access).
 import { z } from 'zod';
+import { auditQuerySchema } from './routes/audit.js';
+import { purgeRequestSchema } from './routes/privacy.js';
+import { createScheduleSchema } from './routes/schedules.js';
 import { decisionSchema, errorSchema, postMessageSchema, startedRunSchema } from './schemas.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } });
@@ -10,6 +13,24 @@ const errors = {
   '403': { description: 'Not permitted for this role', content: json(errorSchema) },
 };
 const runIdParameter = { name: 'workflowId', in: 'path', required: true, schema: { type: 'string' } };
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const userParameters = ['channel', 'userId'].map((name) => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+}));
+
+/** Query parameters from a zod object: one parameter per property of its JSON schema. */
+function queryParameters(schema: z.ZodType) {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
 
 export function openApiDocument(serverUrl?: string) {
   const decision = (action: string) => ({
@@ -82,6 +103,121 @@ export function openApiDocument(serverUrl?: string) {
             { name: 'channel', in: 'query', required: true, schema: { type: 'string' } },
           ],
           responses: { '200': { description: 'Pending jobs' }, ...errors },
+        },
+      },
+      '/v1/whoami': {
+        get: {
+          summary: 'The calling principal: key id or JWT subject, and role',
+          security: [{ bearer: [] }],
+          responses: { '200': { description: 'The principal' }, ...errors },
+        },
+      },
+      '/v1/ws': {
+        get: {
+          summary:
+            'WebSocket: send message frames and receive run events; resume with ?last_event_id (docs/streaming.md)',
+          security: [{ bearer: [] }],
+          responses: { '101': { description: 'Switching protocols' }, ...errors },
+        },
+      },
+      '/v1/schedules': {
+        get: {
+          summary: 'Recurring messages of this deployment',
+          security: [{ bearer: [] }],
+          responses: { '200': { description: 'Schedules' }, ...errors },
+        },
+        post: {
+          summary: 'Create a recurring message (cron or interval) as a Temporal Schedule',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, content: json(createScheduleSchema) },
+          responses: { '201': { description: 'Created' }, ...errors },
+        },
+      },
+      '/v1/schedules/{id}': {
+        get: {
+          summary: 'One schedule',
+          security: [{ bearer: [] }],
+          parameters: [idParameter],
+          responses: { '200': { description: 'The schedule' }, '404': { description: 'No such schedule' }, ...errors },
+        },
+        delete: {
+          summary: 'Delete a schedule',
+          security: [{ bearer: [] }],
+          parameters: [idParameter],
+          responses: { '200': { description: 'Deleted' }, '404': { description: 'No such schedule' }, ...errors },
+        },
+      },
+      '/v1/keys': {
+        get: {
+          summary: 'API keys (never the keys themselves)',
+          security: [{ bearer: [] }],
+          responses: { '200': { description: 'Keys' }, ...errors },
+        },
+        post: {
+          summary: 'Create an API key; the key is in this answer only',
+          security: [{ bearer: [] }],
+          responses: { '201': { description: 'Created' }, ...errors },
+        },
+      },
+      '/v1/keys/{id}': {
+        delete: {
+          summary: 'Revoke an API key',
+          security: [{ bearer: [] }],
+          parameters: [idParameter],
+          responses: { '200': { description: 'Revoked' }, ...errors },
+        },
+      },
+      '/v1/audit': {
+        get: {
+          summary: 'Query the hash-chained audit log (admin)',
+          security: [{ bearer: [] }],
+          parameters: queryParameters(auditQuerySchema),
+          responses: { '200': { description: 'Audit rows' }, ...errors },
+        },
+      },
+      '/v1/audit/verify': {
+        post: {
+          summary: 'Verify the audit chain now (admin)',
+          security: [{ bearer: [] }],
+          responses: { '200': { description: 'Verification result' }, ...errors },
+        },
+      },
+      '/v1/privacy/purge': {
+        post: {
+          summary: 'Run the retention purge now (admin)',
+          security: [{ bearer: [] }],
+          requestBody: { content: json(purgeRequestSchema) },
+          responses: { '200': { description: 'What was purged' }, ...errors },
+        },
+      },
+      '/v1/privacy/users/{channel}/{userId}/export': {
+        get: {
+          summary: "Export one user's data as JSON (admin, audit-logged)",
+          security: [{ bearer: [] }],
+          parameters: userParameters,
+          responses: { '200': { description: 'The export' }, ...errors },
+        },
+      },
+      '/v1/privacy/users/{channel}/{userId}': {
+        delete: {
+          summary: "Erase one user's data across database, object store and histories (admin, audit-logged)",
+          security: [{ bearer: [] }],
+          parameters: userParameters,
+          responses: { '200': { description: 'What was erased' }, ...errors },
+        },
+      },
+      '/codec/decode': {
+        post: {
+          summary: 'Temporal codec server: decrypt payloads for the Temporal UI/CLI',
+          security: [{ bearer: [] }],
+          responses: { '200': { description: 'Decoded payloads' }, ...errors },
+        },
+      },
+      '/codec/encode': {
+        post: {
+          summary: 'Temporal codec server: encrypt payloads',
+          security: [{ bearer: [] }],
+          responses: { '200': { description: 'Encoded payloads' }, ...errors },
         },
       },
       '/webhooks/{channel}': {
