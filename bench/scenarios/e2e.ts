@@ -1,0 +1,332 @@
+// Scenario 2, e2e: six-step runs (verify, parse, intent, plan with a tool call, the echo tool, plan with the
+// answer, reply) through the real webhook, Temporal, PostgreSQL and the fake LLM, with the reply posted to the
+// callback receiver. Measured: reply latency and orchestration overhead at 20 msg/s, completed runs per second
+// when 500 messages are offered at once, and what a run costs Temporal (history events, persistence writes,
+// CPU per process). Then the same with worker tuning variants and, in one process, with eager workflow start.
+import type { PlatformOptions } from '../../runtime/platform.js';
+import {
+  type BenchContext,
+  benchClient,
+  cpuMs,
+  databaseCommits,
+  instanceEnv,
+  postgresCpuMs,
+  signedMessage,
+  tempDir,
+} from '../support/context.js';
+import { type Instance, startInstance } from '../support/instances.js';
+import { postJson } from '../support/load.js';
+import {
+  type HistoryShape,
+  historyShape,
+  insidePerRunMs,
+  offer,
+  type PersistencePerRun,
+  persistencePerRun,
+  type Throughput,
+  throughput,
+} from '../support/pipeline-load.js';
+import { type BenchTemporal, delta, readRss, scrape, startBenchTemporal } from '../support/services.js';
+import { type Summary, summarize } from '../support/stats.js';
+
+export interface LatencyPhase {
+  rate: number;
+  offered: number;
+  completed: number;
+  missing: number;
+  duplicateReplies: number;
+  ackErrors: number;
+  /** "Working on it" notices sent because a reply took longer than PIPELINE_PROGRESS_DELAY_MS. */
+  progressNotices: number;
+  ack: Summary;
+  reply: Summary;
+  /** Reply latency minus the time spent inside the fake LLM and the tool (per-run mean from the histograms). */
+  overhead: Summary;
+  inside: ReturnType<typeof insidePerRunMs>;
+  /** With --sdk-metrics: the Temporal SDK's latency histograms, milliseconds per run and observations per run. */
+  sdk?: Record<string, { msPerRun: number; perRun: number }>;
+  /** With --sdk-metrics: the dev server's own latencies (persistence by operation, task queues), mean ms and count per run. */
+  server?: Record<string, { meanMs: number; perRun: number }>;
+}
+
+export interface SaturationPhase extends Throughput {
+  offerRate: number;
+  progressNotices: number;
+  missing: number;
+  duplicateReplies: number;
+  ackErrors: number;
+  /** CPU milliseconds per completed run, per process. */
+  cpuMsPerRun: { api?: number; worker?: number; temporal?: number; postgres?: number; bench?: number };
+  persistence?: PersistencePerRun;
+  /** PostgreSQL transactions (≈ statements) per completed run, from pg_stat_database. */
+  dbCommitsPerRun?: number;
+  workerRssMiB?: number;
+}
+
+export interface VariantResult {
+  name: string;
+  description: string;
+  /** Steady load at LATENCY_RATE, below saturation on the reference machine, so variants can be compared. */
+  latency: LatencyPhase;
+  /** The default variant also at 5 and 20 msg/s (the target's rate): the latency-versus-load chart. */
+  sweep: LatencyPhase[];
+  saturation: SaturationPhase;
+  eager?: { started: number; eagerlyStarted: number };
+}
+
+export interface E2eResult {
+  variants: VariantResult[];
+  /** Runs of the default variant's steady 20 msg/s phase. */
+  history: HistoryShape;
+  /** Runs of the default variant's saturation burst. */
+  burstHistory: HistoryShape;
+  workerStartPlatformMs: number;
+  apiStartPlatformMs: number;
+}
+
+interface Variant {
+  name: string;
+  description: string;
+  /** API and worker as separate processes (the production shape), or both in one. */
+  split: boolean;
+  tuning?: PlatformOptions['workerTuning'];
+  eager?: boolean;
+}
+
+/** Every variant's steady-load rate; the default variant adds 5 and 20 msg/s. */
+export const LATENCY_RATE = 10;
+
+const VARIANTS: Variant[] = [
+  { name: 'default', description: 'API and worker processes, SDK default tuning', split: true },
+  {
+    name: 'fewer-slots',
+    description: 'maxConcurrentWorkflowTaskExecutions 8, maxConcurrentActivityTaskExecutions 16, local 16',
+    split: true,
+    tuning: {
+      maxConcurrentWorkflowTaskExecutions: 8,
+      maxConcurrentActivityTaskExecutions: 16,
+      maxConcurrentLocalActivityExecutions: 16,
+    },
+  },
+  {
+    name: 'more-slots',
+    description: 'maxConcurrentWorkflowTaskExecutions 200, activities 400, local 400, maxCachedWorkflows 5000',
+    split: true,
+    tuning: {
+      maxConcurrentWorkflowTaskExecutions: 200,
+      maxConcurrentActivityTaskExecutions: 400,
+      maxConcurrentLocalActivityExecutions: 400,
+      maxCachedWorkflows: 5000,
+    },
+  },
+  { name: 'one-process', description: 'API and worker in one process, default tuning', split: false },
+  {
+    name: 'one-process-eager',
+    description: 'as one-process, runs started with eager workflow start (requestEagerStart)',
+    split: false,
+    eager: true,
+  },
+];
+
+export async function e2e(ctx: BenchContext): Promise<E2eResult> {
+  const dir = await tempDir(ctx, 'e2e');
+  const temporal = await startBenchTemporal(ctx.projectRoot, dir, ctx.progress, ctx.devServerArgs);
+  const { client, close } = await benchClient(ctx, temporal.address);
+  // The two one-process variants share one instance: the same process serves both ingress paths.
+  let shared: Instance | undefined;
+  try {
+    const variants: VariantResult[] = [];
+    let history: HistoryShape | undefined;
+    let burstHistory: HistoryShape | undefined;
+    let startup = { worker: Number.NaN, api: Number.NaN };
+    const chosen = ctx.variants
+      ? ctx.variants.flatMap((name) => VARIANTS.filter((v) => v.name === name))
+      : ctx.quick
+        ? VARIANTS.filter((v) => v.name === 'default' || v.name === 'one-process-eager')
+        : VARIANTS;
+    for (const variant of chosen) {
+      ctx.progress(`e2e: variant ${variant.name}`);
+      const taskQueue = `bench-e2e-${variant.split ? variant.name : 'one-process'}-${ctx.runTag}`;
+      let instances: Instance[];
+      if (variant.split) {
+        const api = await startInstance(
+          ctx,
+          `e2e-${variant.name}-api`,
+          { worker: false, api: true },
+          await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/${variant.name}-api`),
+          dir,
+        );
+        const worker = await startInstance(
+          ctx,
+          `e2e-${variant.name}-worker`,
+          { worker: true, api: false, tuning: variant.tuning },
+          await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/${variant.name}-worker`),
+          dir,
+        );
+        instances = [api, worker];
+        if (variant.name === 'default') startup = { worker: worker.startPlatformMs, api: api.startPlatformMs };
+      } else {
+        shared ??= await startInstance(
+          ctx,
+          'e2e-one-process',
+          { worker: true, api: true, eagerIngress: true },
+          await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/one-process`),
+          dir,
+        );
+        instances = [shared];
+      }
+      try {
+        const result = await measureVariant(ctx, variant, temporal, instances);
+        variants.push(result);
+        if (variant.name === 'default') {
+          history = await historyShape(
+            client,
+            Array.from({ length: 10 }, (_, i) => `e2e-${ctx.runTag}-default-r${LATENCY_RATE}-${i * 3}`),
+          );
+          burstHistory = await historyShape(
+            client,
+            Array.from({ length: 20 }, (_, i) => `e2e-${ctx.runTag}-default-sat-${i * 5}`),
+          );
+        }
+      } finally {
+        if (variant.split) await Promise.all(instances.map((instance) => instance.stop()));
+      }
+    }
+    return {
+      variants,
+      history: history ?? { sampled: 0, eventsPerRun: Number.NaN, byType: {}, problems: {} },
+      burstHistory: burstHistory ?? { sampled: 0, eventsPerRun: Number.NaN, byType: {}, problems: {} },
+      workerStartPlatformMs: startup.worker,
+      apiStartPlatformMs: startup.api,
+    };
+  } finally {
+    await shared?.stop();
+    await close();
+    await temporal.stop();
+  }
+}
+
+async function measureVariant(
+  ctx: BenchContext,
+  variant: Variant,
+  temporal: BenchTemporal,
+  instances: Instance[],
+): Promise<VariantResult> {
+  const api = instances.find((i) => i.apiUrl)!;
+  const worker = instances.find((i) => i.name.endsWith('worker')) ?? instances[0]!;
+  const url = variant.eager ? api.eagerUrl! : `${api.apiUrl}/webhooks/custom`;
+  const send = async (messageId: string) => {
+    const { body, headers } = signedMessage(ctx, messageId);
+    const answer = await postJson(url, body, headers);
+    if (answer.status !== 202) throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+  };
+  const prefix = `e2e-${ctx.runTag}-${variant.name}`;
+
+  // Warm-up (JIT, connection pools, the workflow cache), long enough that variants started fresh compare fairly.
+  await offer(ctx, { prefix: `${prefix}-warm`, rate: 10, count: ctx.quick ? 10 : 80, send, waitMs: 60_000 });
+
+  // Steady load: reply latency, and the overhead beyond the time spent inside the model and the tool.
+  const steadyPhase = async (rate: number, seconds: number): Promise<LatencyPhase> => {
+    const metricsBefore = await scrape(worker.metricsUrl);
+    const sdkBefore = await scrape(worker.sdkMetricsUrl);
+    const serverBefore = ctx.sdkMetrics ? await scrape(temporal.metricsUrl) : new Map<string, number>();
+    const notices = ctx.receiver.progressNotices;
+    const phase = await offer(ctx, { prefix: `${prefix}-r${rate}`, rate, count: rate * seconds, send });
+    const runs = Math.max(1, phase.replyTimes.length);
+    const inside = insidePerRunMs(await scrape(worker.metricsUrl), metricsBefore, runs);
+    const sdkAfter = await scrape(worker.sdkMetricsUrl);
+    const sdk: Record<string, { msPerRun: number; perRun: number }> = {};
+    for (const key of sdkAfter.keys()) {
+      const name = /^(temporal_\w+)_sum$/.exec(key)?.[1];
+      const count = name ? delta(sdkAfter, sdkBefore, `${name}_count`) : 0;
+      if (name && count > 0) {
+        sdk[name] = { msPerRun: (delta(sdkAfter, sdkBefore, key) * 1000) / runs, perRun: count / runs };
+      }
+    }
+    const server: Record<string, { meanMs: number; perRun: number }> = {};
+    if (ctx.sdkMetrics) {
+      const serverAfter = await scrape(temporal.metricsUrl);
+      for (const key of serverAfter.keys()) {
+        const match = /^(persistence_latency|task_latency\w*|service_latency)_sum(\{\w+=\w+\})?$/.exec(key);
+        if (!match) continue;
+        const count = delta(serverAfter, serverBefore, key.replace('_sum', '_count'));
+        if (count / runs < 0.5) continue;
+        server[key.replace('_sum', '')] = {
+          meanMs: (delta(serverAfter, serverBefore, key) * 1000) / count,
+          perRun: count / runs,
+        };
+      }
+    }
+    return {
+      ...(worker.sdkMetricsUrl ? { sdk, server } : {}),
+      rate,
+      offered: phase.ids.length,
+      completed: phase.replyTimes.length,
+      missing: phase.missing.length,
+      duplicateReplies: phase.duplicateReplies,
+      ackErrors: phase.ackErrors,
+      progressNotices: ctx.receiver.progressNotices - notices,
+      ack: phase.ackLatency,
+      reply: summarize(phase.replyLatencies),
+      overhead: summarize(phase.replyLatencies.map((latency) => latency - inside.insideMsPerRun)),
+      inside,
+    };
+  };
+  const seconds = ctx.quick ? 3 : 10;
+  const latency = await steadyPhase(LATENCY_RATE, ctx.quick ? 3 : variant.name === 'default' ? 10 : 6);
+  const sweep: LatencyPhase[] = [latency];
+  if (variant.name === 'default') {
+    for (const rate of ctx.quick ? [20] : [5, 20]) sweep.push(await steadyPhase(rate, seconds));
+  }
+  sweep.sort((a, b) => a.rate - b.rate);
+
+  // Saturation: a burst offered far faster than it can be served.
+  // 500 for the headline figure; fewer for the variants, which are compared with each other.
+  const count = ctx.quick ? 100 : variant.name === 'default' ? 500 : 200;
+  const offerRate = ctx.quick ? 200 : 500;
+  const pids = { api: api.pid, worker: worker.pid, temporal: temporal.pid };
+  const cpuBefore = await Promise.all([cpuMs(pids.api), cpuMs(pids.worker), cpuMs(pids.temporal)]);
+  const benchCpu = process.cpuUsage();
+  const commitsBefore = await databaseCommits(ctx);
+  const postgresBefore = await postgresCpuMs();
+  const temporalBefore = await scrape(temporal.metricsUrl);
+  const notices = ctx.receiver.progressNotices;
+  const burst = await offer(ctx, { prefix: `${prefix}-sat`, rate: offerRate, count, send, waitMs: 240_000 });
+  const temporalAfter = await scrape(temporal.metricsUrl);
+  const cpuAfter = await Promise.all([cpuMs(pids.api), cpuMs(pids.worker), cpuMs(pids.temporal)]);
+  const benchCpuUsed = process.cpuUsage(benchCpu);
+  const postgresUsed = (await postgresCpuMs()) - postgresBefore;
+  const commits = (await databaseCommits(ctx)) - commitsBefore;
+  const completed = burst.replyTimes.length;
+  const perRun = (i: number) =>
+    cpuBefore[i] !== undefined && cpuAfter[i] !== undefined ? (cpuAfter[i]! - cpuBefore[i]!) / completed : undefined;
+  const rss = await readRss(worker.pid);
+  const eager = variant.eager
+    ? ((await (await fetch(api.eagerUrl!)).json()) as { started: number; eagerlyStarted: number })
+    : undefined;
+  return {
+    name: variant.name,
+    description: variant.description,
+    latency,
+    sweep,
+    saturation: {
+      ...throughput(burst),
+      offerRate,
+      progressNotices: ctx.receiver.progressNotices - notices,
+      missing: burst.missing.length,
+      duplicateReplies: burst.duplicateReplies,
+      ackErrors: burst.ackErrors,
+      cpuMsPerRun: {
+        ...(variant.split ? { api: perRun(0) } : {}),
+        worker: perRun(1),
+        temporal: perRun(2),
+        postgres: postgresUsed / Math.max(1, completed),
+        bench: (benchCpuUsed.user + benchCpuUsed.system) / 1000 / Math.max(1, completed),
+      },
+      dbCommitsPerRun: commits / Math.max(1, completed),
+      persistence: temporal.metricsUrl ? persistencePerRun(temporalAfter, temporalBefore, completed) : undefined,
+      workerRssMiB: rss ? rss.rss / 2 ** 20 : undefined,
+    },
+    eager,
+  };
+}
