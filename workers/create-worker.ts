@@ -39,6 +39,10 @@ export async function createWorker(settings: WorkerSettings, deps: ActivityDeps)
     activities: createActivities(deps),
     interceptors: { activity: [activityTelemetry(deps)] },
     shutdownGraceTime: '20s',
+    // Parked reminders and approvals gain nothing from staying cached (their histories replay in
+    // milliseconds), and the SDK's default sizes the cache from the heap limit: 2,311 workflows here, about
+    // 330 KiB each. With 500, 10,000 parked runs kept the worker at 598 MiB instead of 1,617 (benchmarks).
+    maxCachedWorkflows: 500,
     ...settings.tuning,
   });
 }
