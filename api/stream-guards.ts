@@ -2,10 +2,23 @@
 // get the same IP allowlist (IP_ALLOWLIST_API), per-address and per-credential rate limits, and role checks
 // as /v1 (see guards.ts), built from the same settings and security/ helpers.
 import type { SecuritySettings } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { StreamRunDeps } from '../ingress/start-streamed-run.js';
 import { createAddressMatcher, resolveClientAddress } from '../security/client-ip.js';
 import { can, type Permission } from '../security/rbac.js';
 import { createTokenBuckets, type TakeResult } from '../security/token-bucket.js';
 import type { Principal } from './admin-keys.js';
+
+/** What a streaming endpoint (the WebSocket hub, the gRPC server) needs beside starting runs. */
+export interface StreamEndpointDeps extends StreamRunDeps {
+  verifyApiKey: (key: string) => Promise<Principal | undefined>;
+  guards: StreamGuards;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => Date;
+  pollMs?: number;
+}
 
 export type StreamGuardSettings = Pick<SecuritySettings, 'ipAllowlist' | 'trustedProxies' | 'rateLimit'>;
 

@@ -7,16 +7,14 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Principal } from '../api/admin-keys.js';
-import { may, type StreamGuards } from '../api/stream-guards.js';
+import { may, type StreamEndpointDeps } from '../api/stream-guards.js';
 import { GRPC_CHANNEL } from '../channels/grpc/adapter.js';
 import type { SecuritySettings } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
-import type { Metrics } from '../core/metrics.js';
 import { isRunOpen, runState } from '../ingress/is-run-open.js';
 import { followRunEvents, hasRunEvents, type RunEventFollower } from '../ingress/run-event-feed.js';
 import {
   describeIssue,
-  type StreamRunDeps,
   startStreamedRun,
   streamMessageSchema,
   toInboundMessage,
@@ -57,14 +55,7 @@ interface RunEventMessage {
   at: string;
 }
 
-export interface GrpcServerDeps extends StreamRunDeps {
-  verifyApiKey: (key: string) => Promise<Principal | undefined>;
-  guards: StreamGuards;
-  logger: Logger;
-  metrics: Metrics;
-  now?: () => Date;
-  pollMs?: number;
-}
+export type GrpcServerDeps = StreamEndpointDeps;
 
 export interface RunningGrpcServer {
   /** host:port the server listens on. */

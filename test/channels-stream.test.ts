@@ -2,14 +2,14 @@
 // to a fake DingTalk Stream gateway and, through the official Feishu SDK's WSClient, to a fake Feishu
 // long-connection gateway; messages pushed there start runs, and replies land on the open API fakes.
 import { randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageWorkflowId, type RunStatus } from '../workflows/definitions.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from './fakes/dingtalk-open-api.js';
 import { type DingTalkStreamGatewayFake, startDingTalkStreamGateway } from './fakes/dingtalk-stream-gateway.js';
 import { createFeishuLongConnectionGateway, type FeishuLongConnectionGateway } from './fakes/feishu-long-connection.js';
 import { type FeishuOpenApiFake, startFeishuOpenApi } from './fakes/feishu-open-api.js';
-import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
+import { startTestPlatform, type TestPlatform } from './support/platform.js';
+import * as runs from './support/runs.js';
 
 const DINGTALK = { appKey: 'ding-stream-it-key', appSecret: `dt-stream-it-${randomBytes(12).toString('hex')}` };
 // The Feishu SDK only starts for app ids of this form.
@@ -61,30 +61,9 @@ async function startTime(workflowId: string): Promise<number> {
   return (await platform.temporal.workflow.getHandle(workflowId).describe()).startTime.getTime();
 }
 
-/** How many executions Temporal holds under this workflow id (visibility may lag a moment behind). */
-async function executionsOf(workflowId: string): Promise<number> {
-  return eventually(
-    async () => {
-      let count = 0;
-      for await (const _ of platform.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) count += 1;
-      return count > 0 ? count : undefined;
-    },
-    10_000,
-    `${workflowId} to be visible`,
-  );
-}
-
-async function expectNoRun(workflowId: string): Promise<void> {
-  await expect(platform.temporal.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(
-    WorkflowNotFoundError,
-  );
-}
-
-async function metricValue(series: string): Promise<number> {
-  const text = await (await fetch(platform.metricsUrl!)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
+const executionsOf = (workflowId: string) => runs.executionsOf(platform, workflowId);
+const expectNoRun = (workflowId: string) => runs.expectNoRun(platform, workflowId);
+const metricValue = (series: string) => runs.metricValue(platform, series);
 
 // ---- DingTalk Stream mode --------------------------------------------------------------------------------------
 

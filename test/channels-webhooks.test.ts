@@ -13,7 +13,8 @@ import { createLogger } from '../core/logger.js';
 import { messageWorkflowId, type RunStatus } from '../workflows/definitions.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from './fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent, type FeishuOpenApiFake, startFeishuOpenApi } from './fakes/feishu-open-api.js';
-import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
+import { startTestPlatform, type TestPlatform } from './support/platform.js';
+import * as runs from './support/runs.js';
 
 const CUSTOM_SECRET = `whsec_it_${randomBytes(12).toString('hex')}`;
 const DINGTALK = { appKey: 'ding-it-app-key', appSecret: `dt-it-secret-${randomBytes(12).toString('hex')}` };
@@ -89,30 +90,9 @@ async function runResult(workflowId: string): Promise<RunStatus> {
   return (await platform.temporal.workflow.getHandle(workflowId).result()) as RunStatus;
 }
 
-/** How many executions Temporal holds under this workflow id (visibility may lag a moment behind). */
-async function executionsOf(workflowId: string): Promise<number> {
-  return eventually(
-    async () => {
-      let count = 0;
-      for await (const _ of platform.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) count += 1;
-      return count > 0 ? count : undefined;
-    },
-    10_000,
-    `${workflowId} to be visible`,
-  );
-}
-
-async function expectNoRun(workflowId: string): Promise<void> {
-  await expect(platform.temporal.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(
-    WorkflowNotFoundError,
-  );
-}
-
-async function metricValue(series: string): Promise<number> {
-  const text = await (await fetch(platform.metricsUrl!)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
+const executionsOf = (workflowId: string) => runs.executionsOf(platform, workflowId);
+const expectNoRun = (workflowId: string) => runs.expectNoRun(platform, workflowId);
+const metricValue = (series: string) => runs.metricValue(platform, series);
 
 async function errorOf(response: Response): Promise<{ code: string; message: string }> {
   return ((await response.json()) as { error: { code: string; message: string } }).error;

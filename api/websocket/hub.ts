@@ -4,12 +4,8 @@
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { Logger } from '../../core/logger.js';
-import type { Metrics } from '../../core/metrics.js';
-import type { StreamRunDeps } from '../../ingress/start-streamed-run.js';
-import type { Principal } from '../admin-keys.js';
 import { errorBody } from '../errors.js';
-import { may, type StreamGuards } from '../stream-guards.js';
+import { may, type StreamEndpointDeps } from '../stream-guards.js';
 import { openSession } from './session.js';
 
 export const WEBSOCKET_PATH = '/v1/ws';
@@ -19,14 +15,7 @@ export const BEARER_SUBPROTOCOL = 'bearer';
 const MAX_FRAME_BYTES = 256 * 1024;
 const HEARTBEAT_MS = 30_000;
 
-export interface WebSocketHubDeps extends StreamRunDeps {
-  verifyApiKey: (key: string) => Promise<Principal | undefined>;
-  guards: StreamGuards;
-  logger: Logger;
-  metrics: Metrics;
-  now?: () => Date;
-  pollMs?: number;
-}
+export type WebSocketHubDeps = StreamEndpointDeps;
 
 export interface WebSocketHub {
   close(): Promise<void>;
