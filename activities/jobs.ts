@@ -7,7 +7,7 @@ import type { InboundMessage } from '../core/message.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
 import { jobs } from '../db/schema.js';
-import { approveSignal, cancelSignal, rejectSignal } from '../workflows/definitions.js';
+import { approveSignal, cancelSignal, rejectSignal } from '../runs/contract.js';
 import type { ActivityDeps } from './deps.js';
 import { conversationKey } from './record.js';
 import { listMatches } from './verify.js';

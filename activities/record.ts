@@ -2,12 +2,12 @@
 // are recorded (idempotently: a retried or replayed activity writes nothing twice), and recent history is
 // read back as context for the model.
 import { and, eq } from 'drizzle-orm';
-import { maskPii } from '../core/masking.js';
 import type { InboundMessage } from '../core/message.js';
 import { conversations, messages, runs } from '../db/schema.js';
-import { fullText } from '../ingress/offload-large-text.js';
 import type { ChatMessage } from '../llm/types.js';
-import type { IntentResult, RunStatus } from '../workflows/definitions.js';
+import { maskPii } from '../privacy/masking.js';
+import type { IntentResult, RunStatus } from '../runs/contract.js';
+import { fullText } from '../runs/offload-large-text.js';
 import type { ActivityDeps } from './deps.js';
 import { loadConversationContext } from './memory.js';
 import { recordRunEvent } from './run-events.js';

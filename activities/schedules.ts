@@ -7,7 +7,7 @@ import {
   deleteMessageSchedule,
   describeMessageSchedule,
   listMessageSchedules,
-} from '../ingress/message-schedules.js';
+} from '../jobs/message-schedules.js';
 import type { ActivityDeps } from './deps.js';
 
 export function createScheduleActivities({ temporal, config }: ActivityDeps) {

@@ -1,4 +1,4 @@
 // `npm run api`: the HTTP API alone, for deployments that run API replicas apart from workers.
-import { runProcess } from '../runtime/main.js';
+import { runProcess } from '../scripts/run-process.js';
 
 await runProcess('api');

@@ -4,7 +4,7 @@
 import type { SecuritySettings } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { StreamRunDeps } from '../ingress/start-streamed-run.js';
+import type { StreamRunDeps } from '../runs/start-streamed-run.js';
 import { createAddressMatcher, resolveClientAddress } from '../security/client-ip.js';
 import { can, type Permission } from '../security/rbac.js';
 import { createTokenBuckets, type TakeResult } from '../security/token-bucket.js';

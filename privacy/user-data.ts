@@ -20,8 +20,8 @@ import {
   runEvents,
   runs,
 } from '../db/schema.js';
-import { deleteMessageSchedule, listMessageSchedules, type MessageSchedule } from '../ingress/message-schedules.js';
-import { offloadKey } from '../ingress/offload-large-text.js';
+import { deleteMessageSchedule, listMessageSchedules, type MessageSchedule } from '../jobs/message-schedules.js';
+import { offloadKey } from '../runs/offload-large-text.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export interface UserRef {

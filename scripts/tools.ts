@@ -1,9 +1,9 @@
 // `npm run tools`: builds (once) the real components the tests run against, the Temporal CLI and MinIO,
 // into .tools/bin, with progress, so the test run itself never waits on a silent multi-minute build.
 import { fileURLToPath } from 'node:url';
-import { acquireGoTool, formatDuration } from '../runtime/go-tool.js';
-import { MINIO_MODULE } from '../runtime/minio-server.js';
-import { temporalCliSpec } from '../runtime/temporal-dev-server.js';
+import { acquireGoTool, formatDuration } from '../platform/go-tool.js';
+import { temporalCliSpec } from '../platform/temporal-dev-server.js';
+import { MINIO_MODULE } from '../test/support/minio-server.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const progress = (line: string) => console.error(`tools: ${line}`);

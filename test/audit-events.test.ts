@@ -6,8 +6,8 @@ import { and, asc, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { auditLog } from '../db/schema.js';
+import type { RunStatus } from '../runs/contract.js';
 import type { ToolDefinition } from '../tools/types.js';
-import type { RunStatus } from '../workflows/definitions.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 

@@ -3,7 +3,7 @@
 // long-connection gateway; messages pushed there start runs, and replies land on the open API fakes.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageWorkflowId, type RunStatus } from '../workflows/definitions.js';
+import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from './fakes/dingtalk-open-api.js';
 import { type DingTalkStreamGatewayFake, startDingTalkStreamGateway } from './fakes/dingtalk-stream-gateway.js';
 import { createFeishuLongConnectionGateway, type FeishuLongConnectionGateway } from './fakes/feishu-long-connection.js';

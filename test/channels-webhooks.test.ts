@@ -10,7 +10,7 @@ import { signCustomPayload, verifyCustomSignature } from '../channels/custom/sig
 import { computeDingTalkSign } from '../channels/dingtalk/sign.js';
 import { computeFeishuSignature } from '../channels/feishu/signature.js';
 import { createLogger } from '../core/logger.js';
-import { messageWorkflowId, type RunStatus } from '../workflows/definitions.js';
+import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from './fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent, type FeishuOpenApiFake, startFeishuOpenApi } from './fakes/feishu-open-api.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';

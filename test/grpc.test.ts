@@ -5,8 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../api/admin-keys.js';
-import { PROTO_LOADER_OPTIONS, PROTO_PATH } from '../grpc/server.js';
-import { freePort } from '../runtime/free-port.js';
+import { PROTO_LOADER_OPTIONS, PROTO_PATH } from '../api/grpc/server.js';
+import { freePort } from '../platform/free-port.js';
 import { createTestCertificates } from './support/certificates.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 

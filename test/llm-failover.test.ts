@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { llmUsage } from '../db/schema.js';
-import type { RunStatus } from '../workflows/definitions.js';
+import type { RunStatus } from '../runs/contract.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 

@@ -4,9 +4,9 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../core/message.js';
 import { messages } from '../db/schema.js';
-import { fullText, MAX_INLINE_TEXT_BYTES, offloadKey } from '../ingress/offload-large-text.js';
-import { startMessageRun } from '../ingress/start-message-run.js';
-import type { RunStatus } from '../workflows/definitions.js';
+import type { RunStatus } from '../runs/contract.js';
+import { fullText, MAX_INLINE_TEXT_BYTES, offloadKey } from '../runs/offload-large-text.js';
+import { startMessageRun } from '../runs/start-message-run.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 
 let platform: TestPlatform;

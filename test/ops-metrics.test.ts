@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs } from '../db/schema.js';
-import { freePort } from '../runtime/free-port.js';
+import { freePort } from '../platform/free-port.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 
 let api: TestPlatform;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { freePort } from '../runtime/free-port.js';
+import { freePort } from '../platform/free-port.js';
 import { formatKey, generateKey } from '../security/key-list.js';
 import { requireBinary, type Supervised, supervise } from './support/ops-binaries.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';

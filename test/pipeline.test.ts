@@ -4,8 +4,8 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { memories, replyOutbox, runEvents } from '../db/schema.js';
+import type { RunStatus } from '../runs/contract.js';
 import type { ToolDefinition } from '../tools/types.js';
-import type { RunStatus } from '../workflows/definitions.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 

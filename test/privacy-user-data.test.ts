@@ -9,9 +9,9 @@ import { memorySnapshotPrefix } from '../activities/memory.js';
 import { verifyAuditChain } from '../audit/chain.js';
 import type { InboundMessage } from '../core/message.js';
 import { auditLog, jobs, memories, messages, replyOutbox, runEvents, runs } from '../db/schema.js';
-import { offloadKey } from '../ingress/offload-large-text.js';
-import { startMessageRun } from '../ingress/start-message-run.js';
-import type { RunStatus } from '../workflows/definitions.js';
+import type { RunStatus } from '../runs/contract.js';
+import { offloadKey } from '../runs/offload-large-text.js';
+import { startMessageRun } from '../runs/start-message-run.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 
 let platform: TestPlatform;

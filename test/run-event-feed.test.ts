@@ -5,7 +5,7 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { runEvents } from '../db/schema.js';
-import { followRunEvents, type RunEvent, readRunEvents } from '../ingress/run-event-feed.js';
+import { followRunEvents, type RunEvent, readRunEvents } from '../runs/run-event-feed.js';
 import { eventually } from './support/platform.js';
 
 let database: DatabaseHandle;

@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs, replyOutbox, runs } from '../db/schema.js';
+import type { RunStatus } from '../runs/contract.js';
 import { createScheduleReminderTool } from '../tools/builtin/schedule-reminder.js';
-import type { RunStatus } from '../workflows/definitions.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 

@@ -3,7 +3,7 @@
 // its tools through the tool loop, each call one runTool activity.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunStatus } from '../workflows/definitions.js';
+import type { RunStatus } from '../runs/contract.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 

@@ -3,7 +3,7 @@
 import { like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runs } from '../db/schema.js';
-import type { RunStatus } from '../workflows/definitions.js';
+import type { RunStatus } from '../runs/contract.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 
 let platform: TestPlatform;

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { replyOutbox, runEvents } from '../db/schema.js';
+import type { RunStatus } from '../runs/contract.js';
 import { formatKey, generateKey } from '../security/key-list.js';
-import type { RunStatus } from '../workflows/definitions.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 

@@ -21,7 +21,6 @@ import type { ToolPolicy } from '../activities/llm.js';
 import type { InboundMessage, OutboundReply, SentMessageRef } from '../core/message.js';
 import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
 import type { ChatMessage, ToolCall } from '../llm/types.js';
-import { type Command, formatDuration, HELP_TEXT, parseCommand } from './commands.js';
 import {
   approveSignal,
   cancelSignal,
@@ -31,7 +30,8 @@ import {
   rejectSignal,
   reminderWorkflowId,
   statusQuery,
-} from './definitions.js';
+} from '../runs/contract.js';
+import { type Command, formatDuration, HELP_TEXT, parseCommand } from './commands.js';
 import { reminder } from './reminder.js';
 
 /** Permanent failures: retrying cannot help, so the step fails at once and the run says so politely. */

@@ -2,7 +2,7 @@
 // early through the cancel signal.
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { cancelSignal, type Decision, type ReminderInput } from './definitions.js';
+import { cancelSignal, type Decision, type ReminderInput } from '../runs/contract.js';
 
 const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30s',

@@ -13,7 +13,7 @@ import {
   describeMessageSchedule,
   listMessageSchedules,
   type MessageSchedule,
-} from '../../ingress/message-schedules.js';
+} from '../../jobs/message-schedules.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 
 const idPattern = /^[\w.:@-]{1,128}$/;

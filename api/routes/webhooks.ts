@@ -2,8 +2,8 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { ConduitError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
-import { startMessageRun } from '../../ingress/start-message-run.js';
-import { parseWaitSeconds, waitForRun } from '../../ingress/wait-for-run.js';
+import { startMessageRun } from '../../runs/start-message-run.js';
+import { parseWaitSeconds, waitForRun } from '../../runs/wait-for-run.js';
 import type { ApiDeps } from '../deps.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;

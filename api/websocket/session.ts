@@ -6,9 +6,9 @@ import { WS_CHANNEL } from '../../channels/websocket/adapter.js';
 import { type ClientFrame, type ErrorFrame, errorFrame, parseClientFrame } from '../../channels/websocket/frames.js';
 import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { isRunOpen } from '../../ingress/is-run-open.js';
-import { followRunEvents, type RunEvent, runsActiveAfter } from '../../ingress/run-event-feed.js';
-import { type StreamRunDeps, startStreamedRun, toInboundMessage } from '../../ingress/start-streamed-run.js';
+import { isRunOpen } from '../../runs/is-run-open.js';
+import { followRunEvents, type RunEvent, runsActiveAfter } from '../../runs/run-event-feed.js';
+import { type StreamRunDeps, startStreamedRun, toInboundMessage } from '../../runs/start-streamed-run.js';
 import type { Principal } from '../admin-keys.js';
 import { may, type StreamGuards } from '../stream-guards.js';
 

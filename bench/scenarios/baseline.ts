@@ -15,10 +15,10 @@ import { openDatabase } from '../../db/client.js';
 import { createLlmRoles } from '../../llm/roles.js';
 import { appendAssistantTurn, appendToolResult, nextLoopAction } from '../../llm/tool-loop.js';
 import type { ChatMessage } from '../../llm/types.js';
+import { messageWorkflowId } from '../../runs/contract.js';
 import { openBlobStore } from '../../storage/blob-store.js';
 import { loadTools } from '../../tools/load.js';
 import { createToolRegistry } from '../../tools/registry.js';
-import { messageWorkflowId } from '../../workflows/definitions.js';
 import {
   type BenchContext,
   databaseCommits,

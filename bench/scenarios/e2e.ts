@@ -3,7 +3,7 @@
 // callback receiver. Measured: reply latency and orchestration overhead at 20 msg/s, completed runs per second
 // when 500 messages are offered at once, and what a run costs Temporal (history events, persistence writes,
 // CPU per process). Then the same with worker tuning variants and, in one process, with eager workflow start.
-import type { PlatformOptions } from '../../runtime/platform.js';
+import type { PlatformOptions } from '../../scripts/conduit.js';
 import {
   type BenchContext,
   benchClient,

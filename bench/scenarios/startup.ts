@@ -2,7 +2,7 @@
 // workflow bundle, API) takes from startPlatform to ready, as `npm start` does it once the Temporal CLI is
 // built; first on a fresh data directory, then restarted on the same one. The dev server alone is timed too.
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { freePort } from '../../runtime/free-port.js';
+import { freePort } from '../../platform/free-port.js';
 import { workflowsPath } from '../../workers/create-worker.js';
 import { type BenchContext, instanceEnv, tempDir } from '../support/context.js';
 import { startInstance } from '../support/instances.js';

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { InboundMessage } from '../../core/message.js';
 import { openDatabase } from '../../db/client.js';
 import { jobs } from '../../db/schema.js';
-import { reminderWorkflowId } from '../../workflows/definitions.js';
+import { reminderWorkflowId } from '../../runs/contract.js';
 import { type BenchContext, benchClient, cpuMs, instanceEnv, tempDir } from '../support/context.js';
 import { startInstance } from '../support/instances.js';
 import { readRss, startBenchTemporal } from '../support/services.js';

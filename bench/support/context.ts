@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { signCustomPayload } from '../../channels/custom/signature.js';
-import { freePort } from '../../runtime/free-port.js';
+import { freePort } from '../../platform/free-port.js';
 import { formatKey, generateKey, parseKeyList } from '../../security/key-list.js';
 import { createDataConverter } from '../../security/keys.js';
 import type { FakeLlm } from '../../test/fakes/openai-compatible.js';

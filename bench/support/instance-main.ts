@@ -11,8 +11,8 @@ import { Client } from '@temporalio/client';
 import { createCustomAdapter } from '../../channels/custom/adapter.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
-import { startMessageRun } from '../../ingress/start-message-run.js';
-import { type PlatformOptions, startPlatform } from '../../runtime/platform.js';
+import { startMessageRun } from '../../runs/start-message-run.js';
+import { type PlatformOptions, startPlatform } from '../../scripts/conduit.js';
 
 export interface InstanceSpec {
   worker: boolean;

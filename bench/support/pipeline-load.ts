@@ -4,7 +4,7 @@
 // requests per run (from Temporal).
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { messageWorkflowId } from '../../workflows/definitions.js';
+import { messageWorkflowId } from '../../runs/contract.js';
 import type { BenchContext } from './context.js';
 import { openLoop } from './load.js';
 import { delta } from './services.js';

@@ -7,9 +7,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { stopProcess } from '../../runtime/child-process.js';
-import { freePort } from '../../runtime/free-port.js';
-import { startDevServer } from '../../runtime/temporal-dev-server.js';
+import { stopProcess } from '../../platform/child-process.js';
+import { freePort } from '../../platform/free-port.js';
+import { startDevServer } from '../../platform/temporal-dev-server.js';
 import {
   type FakeChatBody,
   type FakeLlm,

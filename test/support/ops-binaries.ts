@@ -1,7 +1,7 @@
 // Real operations tools for the ops-* tests (Prometheus, promtool, nginx from their Debian packages): finds
 // them on PATH, failing with the install command when one is missing, and runs them as supervised children.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { stopProcess } from '../../runtime/child-process.js';
+import { stopProcess } from '../../platform/child-process.js';
 
 /** Debian package that provides each binary; .ci/run installs these when missing. */
 const PACKAGES: Record<string, string> = { prometheus: 'prometheus', promtool: 'prometheus', nginx: 'nginx' };

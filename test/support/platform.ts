@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
-import { freePort } from '../../runtime/free-port.js';
-import { type Platform, type PlatformOptions, startPlatform } from '../../runtime/platform.js';
+import { freePort } from '../../platform/free-port.js';
+import { type Platform, type PlatformOptions, startPlatform } from '../../scripts/conduit.js';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -11,8 +11,8 @@ import type { ConversationType, InboundMessage } from '../../core/message.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Database } from '../../db/client.js';
 import { conversations } from '../../db/schema.js';
+import { type ReminderInput, reminderWorkflowId } from '../../runs/contract.js';
 import { MAX_REMINDER_MS, parseDuration } from '../../workflows/commands.js';
-import { type ReminderInput, reminderWorkflowId } from '../../workflows/definitions.js';
 import type { reminder } from '../../workflows/reminder.js';
 import type { ToolContext, ToolDefinition } from '../types.js';
 

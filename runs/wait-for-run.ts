@@ -1,7 +1,7 @@
 // `?wait=<seconds>`: lets a synchronous caller have the run's answer in the same HTTP exchange when it comes
 // in time. The run is durable either way; a timeout only means the caller reads the status URL later.
 import { type Client, WorkflowFailedError } from '@temporalio/client';
-import type { RunStatus } from '../workflows/definitions.js';
+import type { RunStatus } from './contract.js';
 
 export const MAX_WAIT_SECONDS = 60;
 

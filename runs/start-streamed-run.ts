@@ -9,7 +9,7 @@ import type { InboundMessage } from '../core/message.js';
 import type { Database } from '../db/client.js';
 import { runEvents } from '../db/schema.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { messageWorkflowId } from '../workflows/definitions.js';
+import { messageWorkflowId } from './contract.js';
 import { type StartedRun, startMessageRun } from './start-message-run.js';
 
 /** The message fields a streaming client sends: POST /v1/messages's own schema, so the doors cannot drift. */

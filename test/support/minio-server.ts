@@ -2,9 +2,9 @@
 // data directory: the object store the integration tests and local S3 experiments run against.
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { stopProcess } from './child-process.js';
-import { freePort } from './free-port.js';
-import { acquireGoTool, type Progress } from './go-tool.js';
+import { stopProcess } from '../../platform/child-process.js';
+import { freePort } from '../../platform/free-port.js';
+import { acquireGoTool, type Progress } from '../../platform/go-tool.js';
 
 /** MinIO's module proxy serves no RELEASE tags, only this pseudo-version of master (2026-02-12). */
 export const MINIO_MODULE = 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c';

@@ -4,8 +4,8 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { InboundMessage } from '../core/message.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { messageWorkflowId } from '../workflows/definitions.js';
 import type { handleMessage } from '../workflows/handle-message.js';
+import { messageWorkflowId } from './contract.js';
 import { offloadLargeText } from './offload-large-text.js';
 
 export interface StartedRun {

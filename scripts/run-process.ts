@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
-import { startPlatform } from './platform.js';
+import { startPlatform } from './conduit.js';
 
 export type ProcessRole = 'all' | 'api' | 'worker';
 

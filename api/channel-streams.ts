@@ -11,8 +11,8 @@ import type { Config } from '../core/config.js';
 import { ConduitError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { startMessageRun } from '../runs/start-message-run.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { startMessageRun } from './start-message-run.js';
 
 export interface ChannelStreamDeps {
   config: Config;

@@ -15,7 +15,7 @@ import {
 } from '@temporalio/client';
 import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { InboundMessage } from '../core/message.js';
-import type { HandleMessageInput } from '../workflows/definitions.js';
+import type { HandleMessageInput } from '../runs/contract.js';
 
 /** Exactly one of cron (with an optional IANA time zone) or intervalSeconds. */
 export interface ScheduleTiming {

@@ -6,20 +6,20 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Principal } from '../api/admin-keys.js';
-import { may, type StreamEndpointDeps } from '../api/stream-guards.js';
-import { GRPC_CHANNEL } from '../channels/grpc/adapter.js';
-import type { SecuritySettings } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
-import { isRunOpen, runState } from '../ingress/is-run-open.js';
-import { followRunEvents, hasRunEvents, type RunEventFollower } from '../ingress/run-event-feed.js';
+import { GRPC_CHANNEL } from '../../channels/grpc/adapter.js';
+import type { SecuritySettings } from '../../core/config.js';
+import type { Logger } from '../../core/logger.js';
+import { isRunOpen, runState } from '../../runs/is-run-open.js';
+import { followRunEvents, hasRunEvents, type RunEventFollower } from '../../runs/run-event-feed.js';
 import {
   describeIssue,
   startStreamedRun,
   streamMessageSchema,
   toInboundMessage,
-} from '../ingress/start-streamed-run.js';
-import type { Permission } from '../security/rbac.js';
+} from '../../runs/start-streamed-run.js';
+import type { Permission } from '../../security/rbac.js';
+import type { Principal } from '../admin-keys.js';
+import { may, type StreamEndpointDeps } from '../stream-guards.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('./conduit.proto', import.meta.url));
 /** Field names as written in the proto; int64 as decimal strings (event ids outgrow nothing, but JS numbers could). */
