@@ -5,7 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import type { InboundMessage } from '../core/message.js';
 import { conversations, messages, runs } from '../db/schema.js';
 import type { ChatMessage } from '../llm/types.js';
-import { maskPii } from '../privacy/masking.js';
+import { maskPii } from '../pii/masking.js';
 import type { IntentResult, RunStatus } from '../runs/contract.js';
 import { fullText } from '../runs/offload-large-text.js';
 import type { ActivityDeps } from './deps.js';

@@ -1,7 +1,7 @@
 // Structured JSON logs (pino). Secrets are redacted by key wherever they appear in logged objects; callers
 // add context (runId, workflowId, channel) with child loggers.
 import { type Logger, pino } from 'pino';
-import { maskPii } from '../privacy/masking.js';
+import { maskPii } from '../pii/masking.js';
 
 export type { Logger };
 

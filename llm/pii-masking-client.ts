@@ -2,7 +2,7 @@
 // with placeholders first. In reversible mode the placeholders in the model's answer and tool-call arguments
 // are restored inside the same call, so replies and tools see real values while the vendor never does;
 // in irreversible mode the model's output keeps the placeholders.
-import { maskPii, type PiiVault, unmaskPii } from '../privacy/masking.js';
+import { maskPii, type PiiVault, unmaskPii } from '../pii/masking.js';
 import type { AssistantMessage, ChatMessage, LlmClient } from './types.js';
 
 export interface PiiMaskingOptions {
