@@ -11,7 +11,7 @@ import {
   isHostAllowed,
   mayReachPrivate,
   type Resolver,
-} from './address-guard.js';
+} from '../../../security/address-guard.js';
 
 export interface HttpPolicy {
   /** Host names allowed, exact (`api.example.com`) or a subdomain wildcard (`*.example.com`). */

@@ -2,8 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError, UpstreamError } from '../../../core/errors.js';
+import type { Resolver } from '../../../security/address-guard.js';
 import { createToolRegistry } from '../../registry.js';
-import type { Resolver } from './address-guard.js';
 import { truncationMarker } from './send-request.js';
 import { createHttpGetTool, createHttpRequestTool, type HttpToolOptions } from './tools.js';
 

@@ -3,8 +3,8 @@
 // allowlist, the SSRF guard, the header policy, the timeout and the response size cap.
 import { z } from 'zod';
 import { UpstreamError } from '../../../core/errors.js';
+import type { Resolver } from '../../../security/address-guard.js';
 import type { ToolDefinition } from '../../types.js';
-import type { Resolver } from './address-guard.js';
 import { checkHeaders } from './headers.js';
 import { type HttpResult, isIdempotent, sendRequest } from './send-request.js';
 

@@ -1,10 +1,11 @@
-// The SSRF guard for the HTTP tools: which hosts a request may name (the operator's allowlist) and which
-// addresses it may connect to. Private, loopback and link-local addresses are refused unless the host is
-// allow-listed exactly (no wildcard), and the check runs on the address actually connected to, so a DNS
-// answer that changes between check and connect (rebinding) cannot slip through.
+// The SSRF guard for requests Conduit sends on a caller's behalf (the HTTP tools, custom-channel callbacks):
+// which hosts a request may name (the operator's allowlist) and which addresses it may connect to. Private,
+// loopback and link-local addresses are refused unless the host is allow-listed exactly (no wildcard), and the
+// check runs on the address actually connected to, so a DNS answer that changes between check and connect
+// (rebinding) cannot slip through.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { BadRequestError } from '../../../core/errors.js';
+import { BadRequestError } from '../core/errors.js';
 
 const nonPublic = new BlockList();
 for (const [network, prefix] of [
