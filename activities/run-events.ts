@@ -1,10 +1,8 @@
-// Appends to a run's event log from inside an activity (the workflow id comes from the activity context),
-// so streaming clients can follow a run without the workflow paying an extra round trip per event.
+// Appends to a run's event log from inside an activity: reads the workflow id from the activity context and
+// hands over to runs/run-events.ts, which owns the log and its dedupe key format.
 import { Context } from '@temporalio/activity';
 import type { Database } from '../db/client.js';
-import { runEvents } from '../db/schema.js';
-
-export type RunEventType = 'accepted' | 'step' | 'intent' | 'tool' | 'progress' | 'reply' | 'refused';
+import { appendRunEvent, type RunEventType } from '../runs/run-events.js';
 
 export async function recordRunEvent(
   db: Database,
@@ -13,6 +11,5 @@ export async function recordRunEvent(
   options: { workflowId?: string; dedupeSuffix?: string } = {},
 ): Promise<void> {
   const workflowId = options.workflowId ?? Context.current().info.workflowExecution?.workflowId ?? 'standalone';
-  const dedupeKey = `${workflowId}:${type}:${options.dedupeSuffix ?? String(data['step'] ?? '')}`;
-  await db.insert(runEvents).values({ workflowId, dedupeKey, type, data }).onConflictDoNothing();
+  await appendRunEvent(db, workflowId, type, data, { dedupeSuffix: options.dedupeSuffix });
 }

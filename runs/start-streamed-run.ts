@@ -2,26 +2,19 @@
 // the canonical message, and the run's 'accepted' event is recorded before the run starts so it is its first.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import { postMessageSchema } from '../api/schemas.js';
 import type { InboundMessage } from '../core/message.js';
 import type { Database } from '../db/client.js';
-import { runEvents } from '../db/schema.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { messageWorkflowId } from './contract.js';
+import { appendRunEvent, removeRunEvent } from './run-events.js';
 import { type StartedRun, startMessageRun } from './start-message-run.js';
 
 /** The message fields a streaming client sends: POST /v1/messages's own schema, so the doors cannot drift. */
 export const streamMessageSchema = postMessageSchema;
 
 export type StreamMessage = z.infer<typeof streamMessageSchema>;
-
-/** Names the first bad field of a failed parse, as the HTTP API does. */
-export function describeIssue(error: z.ZodError, whole = 'message'): string {
-  const issue = error.issues[0];
-  return `${issue?.path.join('.') || whole}: ${issue?.message ?? 'invalid'}`;
-}
 
 export function toInboundMessage(channel: string, input: StreamMessage, now: Date): InboundMessage {
   return {
@@ -57,37 +50,25 @@ export async function startStreamedRun(
   owner: string,
 ): Promise<StartedRun> {
   const workflowId = messageWorkflowId(message.channel, message.messageId);
-  const dedupeKey = `${workflowId}:accepted:`;
-  // A redelivery looks first: a conflicting insert would spend an id, and a gap holds streams back (run-event-feed.ts).
-  const [seen] = await deps.db.select({ id: runEvents.id }).from(runEvents).where(eq(runEvents.dedupeKey, dedupeKey));
-  const [accepted] = seen
-    ? []
-    : await deps.db
-        .insert(runEvents)
-        .values({
-          workflowId,
-          // The key format of activities/run-events.ts, so the event is recorded once whoever records it.
-          dedupeKey,
-          type: 'accepted',
-          data: {
-            channel: message.channel,
-            messageId: message.messageId,
-            conversationId: message.conversationId,
-            senderId: message.sender.id,
-            owner,
-          },
-        })
-        .onConflictDoNothing()
-        .returning({ id: runEvents.id });
+  // A redelivery looks first: a conflicting insert would spend an id, and a gap holds streams back.
+  const accepted = await appendRunEvent(
+    deps.db,
+    workflowId,
+    'accepted',
+    {
+      channel: message.channel,
+      messageId: message.messageId,
+      conversationId: message.conversationId,
+      senderId: message.sender.id,
+      owner,
+    },
+    { lookFirst: true },
+  );
   try {
     return await startMessageRun(deps.temporal, deps.taskQueue, message, { blobs: deps.blobs });
   } catch (error) {
     // No run started: an 'accepted' left behind would announce a run that does not exist.
-    if (accepted)
-      await deps.db
-        .delete(runEvents)
-        .where(eq(runEvents.id, accepted.id))
-        .catch(() => undefined);
+    if (accepted !== undefined) await removeRunEvent(deps.db, accepted).catch(() => undefined);
     throw error;
   }
 }

@@ -9,14 +9,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { GRPC_CHANNEL } from '../../channels/grpc/adapter.js';
 import type { SecuritySettings } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
+import { describeIssue } from '../../core/validation.js';
 import { isRunOpen, runState } from '../../runs/is-run-open.js';
 import { followRunEvents, hasRunEvents, type RunEventFollower } from '../../runs/run-event-feed.js';
-import {
-  describeIssue,
-  startStreamedRun,
-  streamMessageSchema,
-  toInboundMessage,
-} from '../../runs/start-streamed-run.js';
+import { startStreamedRun, streamMessageSchema, toInboundMessage } from '../../runs/start-streamed-run.js';
 import type { Permission } from '../../security/rbac.js';
 import type { Principal } from '../admin-keys.js';
 import { may, type StreamEndpointDeps } from '../stream-guards.js';
@@ -152,7 +148,7 @@ export async function startGrpcServer(
       });
       if (!parsed.success) {
         deps.metrics.inboundMessages.inc({ channel: GRPC_CHANNEL, outcome: 'rejected', reason: 'bad_request' });
-        throw grpcError(grpc.status.INVALID_ARGUMENT, describeIssue(parsed.error));
+        throw grpcError(grpc.status.INVALID_ARGUMENT, describeIssue(parsed.error, 'message'));
       }
       const message = toInboundMessage(GRPC_CHANNEL, parsed.data, now());
       let started: Awaited<ReturnType<typeof startStreamedRun>>;

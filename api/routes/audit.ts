@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { verifyAuditChain } from '../../audit/chain.js';
 import { listAuditEntries } from '../../audit/query.js';
-import { BadRequestError } from '../../core/errors.js';
+import { validationHookFor } from '../../core/validation.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 
 export const auditQuerySchema = z.object({
@@ -19,23 +19,14 @@ export const auditQuerySchema = z.object({
 export function auditRoutes({ database, auditMonitor }: Pick<ApiDeps, 'database' | 'auditMonitor'>) {
   const app = new Hono<ApiEnv>();
 
-  app.get(
-    '/',
-    zValidator('query', auditQuerySchema, (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        throw new BadRequestError(`${issue?.path.join('.') || 'query'}: ${issue?.message ?? 'invalid'}`);
-      }
-    }),
-    async (c) => {
-      const query = c.req.valid('query');
-      const page = await listAuditEntries(database.db, {
-        ...query,
-        since: query.since === undefined ? undefined : new Date(query.since),
-      });
-      return c.json(page);
-    },
-  );
+  app.get('/', zValidator('query', auditQuerySchema, validationHookFor('query')), async (c) => {
+    const query = c.req.valid('query');
+    const page = await listAuditEntries(database.db, {
+      ...query,
+      since: query.since === undefined ? undefined : new Date(query.since),
+    });
+    return c.json(page);
+  });
 
   app.post('/verify', async (c) =>
     c.json(auditMonitor ? await auditMonitor.check() : await verifyAuditChain(database.db)),

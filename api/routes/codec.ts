@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { BadRequestError, PayloadTooLargeError } from '../../core/errors.js';
+import { describeIssue } from '../../core/validation.js';
 import { PayloadDecryptionError } from '../../security/payload-codec.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 
@@ -61,8 +62,7 @@ export function codecRoutes({ temporal }: Pick<ApiDeps, 'temporal'>) {
         }
         const parsed = bodySchema.safeParse(raw);
         if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+          throw new BadRequestError(describeIssue(parsed.error));
         }
         try {
           const payloads = await runCodecs(codecs, direction, parsed.data.payloads.map(fromJson));

@@ -3,7 +3,8 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { BadRequestError, NotFoundError } from '../../core/errors.js';
+import { NotFoundError } from '../../core/errors.js';
+import { validationHook } from '../../core/validation.js';
 import { ROLES } from '../../security/rbac.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../admin-keys.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
@@ -18,20 +19,11 @@ export function keyRoutes({ database }: Pick<ApiDeps, 'database'>) {
 
   app.get('/', async (c) => c.json({ keys: await listApiKeys(database.db) }));
 
-  app.post(
-    '/',
-    zValidator('json', createSchema, (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
-      }
-    }),
-    async (c) => {
-      const { name, role } = c.req.valid('json');
-      const { id, key } = await createApiKey(database.db, name, role, `api:${c.get('principal').keyId}`);
-      return c.json({ id, name, role, key }, 201);
-    },
-  );
+  app.post('/', zValidator('json', createSchema, validationHook), async (c) => {
+    const { name, role } = c.req.valid('json');
+    const { id, key } = await createApiKey(database.db, name, role, `api:${c.get('principal').keyId}`);
+    return c.json({ id, name, role, key }, 201);
+  });
 
   app.delete('/:id', async (c) => {
     const id = c.req.param('id');

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { BadRequestError } from '../../core/errors.js';
+import { validationHook } from '../../core/validation.js';
 import { approveErasure } from '../../privacy/erasure-approval.js';
 import { retentionScheduleId } from '../../privacy/retention-schedule.js';
 import { eraseUserData, exportUserData, type UserRef, userTarget } from '../../privacy/user-data.js';
@@ -15,13 +16,6 @@ import type { ApiDeps, ApiEnv } from '../deps.js';
 export const purgeRequestSchema = z.object({
   classes: z.array(z.enum(RETENTION_CLASSES)).min(1).optional().describe('Only these data classes (default: all)'),
 });
-
-const validationHook = (result: { success: boolean; error?: { issues: z.core.$ZodIssue[] } }) => {
-  if (!result.success && result.error) {
-    const issue = result.error.issues[0];
-    throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
-  }
-};
 
 export function privacyRoutes({ config, database, blobs, temporal }: ApiDeps) {
   const app = new Hono<ApiEnv>();

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
-import { BadRequestError } from '../../core/errors.js';
+import { validationHook } from '../../core/validation.js';
 import {
   createMessageSchedule,
   deleteMessageSchedule,
@@ -46,13 +46,6 @@ export const createScheduleSchema = z
   .refine((body) => body.timezone === undefined || body.cron !== undefined, {
     message: 'timezone applies to cron schedules only',
   });
-
-const validationHook = (result: { success: boolean; error?: { issues: z.core.$ZodIssue[] } }) => {
-  if (!result.success && result.error) {
-    const issue = result.error.issues[0];
-    throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
-  }
-};
 
 /** What the audit log keeps of a new schedule's timing (the text may be personal: it is not kept). */
 const timingOf = ({ cron, timezone, intervalSeconds }: z.infer<typeof createScheduleSchema>) => ({

@@ -5,10 +5,10 @@ import { zValidator } from '@hono/zod-validator';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
-import type { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, NotFoundError } from '../../core/errors.js';
+import { validationHook } from '../../core/validation.js';
 import { jobs } from '../../db/schema.js';
 import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../runs/contract.js';
 import { startMessageRun } from '../../runs/start-message-run.js';
@@ -17,14 +17,6 @@ import { parseWaitSeconds, waitForRun } from '../../runs/wait-for-run.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
 import { decisionSchema, postMessageSchema } from '../schemas.js';
-
-/** Turns zod failures into the API's error shape, naming the first bad field. */
-const validationHook = (result: { success: boolean; error?: { issues: z.core.$ZodIssue[] } }) => {
-  if (!result.success && result.error) {
-    const issue = result.error.issues[0];
-    throw new BadRequestError(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
-  }
-};
 
 export function v1Routes({ temporal, config, database, blobs, now = () => new Date() }: ApiDeps) {
   const app = new Hono<ApiEnv>();

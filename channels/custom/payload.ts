@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { BadRequestError } from '../../core/errors.js';
 import type { InboundMessage } from '../../core/message.js';
+import { describeIssue } from '../../core/validation.js';
 
 const id = z.string().trim().min(1).max(256);
 
@@ -33,8 +34,7 @@ export function parseCustomMessage(rawBody: string, receivedAt: Date): InboundMe
   }
   const parsed = customMessageSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BadRequestError(`invalid message: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+    throw new BadRequestError(`invalid message: ${describeIssue(parsed.error)}`);
   }
   const body = parsed.data;
   const data: CustomReplyData = { message_id: body.message_id, conversation_id: body.conversation_id };

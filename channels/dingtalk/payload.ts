@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { BadRequestError } from '../../core/errors.js';
 import type { AttachmentRef, InboundMessage, Person } from '../../core/message.js';
+import { describeIssue } from '../../core/validation.js';
 import type { IngressOutcome } from '../adapter.js';
 
 const callbackSchema = z.object({
@@ -57,8 +58,7 @@ export function parseDingTalkCallback(rawBody: string, receivedAt: Date): Ingres
   }
   const parsed = callbackSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BadRequestError(`invalid DingTalk callback: ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+    throw new BadRequestError(`invalid DingTalk callback: ${describeIssue(parsed.error)}`);
   }
   const body = parsed.data;
   const content = readContent(body);

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { BadRequestError } from '../../core/errors.js';
 import type { InboundMessage, Person } from '../../core/message.js';
+import { describeIssue } from '../../core/validation.js';
 import type { IngressOutcome } from '../adapter.js';
 import { readMessageContent } from './content.js';
 
@@ -48,8 +49,7 @@ export interface FeishuReplyData {
 export function parseFeishuMessageEvent(payload: unknown, appId: string, receivedAt: Date): IngressOutcome {
   const parsed = messageEventSchema.safeParse(payload);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BadRequestError(`invalid Feishu message event: ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+    throw new BadRequestError(`invalid Feishu message event: ${describeIssue(parsed.error)}`);
   }
   const { sender, message } = parsed.data.event;
   // The bot's own messages (and other apps') would otherwise loop back into a run.

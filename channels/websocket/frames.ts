@@ -1,7 +1,8 @@
 // The WebSocket wire format. Client frames: `message` (start a run) and `resume` (replay what a dropped
 // connection missed). Server frames: run events `{id, workflowId, type, data, at}` and `{type:'error', error}`.
 import { z } from 'zod';
-import { describeIssue, streamMessageSchema } from '../../runs/start-streamed-run.js';
+import { describeIssue } from '../../core/validation.js';
+import { streamMessageSchema } from '../../runs/start-streamed-run.js';
 
 const eventId = z.number().int().nonnegative();
 

@@ -1,0 +1,45 @@
+// Appends to a run's event log (`run_events`), which streaming clients follow (run-event-feed.ts). Each event has
+// one dedupe key, `<workflow id>:<type>:<suffix>`, so an activity retried or an event recorded by the door and by
+// the run alike is stored once. The workflow id is always given: this module knows nothing of Temporal.
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { runEvents } from '../db/schema.js';
+
+export type RunEventType = 'accepted' | 'step' | 'intent' | 'tool' | 'progress' | 'reply' | 'refused';
+
+/** The one dedupe key format of the run-event log. */
+export function runEventDedupeKey(workflowId: string, type: RunEventType, suffix: string): string {
+  return `${workflowId}:${type}:${suffix}`;
+}
+
+/**
+ * Appends one event unless its key was recorded before. `dedupeSuffix` tells apart events of one type within a
+ * run (default: the `step` field of the data, or nothing). Resolves to the new event's id, or undefined when the
+ * event was already there.
+ */
+export async function appendRunEvent(
+  db: Database,
+  workflowId: string,
+  type: RunEventType,
+  data: Record<string, unknown>,
+  options: { dedupeSuffix?: string; lookFirst?: boolean } = {},
+): Promise<number | undefined> {
+  const dedupeKey = runEventDedupeKey(workflowId, type, options.dedupeSuffix ?? String(data['step'] ?? ''));
+  if (options.lookFirst) {
+    // A conflicting insert would spend a sequence id, and a gap holds streams back (run-event-feed.ts): callers
+    // that expect redeliveries look before they insert.
+    const [seen] = await db.select({ id: runEvents.id }).from(runEvents).where(eq(runEvents.dedupeKey, dedupeKey));
+    if (seen) return undefined;
+  }
+  const [inserted] = await db
+    .insert(runEvents)
+    .values({ workflowId, dedupeKey, type, data })
+    .onConflictDoNothing()
+    .returning({ id: runEvents.id });
+  return inserted?.id;
+}
+
+/** Removes one event by id: the door's 'accepted' when the run it announced could not be started. */
+export async function removeRunEvent(db: Database, id: number): Promise<void> {
+  await db.delete(runEvents).where(eq(runEvents.id, id));
+}
