@@ -4,9 +4,23 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/**
+ * Gauges of prom-client's default collector whose `_total` suffix marks a counter in Prometheus' conventions
+ * (promtool's lint fails on them). Each repeats the sum of the gauge of the same name without the suffix,
+ * which carries a `type` label (`sum(conduit_nodejs_active_handles)`), so they are dropped, not renamed.
+ */
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'conduit_' });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'conduit_' });
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`conduit_${name}`);
+  }
   const registers = [registry];
   return {
     registry,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../platform/free-port.js';
 import { formatKey, generateKey } from '../security/key-list.js';
-import { requireBinary, type Supervised, supervise } from './support/ops-binaries.js';
+import { requireBinary, runTool, type Supervised, supervise } from './support/ops-binaries.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 
 const alertsFile = join(projectRoot, 'deploy/prometheus/alerts.yml');
@@ -229,5 +229,27 @@ describe('Prometheus scraping Conduit', () => {
     await samples(
       `temporal_activity_schedule_to_start_latency_bucket{job="temporal-sdk",task_queue="${api.config.temporal.taskQueue}"}`,
     );
+  });
+
+  it("serves expositions from the API and the worker that pass promtool's metric lint", async () => {
+    const promtool = requireBinary('promtool');
+    // A run first, so labelled counters and histograms have samples to lint, not only their HELP lines.
+    const messageId = `ops-lint-${Date.now()}`;
+    const accepted = await api.api('/v1/messages?wait=20', {
+      method: 'POST',
+      body: JSON.stringify({
+        message_id: messageId,
+        conversation_id: 'ops',
+        sender: { id: 'ops-user' },
+        text: '/echo lint',
+      }),
+    });
+    expect(accepted.status).toBe(200);
+    for (const url of [api.metricsUrl!, worker.metricsUrl!]) {
+      const exposition = await (await fetch(url)).text();
+      expect(exposition).toContain('conduit_runs_');
+      const lint = runTool(promtool, ['check', 'metrics'], undefined, exposition);
+      expect({ url, ...lint }).toEqual({ url, status: 0, output: '' });
+    }
   });
 });

@@ -41,8 +41,13 @@ export function supervise(command: string, args: string[], options: { cwd?: stri
   return { child, output: () => chunks.join('').slice(-4000), stop: () => stopProcess(child) };
 }
 
-/** Runs a tool to completion and returns its exit status and combined output. */
-export function runTool(command: string, args: string[], cwd?: string): { status: number | null; output: string } {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+/** Runs a tool to completion (with `input` on its stdin) and returns its exit status and combined output. */
+export function runTool(
+  command: string,
+  args: string[],
+  cwd?: string,
+  input?: string,
+): { status: number | null; output: string } {
+  const result = spawnSync(command, args, { cwd, input, encoding: 'utf8', timeout: 60_000 });
   return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ?? ''}` };
 }
