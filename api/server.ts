@@ -1,4 +1,7 @@
 // `npm run api`: the HTTP API alone, for deployments that run API replicas apart from workers.
-import { runProcess } from '../scripts/run-process.js';
 
-await runProcess('api');
+import { startRoles } from '../platform/open-services.js';
+import { runProcess } from '../platform/run-process.js';
+import { startApi } from './start-api.js';
+
+await runProcess('api', (config, options) => startRoles(config, options, [startApi]));

@@ -1,4 +1,9 @@
 // `npm run worker`: a worker alone, for deployments that scale workers apart from the API.
-import { runProcess } from '../scripts/run-process.js';
+import { startRoles } from '../platform/open-services.js';
+import { runProcess } from '../platform/run-process.js';
+import { startWorker } from './start-worker.js';
 
-await runProcess('worker');
+// With no API in the process, the worker serves /metrics, /healthz and /readyz on METRICS_PORT.
+await runProcess('worker', (config, options) =>
+  startRoles(config, options, [(services) => startWorker(services, { metricsServer: true })]),
+);

@@ -1,13 +1,20 @@
 // The process entry shared by `npm start` (everything), `npm run api` and `npm run worker` (one role each,
 // for deployments that scale them apart). Reads .env, validates configuration (one line naming a bad
-// variable, exit 2), prints one ready banner, and drains cleanly on SIGINT/SIGTERM.
+// variable, exit 2), starts what the entry file composes, prints one ready banner, and drains cleanly on
+// SIGINT/SIGTERM.
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
-import { createLogger } from '../core/logger.js';
-import { startPlatform } from './conduit.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { Progress } from './go-tool.js';
+import type { Platform } from './open-services.js';
 
 export type ProcessRole = 'all' | 'api' | 'worker';
+
+export type StartProcess = (
+  config: Config,
+  options: { projectRoot: string; logger: Logger; progress: Progress },
+) => Promise<Platform>;
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -31,19 +38,13 @@ function configOrExit(role: ProcessRole): Config {
   }
 }
 
-export async function runProcess(role: ProcessRole): Promise<void> {
+export async function runProcess(role: ProcessRole, start: StartProcess): Promise<void> {
   const config = configOrExit(role);
   const logger = createLogger(config.logLevel);
   const progress = (line: string) => console.error(`conduit: ${line}`);
   const started = Date.now();
   try {
-    const platform = await startPlatform(config, {
-      projectRoot,
-      logger,
-      progress,
-      api: role !== 'worker',
-      worker: role !== 'api',
-    });
+    const platform = await start(config, { projectRoot, logger, progress });
     const lines = [
       '',
       `Conduit ${role === 'all' ? '' : `${role} `}is ready (${((Date.now() - started) / 1000).toFixed(1)}s)`,

@@ -1,0 +1,114 @@
+// The API role on top of the shared services (platform/open-services.ts): the Hono app with its HTTP server,
+// the WebSocket hub and gRPC for streaming clients, the DingTalk and Feishu stream connections, the audit
+// chain monitor, the daily retention schedule and the bootstrap admin key.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { startAuditMonitor } from '../audit/monitor.js';
+import { apiOrigin, type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
+import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
+import { createJwtVerifier } from '../security/jwt-verifier.js';
+import { httpsServeOptions } from '../security/tls.js';
+import { createKeyVerifier, ensureBootstrapKey } from './admin-keys.js';
+import { createApp } from './app.js';
+import { startChannelStreams } from './channel-streams.js';
+import { createCredentialVerifier } from './credential-verifier.js';
+import { startGrpcServer } from './grpc/server.js';
+import { createStreamGuards } from './stream-guards.js';
+import { attachWebSocketHub } from './websocket/hub.js';
+
+export async function startApi(services: Services): Promise<RoleHandle> {
+  const { config, database, temporal, blobs, channels, logger, metrics, channelDeps } = services;
+  const stack = stopStack(logger);
+  try {
+    // API keys, and identity-provider JWTs when OIDC_ISSUER is set: one verifier for HTTP, WebSocket, gRPC.
+    const verifyApiKey = createCredentialVerifier({
+      apiKeys: createKeyVerifier(database.db, config.env.CONDUIT_ADMIN_API_KEY),
+      jwt: config.security.oidc ? createJwtVerifier(config.security.oidc) : undefined,
+      logger,
+    });
+    const bootstrapAdminKey = config.env.CONDUIT_ADMIN_API_KEY ? undefined : await ensureBootstrapKey(database.db);
+    // The audit chain is verified now and every five minutes (conduit_audit_chain_valid); the daily retention
+    // purge is a Temporal Schedule, created or brought up to date by every API start.
+    const auditMonitor = startAuditMonitor({ db: database.db, metrics, logger });
+    stack.push(() => auditMonitor.stop());
+    await ensureRetentionSchedule(temporal, config.temporal.taskQueue).catch((error) =>
+      logger.warn({ err: error }, 'cannot create or update the daily retention purge schedule'),
+    );
+    const app = createApp({
+      config,
+      temporal,
+      database,
+      blobs,
+      channels,
+      logger,
+      metrics,
+      verifyApiKey,
+      auditMonitor,
+    });
+    const server = await listen(
+      app.fetch,
+      config.api.host,
+      config.api.port,
+      await httpsServeOptions(config.security.tls),
+    );
+    stack.push(() => closeServer(server));
+    // GET /v1/ws and gRPC: streaming clients, stopped before the database they read events from.
+    const hubDeps = {
+      temporal,
+      taskQueue: config.temporal.taskQueue,
+      db: database.db,
+      blobs,
+      verifyApiKey,
+      guards: createStreamGuards(config.security),
+      logger,
+      metrics,
+    };
+    const webSocketHub = attachWebSocketHub(server as Server, hubDeps);
+    stack.push(() => webSocketHub.close());
+    let grpcAddress: string | undefined;
+    if (config.grpc) {
+      const grpcServer = await startGrpcServer(config.grpc.host, config.grpc.port, hubDeps, config.security.tls);
+      stack.push(() => grpcServer.stop());
+      grpcAddress = grpcServer.address;
+    }
+    // DingTalk Stream mode and the Feishu long connection: chat ingress without a public address.
+    const streams = await startChannelStreams({ config, temporal, blobs, logger, metrics, channelDeps });
+    stack.push(() => streams.stop());
+    const port = (server.address() as AddressInfo).port;
+    const origin = apiOrigin(config);
+    const apiUrl = port === config.api.port ? origin : origin.replace(/:\d+$/, `:${port}`);
+    return {
+      apiUrl,
+      metricsUrl: config.metrics.enabled ? `${apiUrl}/metrics` : undefined,
+      grpcAddress,
+      bootstrapAdminKey,
+      stop: stack.stop,
+    };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  hostname: string,
+  port: number,
+  https?: Awaited<ReturnType<typeof httpsServeOptions>>,
+): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port, ...https }, () => resolve(server));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`PORT ${port} on ${hostname} is already in use`) : error),
+    );
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive connections would hold close() open; idle ones are dropped now.
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  });
+}

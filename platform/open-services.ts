@@ -1,0 +1,231 @@
+// What every process role needs before it can do anything: the Temporal frontend (the embedded dev server
+// unless TEMPORAL_ADDRESS names a cluster), payload keys and the data converter, the Temporal client, the
+// database, the object store, the metrics registry with its state gauges, and the chat channel adapters.
+// startRoles opens these once and starts the roles given to it on top (api/start-api.ts,
+// workers/start-worker.ts); it is how `npm start`, `npm run api` and `npm run worker` are put together.
+import { mkdir } from 'node:fs/promises';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import type { Worker } from '@temporalio/worker';
+import type { ChannelAdapter, ChannelDeps } from '../channels/adapter.js';
+import { API_CHANNEL, createApiChannelAdapter } from '../channels/api/adapter.js';
+import { createGrpcChannelAdapter, GRPC_CHANNEL } from '../channels/grpc/adapter.js';
+import { createChannelAdapters } from '../channels/registry.js';
+import { createWebSocketChannelAdapter, WS_CHANNEL } from '../channels/websocket/adapter.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { createMetrics, type Metrics } from '../core/metrics.js';
+import { type DatabaseHandle, openDatabase } from '../db/client.js';
+import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
+import { temporalTlsConfig } from '../security/tls.js';
+import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
+import type { Progress } from './go-tool.js';
+import { startStateGauges } from './state-gauges.js';
+import { type RunningDevServer, startDevServer } from './temporal-dev-server.js';
+
+export interface ServiceOptions {
+  projectRoot: string;
+  logger: Logger;
+  progress?: Progress;
+  channelDeps?: Partial<ChannelDeps>;
+  metrics?: Metrics;
+  /** Where the embedded Temporal UI sends payloads to be decoded (the API's /codec), when this process has an API. */
+  codecEndpoint?: string;
+}
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  progress: Progress;
+  /** host:port of the Temporal frontend: the embedded dev server's, or TEMPORAL_ADDRESS. */
+  temporalAddress: string;
+  /** The embedded dev server, when this process started one. */
+  devServer?: RunningDevServer;
+  temporal: Client;
+  /** Shared by the client and the worker: every payload this instance sends to Temporal is encrypted. */
+  dataConverter: DataConverter;
+  temporalTls?: TLSConfig;
+  database: DatabaseHandle;
+  blobs: BlobStore;
+  metrics: Metrics;
+  channelDeps: ChannelDeps;
+  channels: Map<string, ChannelAdapter>;
+  stop(): Promise<void>;
+}
+
+/** What a started role adds to the process (each field only when the role has it). */
+export interface RoleHandle {
+  apiUrl?: string;
+  metricsUrl?: string;
+  grpcAddress?: string;
+  bootstrapAdminKey?: string;
+  worker?: Worker;
+  stop(): Promise<void>;
+}
+
+export type Role = (services: Services) => Promise<RoleHandle>;
+
+export interface Platform {
+  config: Config;
+  apiUrl?: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  metricsUrl?: string;
+  /** host:port of the gRPC hub, when GRPC_PORT is set. */
+  grpcAddress?: string;
+  /** Shown once, on the start that created it. */
+  bootstrapAdminKey?: string;
+  temporal: Client;
+  database: DatabaseHandle;
+  blobs: BlobStore;
+  metrics: Metrics;
+  worker?: Worker;
+  stop(): Promise<void>;
+}
+
+/** The API's own origin as seen from this host (0.0.0.0 is reached through the loopback address). */
+export function apiOrigin(config: Config): string {
+  const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
+  return `${config.security.tls ? 'https' : 'http'}://${host}:${config.api.port}`;
+}
+
+/** A stack of stop steps, unwound in reverse; a failing step is logged and the rest still run. */
+export function stopStack(logger: Logger) {
+  const steps: Array<() => Promise<void>> = [];
+  return {
+    push: (step: () => Promise<void>) => steps.push(step),
+    async stop() {
+      for (const step of steps.reverse()) {
+        try {
+          await step();
+        } catch (error) {
+          logger.warn({ err: error }, 'error while stopping');
+        }
+      }
+      steps.length = 0;
+    },
+  };
+}
+
+export async function openServices(config: Config, options: ServiceOptions): Promise<Services> {
+  const { logger } = options;
+  const progress = options.progress ?? ((line: string) => logger.info(line));
+  const stack = stopStack(logger);
+
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+
+    let devServer: RunningDevServer | undefined;
+    let temporalAddress = config.temporal.externalAddress;
+    if (!temporalAddress) {
+      const started = await startDevServer({
+        projectRoot: options.projectRoot,
+        dataDir: config.dataDir,
+        port: config.temporal.devPort,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        cliVersion: config.temporal.cliVersion,
+        // The embedded UI decodes encrypted payloads through the API's codec endpoints (docs/security.md).
+        codecEndpoint: options.codecEndpoint,
+        progress,
+      });
+      devServer = started;
+      stack.push(() => started.stop());
+      temporalAddress = started.address;
+    }
+
+    const database = await openDatabase(config.database);
+    stack.push(() => database.close());
+    const blobs = await openBlobStore(config.blobs);
+    const metrics = options.metrics ?? createMetrics();
+    const stateGauges = await startStateGauges(metrics, { dataDir: config.dataDir, db: database.db, logger });
+    stack.push(async () => stateGauges.stop());
+
+    // Every payload this instance sends to Temporal is encrypted; client and worker share the converter.
+    const payloadKeys = await loadPayloadKeys(config.security);
+    if (payloadKeys.created) {
+      progress(
+        `payload encryption key generated in ${payloadKeys.source} (back it up: runs cannot be read without it)`,
+      );
+    }
+    if (payloadKeys.looseMode)
+      logger.warn({ file: payloadKeys.source, mode: payloadKeys.looseMode }, 'key file is readable by others');
+    if (!config.security.payloadKeys && config.temporal.externalAddress) {
+      // Other processes on this namespace can only read these runs if they hold the same key.
+      logger.warn(
+        { file: payloadKeys.source },
+        'payload keys come from this instance’s key file; set CONDUIT_PAYLOAD_KEYS on every process sharing the namespace',
+      );
+    }
+    const dataConverter = createDataConverter(payloadKeys.keys);
+    const temporalTls = await temporalTlsConfig(config.temporal.tls);
+
+    const connection = await Connection.connect({ address: temporalAddress, tls: temporalTls });
+    stack.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+
+    const channelDeps: ChannelDeps = { fetch: globalThis.fetch, now: () => new Date(), ...options.channelDeps };
+    const channels = createChannelAdapters(config.env, channelDeps);
+    channels.set(API_CHANNEL, createApiChannelAdapter());
+    // Streaming clients read replies from the run's event log; these adapters only acknowledge the send.
+    channels.set(WS_CHANNEL, createWebSocketChannelAdapter());
+    channels.set(GRPC_CHANNEL, createGrpcChannelAdapter());
+
+    return {
+      config,
+      logger,
+      progress,
+      temporalAddress,
+      devServer,
+      temporal,
+      dataConverter,
+      temporalTls,
+      database,
+      blobs,
+      metrics,
+      channelDeps,
+      channels,
+      stop: stack.stop,
+    };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+/**
+ * Opens the services and starts the roles on them in order; stopping unwinds the roles in reverse, then the
+ * services. A role that fails to start stops everything started before it.
+ */
+export async function startRoles(config: Config, options: ServiceOptions, roles: Role[]): Promise<Platform> {
+  const services = await openServices(config, options);
+  const stack = stopStack(options.logger);
+  stack.push(() => services.stop());
+  const handles: RoleHandle[] = [];
+  try {
+    for (const role of roles) {
+      const handle = await role(services);
+      handles.push(handle);
+      stack.push(() => handle.stop());
+    }
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  const pick = <K extends keyof RoleHandle>(key: K) => handles.find((handle) => handle[key] !== undefined)?.[key];
+  return {
+    config,
+    apiUrl: pick('apiUrl'),
+    temporalAddress: services.temporalAddress,
+    temporalUiUrl: services.devServer?.uiUrl,
+    metricsUrl: pick('metricsUrl'),
+    grpcAddress: pick('grpcAddress'),
+    bootstrapAdminKey: pick('bootstrapAdminKey'),
+    temporal: services.temporal,
+    database: services.database,
+    blobs: services.blobs,
+    metrics: services.metrics,
+    worker: pick('worker') as Worker | undefined,
+    stop: stack.stop,
+  };
+}
