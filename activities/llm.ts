@@ -1,13 +1,13 @@
 // The intent and plan steps' model calls. The system prompt and the tool list are added here, outside the
 // workflow, so a prompt change needs no workflow patch; tool policies (timeout, sensitivity) travel back with
 // the plan so the workflow can give every tool call its own activity options.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { UnavailableError } from '../core/errors.js';
 import { LlmUnavailableError } from '../llm/errors.js';
 import { classifyIntentWithLlm } from '../llm/intent.js';
 import type { AssistantMessage, ChatMessage, ChatResult } from '../llm/types.js';
+import { recordLlmUsage } from '../llm/usage.js';
 import type { ActivityDeps } from './deps.js';
-import { recordLlmUsage } from './llm-usage.js';
 import { recordRunEvent } from './run-events.js';
 
 export interface ToolPolicy {
@@ -42,7 +42,7 @@ export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
       const result = await withModel(() =>
         classifyIntentWithLlm(roles().intent, text, { onResult: (call) => calls.push(call) }),
       );
-      await recordLlmUsage(db, metrics, calls);
+      await recordLlmUsage(db, metrics, currentWorkflowId(), calls);
       await recordRunEvent(db, 'intent', { intent: result.intent, confidence: result.confidence });
       return { name: result.intent, confidence: result.confidence };
     },
@@ -55,7 +55,7 @@ export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
           tools: specs.length ? specs : undefined,
         }),
       );
-      await recordLlmUsage(db, metrics, [result]);
+      await recordLlmUsage(db, metrics, currentWorkflowId(), [result]);
       const policies: Record<string, ToolPolicy> = {};
       for (const call of result.message.toolCalls) {
         const tool = tools.get(call.name);
@@ -76,6 +76,9 @@ export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
     },
   };
 }
+
+/** The run an activity works for, from the activity context. */
+const currentWorkflowId = () => Context.current().info.workflowExecution?.workflowId ?? 'standalone';
 
 /** No provider answered but one may recover: Temporal retries no sooner than the largest Retry-After seen. */
 async function withModel<T>(call: () => Promise<T>): Promise<T> {

@@ -1,15 +1,16 @@
-// The parse step's side effects and the run's bookkeeping: the conversation, the inbound message and the run
-// are recorded (idempotently: a retried or replayed activity writes nothing twice), and recent history is
-// read back as context for the model.
-import { and, eq } from 'drizzle-orm';
+// The run's bookkeeping steps: the run's row when it starts and when it finishes (runs/run-record.ts), and the
+// parse step, which records the inbound message in the transcript and reads the conversation's memory back as
+// context for the model (conversations/). Every write is idempotent: a retried or replayed activity writes
+// nothing twice.
+
+import { loadConversationContext } from '../conversations/memory.js';
+import { conversationKey, recordInboundMessage } from '../conversations/transcript.js';
 import type { InboundMessage } from '../core/message.js';
-import { conversations, messages, runs } from '../db/schema.js';
 import type { ChatMessage } from '../llm/types.js';
-import { maskPii } from '../pii/masking.js';
-import type { IntentResult, RunStatus } from '../runs/contract.js';
+import type { IntentResult } from '../runs/contract.js';
 import { fullText } from '../runs/offload-large-text.js';
+import { type RunOutcome, recordRunFinish, recordRunStart } from '../runs/run-record.js';
 import type { ActivityDeps } from './deps.js';
-import { loadConversationContext } from './memory.js';
 import { recordRunEvent } from './run-events.js';
 
 /**
@@ -35,57 +36,30 @@ export interface RunContext {
   };
 }
 
-export const conversationKey = (message: InboundMessage) => `${message.channel}:${message.conversationId}`;
-
-/** The transcript's copy of a text: with TRANSCRIPT_ANONYMISE, personal data becomes placeholders for good. */
-export const storedText = (text: string, anonymise: boolean) =>
-  anonymise ? maskPii(text, { reversible: false }).text : text;
-
 export function createRecordActivities({ config, db, metrics, llm, blobs, logger }: ActivityDeps) {
   return {
+    /** The run's first step: its row exists from here on, whatever the verify step decides. */
+    async recordRun({ workflowId, message }: { workflowId: string; message: InboundMessage }): Promise<void> {
+      const inserted = await recordRunStart(db, {
+        workflowId,
+        channel: message.channel,
+        messageId: message.messageId,
+        conversationId: conversationKey(message),
+        senderId: message.sender.id,
+        replyTarget: message.replyTarget,
+      });
+      if (inserted) metrics.runsStarted.inc({ channel: message.channel });
+    },
+
     async recordInbound({ workflowId, message }: { workflowId: string; message: InboundMessage }): Promise<RunContext> {
-      const conversationId = conversationKey(message);
       const text = (await fullText(message, blobs)).trim();
-      await db
-        .insert(conversations)
-        .values({
-          id: conversationId,
-          channel: message.channel,
-          externalId: message.conversationId,
-          type: message.conversationType,
-        })
-        .onConflictDoUpdate({ target: conversations.id, set: { lastMessageAt: new Date() } });
-      const inserted = await db
-        .insert(runs)
-        .values({
-          workflowId,
-          channel: message.channel,
-          messageId: message.messageId,
-          conversationId,
-          senderId: message.sender.id,
-          replyTarget: message.replyTarget,
-        })
-        .onConflictDoNothing()
-        .returning({ workflowId: runs.workflowId });
-      if (inserted.length > 0) metrics.runsStarted.inc({ channel: message.channel });
-      await db
-        .insert(messages)
-        .values({
-          id: `${workflowId}:in`,
-          conversationId,
-          workflowId,
-          direction: 'in',
-          senderId: message.sender.id,
-          senderName: message.sender.name,
-          text: storedText(text, config.privacy.anonymiseTranscripts),
-        })
-        .onConflictDoNothing();
-      const thisMessage = await db
-        .select({ createdAt: messages.createdAt })
-        .from(messages)
-        .where(eq(messages.id, `${workflowId}:in`));
-      const before = thisMessage[0]?.createdAt ?? new Date();
-      const memory = await loadConversationContext(db, conversationId, before, config.pipeline.historyTokenBudget);
+      const { conversationId, recordedAt } = await recordInboundMessage(db, {
+        workflowId,
+        message,
+        text,
+        anonymise: config.privacy.anonymiseTranscripts,
+      });
+      const memory = await loadConversationContext(db, conversationId, recordedAt, config.pipeline.historyTokenBudget);
       await recordRunEvent(db, 'step', { step: 'parse' });
       return {
         text:
@@ -106,44 +80,15 @@ export function createRecordActivities({ config, db, metrics, llm, blobs, logger
       };
     },
 
-    async finishRun(input: {
-      workflowId: string;
-      message: InboundMessage;
-      outcome: NonNullable<RunStatus['outcome']>;
-      intent?: IntentResult;
-      replyText: string;
-    }): Promise<void> {
-      const status = input.outcome === 'refused' ? 'refused' : input.outcome === 'failed' ? 'failed' : 'completed';
-      // A run refused at the verify step never reached recordInbound: its row is written here.
-      await db
-        .insert(runs)
-        .values({
-          workflowId: input.workflowId,
-          channel: input.message.channel,
-          messageId: input.message.messageId,
-          conversationId: conversationKey(input.message),
-          senderId: input.message.sender.id,
-        })
-        .onConflictDoNothing();
-      const updated = await db
-        .update(runs)
-        .set({
-          status,
-          intent: input.intent?.name,
-          intentConfidence: input.intent?.confidence,
-          completedAt: new Date(),
-        })
-        .where(and(eq(runs.workflowId, input.workflowId), eq(runs.status, 'running')))
-        .returning({ channel: runs.channel });
-      const channel = updated[0]?.channel;
-      if (channel) {
-        metrics.runsFinished.inc({ channel, outcome: input.outcome });
-        // One line per finished run: the failed-runs search and alerts key on `outcome`.
-        logger.info(
-          { workflowId: input.workflowId, channel, outcome: input.outcome, intent: input.intent?.name },
-          'run finished',
-        );
-      }
+    async finishRun(input: { workflowId: string; outcome: RunOutcome; intent?: IntentResult }): Promise<void> {
+      const channel = await recordRunFinish(db, input);
+      if (!channel) return;
+      metrics.runsFinished.inc({ channel, outcome: input.outcome });
+      // One line per finished run: the failed-runs search and alerts key on `outcome`.
+      logger.info(
+        { workflowId: input.workflowId, channel, outcome: input.outcome, intent: input.intent?.name },
+        'run finished',
+      );
     },
   };
 }

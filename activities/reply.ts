@@ -2,11 +2,11 @@
 // and marked sent after, so a retried or replayed activity finds "sent" and posts nothing twice. The key
 // also goes to platforms that de-duplicate themselves (Feishu's reply uuid).
 import { eq, sql } from 'drizzle-orm';
+import { recordOutboundMessage, storedText } from '../conversations/transcript.js';
 import { NotFoundError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
-import { messages, replyOutbox } from '../db/schema.js';
+import { replyOutbox } from '../db/schema.js';
 import type { ActivityDeps } from './deps.js';
-import { storedText } from './record.js';
 import { recordRunEvent } from './run-events.js';
 
 export interface SendReplyInput {
@@ -15,6 +15,8 @@ export interface SendReplyInput {
   kind: 'final' | 'progress' | 'reminder';
   target: ReplyTarget;
   reply: OutboundReply;
+  /** The run's conversation (conversations-table key), when the reply belongs in its transcript. */
+  conversationId?: string;
 }
 
 export function createReplyActivities({ db, channels, metrics, logger, config }: ActivityDeps) {
@@ -53,25 +55,15 @@ export function createReplyActivities({ db, channels, metrics, logger, config }:
         .update(replyOutbox)
         .set({ status: 'sent', sentAt: new Date(), platformMessageId: sent.platformMessageId })
         .where(eq(replyOutbox.key, key));
-      if (input.kind !== 'progress') {
-        const [conversation] = await db
-          .select({ conversationId: messages.conversationId })
-          .from(messages)
-          .where(eq(messages.workflowId, input.workflowId))
-          .limit(1);
-        if (conversation) {
-          await db
-            .insert(messages)
-            .values({
-              id: key,
-              conversationId: conversation.conversationId,
-              workflowId: input.workflowId,
-              direction: 'out',
-              senderId: 'conduit',
-              text: storedText(input.reply.text, anonymise),
-            })
-            .onConflictDoNothing();
-        }
+      // The transcript records what was said in the run's conversation; progress notices are not part of it.
+      if (input.kind !== 'progress' && input.conversationId) {
+        await recordOutboundMessage(db, {
+          id: key,
+          conversationId: input.conversationId,
+          workflowId: input.workflowId,
+          text: input.reply.text,
+          anonymise,
+        });
       }
       metrics.repliesSent.inc({ channel: target.channel, kind: input.kind, result: 'sent' });
       await recordRunEvent(

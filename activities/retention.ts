@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { appendAudit } from '../audit/chain.js';
 import { type PurgeProgress, purgeExpired } from '../privacy/retention.js';
-import type { RetentionClass, RetentionPurgeResult } from '../workflows/retention-purge.js';
+import type { RetentionClass, RetentionPurgeResult } from '../privacy/retention-classes.js';
 import type { ActivityDeps } from './deps.js';
 
 export function createRetentionActivities({ db, blobs, config, logger }: ActivityDeps) {

@@ -1,19 +1,10 @@
-// Recurring messages from chat (/schedule, /schedules, /unschedule): Temporal Schedules that start a run with
-// the stored text in the same conversation. Only the person who created a schedule may delete it.
-import { NotFoundError } from '../core/errors.js';
+// Chat schedules' activities (/schedule, /schedules, /unschedule); jobs/chat-schedules.ts decides.
 import type { InboundMessage } from '../core/message.js';
-import {
-  createMessageSchedule,
-  deleteMessageSchedule,
-  describeMessageSchedule,
-  listMessageSchedules,
-} from '../jobs/message-schedules.js';
+import { createChatSchedule, deleteChatSchedule, describeChatSchedules } from '../jobs/chat-schedules.js';
 import type { ActivityDeps } from './deps.js';
 
 export function createScheduleActivities({ temporal, config }: ActivityDeps) {
-  const taskQueue = config.temporal.taskQueue;
-  const owner = (message: InboundMessage) => `chat:${message.channel}:${message.sender.id}`;
-
+  const deps = { temporal, taskQueue: config.temporal.taskQueue, timezone: config.pipeline.scheduleTimezone };
   return {
     async createChatSchedule(input: {
       scheduleId: string;
@@ -22,51 +13,15 @@ export function createScheduleActivities({ temporal, config }: ActivityDeps) {
       everyMs?: number;
       cron?: string;
     }): Promise<string> {
-      const { messageId: _ignored, ...template } = input.message;
-      const schedule = await createMessageSchedule(temporal, taskQueue, {
-        scheduleId: input.scheduleId,
-        timing:
-          input.cron !== undefined
-            ? { cron: input.cron, timezone: config.pipeline.scheduleTimezone }
-            : { intervalSeconds: Math.round((input.everyMs ?? 0) / 1000) },
-        message: { ...template, text: input.text },
-        createdBy: owner(input.message),
-      });
-      const next = schedule.nextRunTimes[0];
-      return `Scheduled ${schedule.id}: "${input.text}" ${input.cron ? `at cron ${input.cron} (${config.pipeline.scheduleTimezone})` : `every ${Math.round((input.everyMs ?? 0) / 60_000)} min`}${next ? `, next at ${next}` : ''}. /unschedule ${schedule.id} to stop it.`;
+      return createChatSchedule(deps, input);
     },
 
     async describeChatSchedules({ message }: { message: InboundMessage }): Promise<string> {
-      const mine = (await listMessageSchedules(temporal, taskQueue)).filter(
-        (schedule) => schedule.createdBy === owner(message) && schedule.conversationId === message.conversationId,
-      );
-      if (mine.length === 0) return 'You have no schedules in this conversation.';
-      const lines = mine.map((schedule) => {
-        const when = schedule.cron
-          ? `cron ${schedule.cron}`
-          : `every ${Math.round((schedule.intervalSeconds ?? 0) / 60)} min`;
-        return `- ${schedule.id}: "${schedule.text}" ${when}${schedule.nextRunTimes[0] ? `, next ${schedule.nextRunTimes[0]}` : ''}`;
-      });
-      return `Your schedules:\n${lines.join('\n')}`;
+      return describeChatSchedules(deps, message);
     },
 
-    async deleteChatSchedule({
-      scheduleId,
-      message,
-    }: {
-      scheduleId: string;
-      message: InboundMessage;
-    }): Promise<string> {
-      const notFound = `No schedule ${scheduleId} found. /schedules lists yours.`;
-      try {
-        const schedule = await describeMessageSchedule(temporal, taskQueue, scheduleId);
-        if (schedule.createdBy !== owner(message)) return notFound;
-        await deleteMessageSchedule(temporal, taskQueue, scheduleId);
-        return `Deleted schedule ${scheduleId}.`;
-      } catch (error) {
-        if (error instanceof NotFoundError) return notFound;
-        throw error;
-      }
+    async deleteChatSchedule(input: { scheduleId: string; message: InboundMessage }): Promise<string> {
+      return deleteChatSchedule(deps, input);
     },
   };
 }

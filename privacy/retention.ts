@@ -8,7 +8,7 @@ import type { PrivacySettings } from '../core/config.js';
 import type { Database } from '../db/client.js';
 import { jobs, memories, messages, rateWindows, replyOutbox, runEvents, runs } from '../db/schema.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import type { RetentionClass } from '../workflows/retention-purge.js';
+import type { RetentionClass } from './retention-classes.js';
 
 const DAY_MS = 86_400_000;
 /** Object-store prefixes that hold conversation content: offloaded message texts and memory snapshots. */

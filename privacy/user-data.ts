@@ -5,8 +5,8 @@
 // their summaries: a summary cannot be split by author (docs/security.md). Audit rows stay (legal record).
 import type { Client } from '@temporalio/client';
 import { and, eq, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
-import { memorySnapshotPrefix } from '../activities/memory.js';
 import { appendAudit } from '../audit/chain.js';
+import { memorySnapshotPrefix } from '../conversations/memory.js';
 import type { InboundMessage } from '../core/message.js';
 import type { Database } from '../db/client.js';
 import {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyAuditChain } from '../audit/chain.js';
 import { auditLog, conversations, jobs, memories, messages, replyOutbox, runEvents, runs } from '../db/schema.js';
 import { purgeExpired } from '../privacy/retention.js';
+import type { RetentionPurgeResult } from '../privacy/retention-classes.js';
 import { ensureRetentionSchedule, retentionScheduleId } from '../privacy/retention-schedule.js';
 import { openBlobStore } from '../storage/blob-store.js';
-import type { RetentionPurgeResult } from '../workflows/retention-purge.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 
 const DAY = 86_400_000;

@@ -5,8 +5,8 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memorySnapshotPrefix } from '../activities/memory.js';
 import { verifyAuditChain } from '../audit/chain.js';
+import { memorySnapshotPrefix } from '../conversations/memory.js';
 import type { InboundMessage } from '../core/message.js';
 import { auditLog, jobs, memories, messages, replyOutbox, runEvents, runs } from '../db/schema.js';
 import type { RunStatus } from '../runs/contract.js';

@@ -119,6 +119,21 @@ describe('payload encryption', () => {
     expect(await viewerEncode.json()).toMatchObject({ error: { code: 'forbidden' } });
   });
 
+  it('reads protobuf JSON with empty fields left out, as the Temporal CLI sends it', async () => {
+    for (const path of ['encode', 'decode']) {
+      const empty = await codec(path, {});
+      expect(empty.status).toBe(200);
+      expect(await empty.json()).toEqual({ payloads: [] });
+    }
+    const bare = await codec('encode', { payloads: [{}] });
+    expect(bare.status).toBe(200);
+    const sealed = ((await bare.json()) as { payloads: Array<{ metadata: Record<string, string>; data: string }> })
+      .payloads[0]!;
+    expect(await (await codec('decode', { payloads: [sealed] })).json()).toEqual({
+      payloads: [{ metadata: {}, data: '' }],
+    });
+  });
+
   it('answers bad codec input with 400, not a crash', async () => {
     const garbage = await codec('decode', {
       payloads: [{ metadata: { encoding: b64('binary/encrypted') }, data: 'AAAA' }],

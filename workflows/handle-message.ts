@@ -1,86 +1,19 @@
 // One durable run per inbound chat message: verify → parse → intent → plan → execute → reply. Every side
-// effect is an activity (timeouts and retry policies below, in one place); this file only decides.
+// effect is an activity (timeouts and retry policies in activity-options.ts); this file only decides. Approvals
+// live in approval.ts, chat commands in commands.ts (parsing) and run-command.ts (running).
 
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import {
-  ApplicationFailure,
-  condition,
-  log,
-  ParentClosePolicy,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  sleep,
-  startChild,
-  uuid4,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { ToolPolicy } from '../activities/llm.js';
-import type { InboundMessage, OutboundReply, SentMessageRef } from '../core/message.js';
+import type { OutboundReply, SentMessageRef } from '../core/message.js';
 import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
 import type { ChatMessage, ToolCall } from '../llm/types.js';
-import {
-  approveSignal,
-  cancelSignal,
-  type Decision,
-  type HandleMessageInput,
-  type RunStatus,
-  rejectSignal,
-  reminderWorkflowId,
-  statusQuery,
-} from '../runs/contract.js';
-import { type Command, formatDuration, HELP_TEXT, parseCommand } from './commands.js';
-import { reminder } from './reminder.js';
-
-/** Permanent failures: retrying cannot help, so the step fails at once and the run says so politely. */
-export const NON_RETRYABLE = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'payload_too_large'];
-
-// Short bookkeeping against our own database: local activities, so they cost no extra server round trip.
-const local = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: {
-    initialInterval: '200ms',
-    maximumInterval: '5s',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-// Calls to a model: slow and failure-prone vendors, retried with backoff for a few minutes in all. The
-// timeout follows the configured model timeout, so a worker that dies mid-call is noticed quickly.
-const modelActivities = (llmTimeoutMs: number) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: llmTimeoutMs + 5_000,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: 6,
-      nonRetryableErrorTypes: NON_RETRYABLE,
-    },
-  });
-// Sending to a chat platform: retried for up to about an hour, because a lost reply is worse than a late one.
-const delivery = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-// Signalling other runs and reading jobs: our own services, quick.
-const bookkeeping = proxyActivities<Activities>({
-  startToCloseTimeout: '15s',
-  retry: {
-    initialInterval: '500ms',
-    maximumInterval: '10s',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+import { type HandleMessageInput, type RunStatus, statusQuery } from '../runs/contract.js';
+import { delivery, local, modelActivities, toolActivities } from './activity-options.js';
+import { awaitApproval, listenForDecisions } from './approval.js';
+import { HELP_TEXT, parseCommand } from './commands.js';
+import { errorMessage } from './failure-text.js';
+import { runCommand } from './run-command.js';
 
 /** Set by Temporal on runs a Schedule starts: such runs carry the message as it was when the schedule was made. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -91,21 +24,12 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   const scheduledAt = typedSearchAttributes.get(SCHEDULED_START_TIME);
   const message = scheduledAt ? { ...input.message, sentAt: scheduledAt.toISOString() } : input.message;
   const status: RunStatus = { step: 'verify', plan: [], toolCalls: [] };
-  // Held in an object: signal handlers mutate it, and TypeScript must not narrow it between awaits.
-  const signals: { cancelledBy?: Decision; decision?: { approved: boolean; by: Decision } } = {};
+  const signals = listenForDecisions();
   // Read through a function: TypeScript would otherwise keep a narrowing across awaits that signals change.
-  const currentDecision = () => signals.decision;
   const cancelledBy = () => signals.cancelledBy;
   setHandler(statusQuery, () => status);
-  setHandler(cancelSignal, (by) => {
-    signals.cancelledBy ??= by;
-  });
-  setHandler(approveSignal, (by) => {
-    signals.decision ??= { approved: true, by };
-  });
-  setHandler(rejectSignal, (by) => {
-    signals.decision ??= { approved: false, by };
-  });
+  // Known once the parse step has recorded the message: replies from then on go into the transcript.
+  let conversationId: string | undefined;
 
   // Progress: if the answer is not ready after the configured delay, say that work is under way.
   let progress: SentMessageRef | undefined;
@@ -137,6 +61,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
         kind: 'final',
         target: message.replyTarget,
         reply: outbound,
+        conversationId,
       });
       status.outcome = outcome;
     } catch (error) {
@@ -147,9 +72,12 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
       status.deliveryError = errorMessage(error);
     }
     status.step = 'done';
-    await local.finishRun({ workflowId, message, outcome: status.outcome, intent: status.intent, replyText: text });
+    await local.finishRun({ workflowId, outcome: status.outcome, intent: status.intent });
     return status;
   };
+
+  // The run's row exists from the first step on, so every outcome (a refusal too) only updates it.
+  await local.recordRun({ workflowId, message });
 
   // verify
   const verdict = await local.verifySender({ message, runStartedAtMs: workflowInfo().startTime.getTime() });
@@ -161,6 +89,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   // parse
   status.step = 'parse';
   const context = await local.recordInbound({ workflowId, message });
+  conversationId = context.conversationId;
   const progressDelay = context.settings.progressDelayMs;
   void sleep(progressDelay).then(() => reportProgress('Working on it…'));
 
@@ -261,131 +190,34 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     policy: ToolPolicy | undefined,
   ): Promise<{ ok: boolean; result: unknown }> {
     if (!policy) return { ok: false, result: { error: `unknown tool ${call.name}` } };
-    if (policy.sensitive && !(await approved(call.name, call.arguments))) {
-      const by = currentDecision()?.by.by;
-      return { ok: false, result: { error: by ? `rejected by ${by}` : 'not approved in time' } };
+    if (policy.sensitive) {
+      const outcome = await awaitApproval({
+        workflowId,
+        message,
+        tool: call.name,
+        args: call.arguments,
+        timeoutMs: context.settings.approvalTimeoutMs,
+        signals,
+        status,
+      });
+      if (outcome !== 'approved') {
+        const by = signals.decision?.by.by;
+        return { ok: false, result: { error: by ? `rejected by ${by}` : 'not approved in time' } };
+      }
     }
-    const tools = proxyActivities<Activities>({
-      startToCloseTimeout: policy.timeoutMs,
-      retry: {
-        initialInterval: '1s',
-        maximumInterval: '10s',
-        maximumAttempts: policy.maxAttempts,
-        nonRetryableErrorTypes: NON_RETRYABLE,
-      },
-    });
     try {
       return {
         ok: true,
-        result: await tools.runTool({ workflowId, callId: call.id, name: call.name, arguments: call.arguments }),
+        result: await toolActivities(policy).runTool({
+          workflowId,
+          callId: call.id,
+          name: call.name,
+          arguments: call.arguments,
+        }),
       };
     } catch (error) {
       // A failed tool is information for the model, not the end of the run.
       return { ok: false, result: { error: errorMessage(error) } };
     }
   }
-
-  async function approved(tool: string, args: string): Promise<boolean> {
-    const jobId = `a-${uuid4().slice(0, 8)}`;
-    status.step = 'awaiting_approval';
-    status.pendingApproval = { jobId, tool };
-    signals.decision = undefined;
-    await bookkeeping.createJob({
-      id: jobId,
-      kind: 'approval',
-      workflowId,
-      message,
-      summary: `run ${tool}(${args.slice(0, 200)})`,
-    });
-    await delivery.sendReply({
-      key: `${workflowId}:approval:${jobId}`,
-      workflowId,
-      kind: 'progress',
-      target: message.replyTarget,
-      reply: {
-        text: `Running **${tool}** needs approval by a second person: /approve ${jobId} or /reject ${jobId}.`,
-        format: 'markdown',
-      },
-    });
-    const decided = await condition(
-      () => currentDecision() !== undefined || cancelledBy() !== undefined,
-      context.settings.approvalTimeoutMs,
-    );
-    const outcome = !decided
-      ? 'expired'
-      : cancelledBy()
-        ? 'cancelled'
-        : currentDecision()?.approved
-          ? 'approved'
-          : 'rejected';
-    await bookkeeping.setJobStatus({ jobId, status: outcome });
-    status.pendingApproval = undefined;
-    status.step = 'execute';
-    return outcome === 'approved';
-  }
-}
-
-async function runCommand(command: Command, message: InboundMessage, workflowId: string): Promise<string> {
-  switch (command.name) {
-    case 'help':
-      return HELP_TEXT;
-    case 'echo':
-      return command.text;
-    case 'time':
-      // Workflow time is the time this step was first decided: deterministic on replay.
-      return `It is ${new Date().toISOString()} (UTC).`;
-    case 'invalid':
-      return command.problem;
-    case 'jobs':
-      return bookkeeping.describeJobs({ ownerId: message.sender.id, channel: message.channel });
-    case 'schedule':
-      return bookkeeping.createChatSchedule({
-        // Derived from the run, so a retried activity finds the schedule it already made.
-        scheduleId: `s-${uuid4().slice(0, 8)}`,
-        message,
-        text: command.text,
-        everyMs: command.every,
-        cron: command.cron,
-      });
-    case 'schedules':
-      return bookkeeping.describeChatSchedules({ message });
-    case 'unschedule':
-      return bookkeeping.deleteChatSchedule({ scheduleId: command.scheduleId, message });
-    case 'cancel':
-    case 'approve':
-    case 'reject':
-      return bookkeeping.actOnJob({
-        jobId: command.jobId,
-        action: command.name,
-        actor: { channel: message.channel, id: message.sender.id, name: message.sender.name },
-        reason: command.name === 'reject' ? command.reason : undefined,
-      });
-    case 'remind': {
-      const jobId = `r-${uuid4().slice(0, 8)}`;
-      const dueAtMs = Date.now() + command.delayMs;
-      await bookkeeping.createJob({
-        id: jobId,
-        kind: 'reminder',
-        workflowId: reminderWorkflowId(jobId),
-        message,
-        summary: command.text,
-        dueAtMs,
-      });
-      // The reminder outlives this run: abandoned, not cancelled, when this run completes.
-      await startChild(reminder, {
-        workflowId: reminderWorkflowId(jobId),
-        args: [{ jobId, message, text: command.text, dueAtMs }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-      log.info('reminder scheduled', { jobId, parent: workflowId });
-      return `OK, I will remind you in ${formatDuration(command.delayMs)} (at ${new Date(dueAtMs).toISOString()}). Job id: ${jobId}; /cancel ${jobId} to cancel.`;
-    }
-  }
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof ApplicationFailure) return error.message;
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) return cause.message;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,24 +1,14 @@
 // Deletes data past its retention period, one data class at a time, then records what it removed in the audit
 // log. A Temporal Schedule starts it daily (privacy/retention-schedule.ts); POST /v1/privacy/purge starts it on
-// demand. The rules per class live in privacy/retention.ts; this file only decides the order.
+// demand. The classes are listed in privacy/retention-classes.ts, the rules per class live in
+// privacy/retention.ts; this file only decides the order.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-
-export const RETENTION_CLASSES = ['messages', 'runEvents', 'blobs', 'rateWindows', 'audit'] as const;
-export type RetentionClass = (typeof RETENTION_CLASSES)[number];
-
-export interface RetentionPurgeInput {
-  /** What started it: `schedule`, or `api:<key id>`. */
-  trigger?: string;
-  /** Only these classes (default: all). */
-  classes?: RetentionClass[];
-}
-
-export interface RetentionPurgeResult {
-  deleted: Partial<Record<RetentionClass, number>>;
-  /** Classes with no retention period: kept forever. */
-  skipped: RetentionClass[];
-}
+import {
+  RETENTION_CLASSES,
+  type RetentionPurgeInput,
+  type RetentionPurgeResult,
+} from '../privacy/retention-classes.js';
 
 /** Calls per class before giving up for today: each call deletes for up to 20 s. */
 const MAX_CALLS_PER_CLASS = 200;

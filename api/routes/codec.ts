@@ -12,8 +12,15 @@ import type { ApiDeps, ApiEnv } from '../deps.js';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'expected base64');
-const bodySchema = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), base64).nullish(), data: base64.nullish() })).max(10_000),
+// Protobuf JSON leaves out empty fields: the CLI sends `{}` for a query without arguments (no payloads), and
+// a payload without metadata or data leaves those out too. Absent means empty, as protojson reads it; an
+// unknown top-level field is refused, as protojson refuses it.
+const bodySchema = z.strictObject({
+  payloads: z
+    .array(z.object({ metadata: z.record(z.string(), base64).nullish(), data: base64.nullish() }))
+    .max(10_000)
+    .nullish()
+    .transform((payloads) => payloads ?? []),
 });
 
 type JsonPayload = z.infer<typeof bodySchema>['payloads'][number];

@@ -8,9 +8,9 @@ import { appendAudit } from '../../audit/chain.js';
 import { BadRequestError } from '../../core/errors.js';
 import { validationHook } from '../../core/validation.js';
 import { approveErasure } from '../../privacy/erasure-approval.js';
+import { RETENTION_CLASSES, type RetentionPurgeInput } from '../../privacy/retention-classes.js';
 import { retentionScheduleId } from '../../privacy/retention-schedule.js';
 import { eraseUserData, exportUserData, type UserRef, userTarget } from '../../privacy/user-data.js';
-import { RETENTION_CLASSES, type RetentionPurgeInput } from '../../workflows/retention-purge.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 
 export const purgeRequestSchema = z.object({

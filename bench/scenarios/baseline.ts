@@ -95,6 +95,7 @@ export async function baseline(ctx: BenchContext): Promise<BaselineResult> {
       });
       const step = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) =>
         env.run(fn as (...args: unknown[]) => Promise<R>, ...args) as Promise<R>;
+      await step(activities.recordRun, { workflowId, message });
       const verdict = await step(activities.verifySender, { message, runStartedAtMs: Date.now() });
       if (!verdict.allowed) throw new Error(`refused: ${verdict.reason}`);
       const context = await step(activities.recordInbound, { workflowId, message });
@@ -125,14 +126,9 @@ export async function baseline(ctx: BenchContext): Promise<BaselineResult> {
         kind: 'final',
         target: message.replyTarget,
         reply: { text, format: 'markdown' },
+        conversationId: context.conversationId,
       });
-      await step(activities.finishRun, {
-        workflowId,
-        message,
-        outcome: 'replied',
-        intent: { ...intent, source: 'llm' },
-        replyText: text,
-      });
+      await step(activities.finishRun, { workflowId, outcome: 'replied', intent: { ...intent, source: 'llm' } });
     } catch (error) {
       firstError ??= error instanceof Error ? error.message : String(error);
       throw error;

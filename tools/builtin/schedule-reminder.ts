@@ -5,14 +5,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { insertJob } from '../../activities/jobs.js';
 import { BadRequestError } from '../../core/errors.js';
 import type { ConversationType, InboundMessage } from '../../core/message.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Database } from '../../db/client.js';
 import { conversations } from '../../db/schema.js';
+import { MAX_REMINDER_MS, parseDuration } from '../../jobs/durations.js';
+import { insertJob } from '../../jobs/pending-jobs.js';
 import { type ReminderInput, reminderWorkflowId } from '../../runs/contract.js';
-import { MAX_REMINDER_MS, parseDuration } from '../../workflows/commands.js';
 import type { reminder } from '../../workflows/reminder.js';
 import type { ToolContext, ToolDefinition } from '../types.js';
 

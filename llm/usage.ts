@@ -1,15 +1,17 @@
-// Records what each model call of a run used: a row in llm_usage per call (the workflow id comes from the
-// activity context) and the billed tokens in conduit_llm_tokens_total. Cache hits get a row marked cached and
-// no token count, since nothing was billed for them.
-import { Context } from '@temporalio/activity';
+// Records what a run's model calls used: a row in llm_usage per call and the billed tokens in
+// conduit_llm_tokens_total. Cache hits get a row marked cached and no token count, since nothing was billed.
 import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
 import { llmUsage } from '../db/schema.js';
-import type { ChatResult } from '../llm/types.js';
+import type { ChatResult } from './types.js';
 
-export async function recordLlmUsage(db: Database, metrics: Metrics, results: ChatResult[]): Promise<void> {
+export async function recordLlmUsage(
+  db: Database,
+  metrics: Pick<Metrics, 'llmTokens'>,
+  workflowId: string,
+  results: ChatResult[],
+): Promise<void> {
   if (results.length === 0) return;
-  const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'standalone';
   const rows = results.map((result) => {
     const provider = result.servedBy?.provider ?? 'unknown';
     const model = result.servedBy?.model ?? result.model;

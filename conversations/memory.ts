@@ -1,0 +1,135 @@
+// Conversation memory: a rolling window of recent messages within a token budget, plus a running summary of
+// everything older that the model compacts when the window overflows. Each compaction also writes a
+// transcript snapshot to the object store, so the summary never is the only copy of what was said.
+import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
+import { UnavailableError } from '../core/errors.js';
+import { estimateTokens } from '../core/tokens.js';
+import type { Database } from '../db/client.js';
+import { memories, messages } from '../db/schema.js';
+import type { ChatMessage, LlmClient } from '../llm/types.js';
+import type { BlobStore } from '../storage/blob-store.js';
+
+/** Most messages read back per run; the token budget usually binds first. */
+export const HISTORY_MESSAGES = 40;
+/** Messages kept verbatim after a compaction (the latest exchange), so the next turn reads naturally. */
+export const KEEP_AFTER_COMPACTION = 2;
+
+interface Summary {
+  text: string;
+  /** ISO time of the newest message the summary covers. */
+  coversUntil: string;
+}
+
+export interface ConversationContext {
+  summary?: string;
+  history: ChatMessage[];
+  /** True when messages not covered by the summary exceed the budget: the run compacts after replying. */
+  needsCompaction: boolean;
+}
+
+async function readSummary(db: Database, conversationId: string): Promise<Summary | undefined> {
+  const [row] = await db
+    .select({ value: memories.value })
+    .from(memories)
+    .where(and(eq(memories.conversationId, conversationId), eq(memories.key, 'summary')));
+  return row?.value as Summary | undefined;
+}
+
+const asChat = (row: { direction: 'in' | 'out'; text: string }): ChatMessage =>
+  row.direction === 'in' ? { role: 'user', content: row.text } : { role: 'assistant', content: row.text };
+
+export async function loadConversationContext(
+  db: Database,
+  conversationId: string,
+  before: Date,
+  tokenBudget: number,
+): Promise<ConversationContext> {
+  const summary = await readSummary(db, conversationId);
+  const conditions = [eq(messages.conversationId, conversationId), lt(messages.createdAt, before)];
+  if (summary) conditions.push(gt(messages.createdAt, new Date(summary.coversUntil)));
+  const recent = await db
+    .select({ direction: messages.direction, text: messages.text })
+    .from(messages)
+    .where(and(...conditions))
+    .orderBy(desc(messages.createdAt))
+    .limit(HISTORY_MESSAGES);
+  // Newest first: take messages while they fit the budget, then restore chronological order.
+  const window: ChatMessage[] = [];
+  let used = estimateTokens(summary?.text ?? '');
+  for (const row of recent) {
+    const cost = estimateTokens(row.text);
+    if (used + cost > tokenBudget && window.length > 0) break;
+    used += cost;
+    window.push(asChat(row));
+  }
+  const uncovered = recent.reduce((sum, row) => sum + estimateTokens(row.text), 0);
+  return {
+    summary: summary?.text,
+    history: window.reverse(),
+    needsCompaction: uncovered > tokenBudget || recent.length >= HISTORY_MESSAGES,
+  };
+}
+
+/** Where a conversation's transcript snapshots live in the object store (erasing a user's data removes them). */
+export const memorySnapshotPrefix = (conversationId: string) =>
+  `memory/${encodeURIComponent(conversationId).replace(/%/g, '_')}/`;
+
+const COMPACTION_PROMPT = [
+  'Summarise the conversation below for an assistant that will continue it.',
+  'Keep facts, decisions, names, numbers, open questions and commitments; drop pleasantries.',
+  'At most 200 words, in the language the conversation is in. Answer with the summary only.',
+].join(' ');
+
+export interface CompactionDeps {
+  db: Database;
+  blobs: BlobStore;
+  /** The model that writes the summary (the planning role's); unset when no model is configured. */
+  model?: LlmClient;
+}
+
+/** Folds everything but the latest messages into the running summary. Idempotent: a retry finds less to fold. */
+export async function compactHistory(
+  { db, blobs, model }: CompactionDeps,
+  conversationId: string,
+): Promise<{ compacted: number }> {
+  if (!model) throw new UnavailableError('no language model is configured');
+  const previous = await readSummary(db, conversationId);
+  const rows = await db
+    .select({ direction: messages.direction, text: messages.text, createdAt: messages.createdAt })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        ...(previous ? [gt(messages.createdAt, new Date(previous.coversUntil))] : []),
+      ),
+    )
+    .orderBy(asc(messages.createdAt));
+  const fold = rows.slice(0, Math.max(0, rows.length - KEEP_AFTER_COMPACTION));
+  if (fold.length === 0) return { compacted: 0 };
+  const transcript = fold.map((row) => `${row.direction === 'in' ? 'User' : 'Assistant'}: ${row.text}`).join('\n');
+  const result = await model.chat({
+    messages: [
+      { role: 'system', content: COMPACTION_PROMPT },
+      {
+        role: 'user',
+        content: previous ? `Earlier summary:\n${previous.text}\n\nConversation since:\n${transcript}` : transcript,
+      },
+    ],
+    temperature: 0,
+  });
+  const coversUntil = fold.at(-1)!.createdAt.toISOString();
+  await blobs.put(
+    `${memorySnapshotPrefix(conversationId)}${coversUntil.replace(/[:.]/g, '-')}.json`,
+    JSON.stringify({ conversationId, previousSummary: previous?.text, messages: fold, coversUntil }),
+    'application/json',
+  );
+  const summary: Summary = { text: result.message.content.trim(), coversUntil };
+  await db
+    .insert(memories)
+    .values({ conversationId, key: 'summary', value: summary })
+    .onConflictDoUpdate({
+      target: [memories.conversationId, memories.key],
+      set: { value: summary, updatedAt: new Date() },
+    });
+  return { compacted: fold.length };
+}

@@ -1,0 +1,62 @@
+// The runs table: one row per run, written once when the run starts (before verify, so a refused run has its
+// row too) and updated once when it finishes. Tools read the run's conversation and sender from it.
+import { and, eq } from 'drizzle-orm';
+import type { ReplyTarget } from '../core/message.js';
+import type { Database } from '../db/client.js';
+import { runs } from '../db/schema.js';
+import type { IntentResult, RunStatus } from './contract.js';
+
+export interface RunStart {
+  workflowId: string;
+  channel: string;
+  messageId: string;
+  /** The conversations-table key (`channel:externalId`). */
+  conversationId: string;
+  senderId: string;
+  replyTarget: ReplyTarget;
+}
+
+/** Writes the run's row; false when it was already there (a retried activity, a replayed run). */
+export async function recordRunStart(db: Database, run: RunStart): Promise<boolean> {
+  const inserted = await db.insert(runs).values(run).onConflictDoNothing().returning({ workflowId: runs.workflowId });
+  return inserted.length > 0;
+}
+
+export type RunOutcome = NonNullable<RunStatus['outcome']>;
+
+/** Marks a running run finished; resolves to its channel, or undefined when it was finished before (a retry). */
+export async function recordRunFinish(
+  db: Database,
+  input: { workflowId: string; outcome: RunOutcome; intent?: IntentResult },
+): Promise<string | undefined> {
+  const status = input.outcome === 'refused' ? 'refused' : input.outcome === 'failed' ? 'failed' : 'completed';
+  const updated = await db
+    .update(runs)
+    .set({ status, intent: input.intent?.name, intentConfidence: input.intent?.confidence, completedAt: new Date() })
+    .where(and(eq(runs.workflowId, input.workflowId), eq(runs.status, 'running')))
+    .returning({ channel: runs.channel });
+  return updated[0]?.channel;
+}
+
+/** Who a run is for and where it answers; empty for a workflow id with no run row. */
+export async function runParticipants(
+  db: Database,
+  workflowId: string,
+): Promise<{ channel?: string; conversationId?: string; userId?: string; replyTarget?: ReplyTarget }> {
+  const [run] = await db
+    .select({
+      channel: runs.channel,
+      conversationId: runs.conversationId,
+      userId: runs.senderId,
+      replyTarget: runs.replyTarget,
+    })
+    .from(runs)
+    .where(eq(runs.workflowId, workflowId));
+  if (!run) return {};
+  return {
+    channel: run.channel,
+    conversationId: run.conversationId,
+    userId: run.userId,
+    replyTarget: run.replyTarget ?? undefined,
+  };
+}

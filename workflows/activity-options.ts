@@ -1,0 +1,69 @@
+// Every timeout and retry policy of the message pipeline, in one place (the samples-typescript shape:
+// proxyActivities with its options, declared once). Workflow code imports the proxies from here.
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { ToolPolicy } from '../activities/llm.js';
+
+/** Permanent failures: retrying cannot help, so the step fails at once and the run says so politely. */
+export const NON_RETRYABLE = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'payload_too_large'];
+
+// Short bookkeeping against our own database: local activities, so they cost no extra server round trip.
+export const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: {
+    initialInterval: '200ms',
+    maximumInterval: '5s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+// Calls to a model: slow and failure-prone vendors, retried with backoff for a few minutes in all. The
+// timeout follows the configured model timeout, so a worker that dies mid-call is noticed quickly.
+export const modelActivities = (llmTimeoutMs: number) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: llmTimeoutMs + 5_000,
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 6,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+
+// Tools: each with its own timeout from its definition, retried a little (a model can usually work around a
+// failing tool faster than a long backoff).
+export const toolActivities = (policy: ToolPolicy) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs,
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '10s',
+      maximumAttempts: policy.maxAttempts,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+
+// Sending to a chat platform: retried for up to about an hour, because a lost reply is worse than a late one.
+export const delivery = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+// Signalling other runs and reading jobs: our own services, quick.
+export const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: {
+    initialInterval: '500ms',
+    maximumInterval: '10s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
