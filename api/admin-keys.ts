@@ -44,7 +44,8 @@ export interface Principal {
   role: Role;
   /** Every role, when the credential carries several (a token may); authorization checks all of them. */
   roles?: Role[];
-  via?: 'api-key' | 'jwt';
+  /** `embedded-ui`: the dev server's Temporal UI, trusted by api/middleware/embedded-ui-trust.ts. */
+  via?: 'api-key' | 'jwt' | 'embedded-ui';
   /** Subject of the TLS client certificate the request arrived with (mTLS), e.g. `CN=ops-bot,O=Example`. */
   clientCertificate?: string;
 }

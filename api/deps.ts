@@ -18,6 +18,11 @@ export interface ApiDeps {
   logger: Logger;
   metrics: Metrics;
   verifyApiKey: (key: string) => Promise<Principal | undefined>;
+  /**
+   * URL of the Temporal UI of the dev server this process started (none with TEMPORAL_ADDRESS): its requests
+   * to /codec/decode need no credential (api/middleware/embedded-ui-trust.ts, docs/security.md).
+   */
+  embeddedTemporalUiUrl?: string;
   /** The periodic audit-chain check of this process; POST /v1/audit/verify runs it on demand. */
   auditMonitor?: AuditMonitor;
   now?: () => Date;

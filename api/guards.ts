@@ -1,6 +1,7 @@
 // The security middleware in front of each route group, composed once from the config:
 //   /webhooks  IP allowlist (each platform's signature is checked by its adapter)
-//   /codec     IP allowlist, CORS for the Temporal UI, bearer authentication, role check
+//   /codec     IP allowlist, CORS for the Temporal UI, bearer authentication (or the embedded UI's loopback
+//              trust), role check
 //   /v1        IP allowlist, per-address rate limit, bearer authentication, per-credential rate limit, role check
 import type { MiddlewareHandler } from 'hono';
 import { every } from 'hono/combine';
@@ -9,6 +10,7 @@ import type { ApiDeps, ApiEnv } from './deps.js';
 import { authenticate } from './middleware/authenticate.js';
 import { authorize } from './middleware/authorize.js';
 import { createClientAddress } from './middleware/connection.js';
+import { embeddedUiOrAuthenticate, embeddedUiOrigins } from './middleware/embedded-ui-trust.js';
 import { ipAllowlist } from './middleware/ip-allowlist.js';
 import { rateLimit } from './middleware/rate-limit.js';
 
@@ -18,13 +20,20 @@ export interface Guards {
   v1: MiddlewareHandler<ApiEnv>;
 }
 
-export function createGuards({ config, verifyApiKey }: Pick<ApiDeps, 'config' | 'verifyApiKey'>): Guards {
+export function createGuards({
+  config,
+  verifyApiKey,
+  embeddedTemporalUiUrl,
+}: Pick<ApiDeps, 'config' | 'verifyApiKey' | 'embeddedTemporalUiUrl'>): Guards {
   const { security } = config;
   const clientAddress = createClientAddress(security.trustedProxies);
   const apiAllowlist = ipAllowlist(security.ipAllowlist.api, clientAddress);
   const authn = authenticate(verifyApiKey);
   const authz = authorize();
-  const origins = new Set(security.temporalUiOrigins);
+  const origins = new Set([
+    ...security.temporalUiOrigins,
+    ...(embeddedTemporalUiUrl ? embeddedUiOrigins(embeddedTemporalUiUrl) : []),
+  ]);
   return {
     webhooks: ipAllowlist(security.ipAllowlist.webhooks, clientAddress),
     codec: every(
@@ -37,7 +46,7 @@ export function createGuards({ config, verifyApiKey }: Pick<ApiDeps, 'config' | 
         credentials: true,
         maxAge: 600,
       }),
-      authn,
+      embeddedUiOrAuthenticate(embeddedTemporalUiUrl, authn),
       authz,
     ),
     v1: every(

@@ -45,6 +45,8 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       metrics,
       verifyApiKey,
       auditMonitor,
+      // The dev server was started with this API's /codec as its UI's codec endpoint (scripts/conduit.ts).
+      embeddedTemporalUiUrl: services.devServer?.uiUrl,
     });
     const server = await listen(
       app.fetch,

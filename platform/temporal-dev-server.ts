@@ -122,6 +122,7 @@ async function startWithSdkDownloader(
       extraArgs: [
         ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
         ...DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+        ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
       ],
     },
   });

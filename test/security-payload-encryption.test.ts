@@ -165,6 +165,8 @@ describe('payload encryption', () => {
     const actual = await codec('decode', { payloads: [] }, platform.adminKey, uiOrigin);
     expect(actual.status).toBe(200);
     expect(actual.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    // With an external cluster (TEMPORAL_ADDRESS) there is no embedded UI to trust: the origin alone is nothing.
+    expect((await codec('decode', { payloads: [] }, null, uiOrigin)).status).toBe(401);
   });
 });
 
