@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
+import { RefusedDelivery } from '../../channels/refusal.js';
 import { ConduitError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
 import { startMessageRun } from '../../runs/start-message-run.js';
 import { parseWaitSeconds, waitForRun } from '../../runs/wait-for-run.js';
@@ -17,7 +18,9 @@ export function webhookRoutes({ channels, temporal, config, metrics, logger, blo
     const name = c.req.param('channel') ?? '';
     // An unknown name comes from the caller: it must not become a metrics label or fill the log.
     const channel = adapterFor(name) ? name : 'unknown';
-    metrics.inboundMessages.inc({ channel, outcome: 'rejected', reason: error.code });
+    // A refusal that answers vaguely on purpose (no oracle) still says precisely why in metrics and the log.
+    const reason = error instanceof RefusedDelivery ? error.reason : error.code;
+    metrics.inboundMessages.inc({ channel, outcome: 'rejected', reason });
     logger.warn(
       {
         channel,
@@ -25,6 +28,7 @@ export function webhookRoutes({ channels, temporal, config, metrics, logger, blo
         requestId: c.get('requestId'),
         code: error.code,
         reason: error.message,
+        ...(error instanceof RefusedDelivery ? { refusal: error.reason } : {}),
       },
       'webhook delivery rejected',
     );

@@ -47,7 +47,7 @@ export function createFeishuAdapter(settings: FeishuSettings, deps: ChannelDeps)
           'Feishu webhooks are off: set FEISHU_VERIFICATION_TOKEN or FEISHU_ENCRYPT_KEY to take them',
         );
       }
-      const { payload, encrypted } = openFeishuEnvelope(request, settings.encryptKey, deps.now());
+      const { payload, encrypted } = openFeishuEnvelope(request, settings, deps.now());
       if (payload['type'] === 'url_verification') {
         checkToken(payload['token'], encrypted);
         if (typeof payload['challenge'] !== 'string') throw new BadRequestError('Feishu challenge is missing');

@@ -1,9 +1,13 @@
-// Opens a Feishu delivery: parses the body, checks the signature and decrypts when an encrypt key is set, and
-// hands back the plain payload. Token checks happen on the payload (see adapter.ts).
-import { BadRequestError, UnauthorizedError } from '../../core/errors.js';
+// Opens a Feishu delivery. With an encrypt key set, authentication comes first and decryption after: a signed
+// delivery is decrypted only once its signature over the raw body matches, and every refusal before that point
+// is the same RefusedDelivery, so forged ciphertexts cannot be used as a padding (decryption) oracle. Token
+// checks happen on the payload (see adapter.ts).
+import { BadRequestError } from '../../core/errors.js';
 import type { RawRequest } from '../adapter.js';
+import { constantTimeEqual } from '../constant-time.js';
+import { RefusedDelivery } from '../refusal.js';
 import { decryptFeishuPayload } from './decrypt.js';
-import { verifyFeishuSignature } from './signature.js';
+import { checkFeishuSignature } from './signature.js';
 
 export interface OpenedEnvelope {
   payload: Record<string, unknown>;
@@ -11,9 +15,26 @@ export interface OpenedEnvelope {
   encrypted: boolean;
 }
 
-export function openFeishuEnvelope(request: RawRequest, encryptKey: string | undefined, now: Date): OpenedEnvelope {
-  const outer = parseObject(request.body, 'body');
+/** The one answer to every delivery refused before its signature (or, for a challenge, its token) is verified. */
+export const FEISHU_REFUSAL_MESSAGE = 'Feishu delivery could not be authenticated';
+
+const refuse = (reason: string) => new RefusedDelivery(FEISHU_REFUSAL_MESSAGE, reason);
+
+/**
+ * Feishu's challenges are UUIDs or short alphanumeric strings. An unsigned challenge is echoed back, so it is
+ * held to that shape: spliced or bit-flipped ciphertext cannot be read back through the echo.
+ */
+const CHALLENGE = /^[A-Za-z0-9_-]{1,128}$/;
+
+export interface EnvelopeSettings {
+  encryptKey?: string;
+  verificationToken?: string;
+}
+
+export function openFeishuEnvelope(request: RawRequest, settings: EnvelopeSettings, now: Date): OpenedEnvelope {
+  const { encryptKey } = settings;
   if (!encryptKey) {
+    const outer = parseObject(request.body, 'body');
     if ('encrypt' in outer) throw new BadRequestError('encrypted Feishu event but no encrypt key is configured');
     return { payload: outer, encrypted: false };
   }
@@ -22,28 +43,55 @@ export function openFeishuEnvelope(request: RawRequest, encryptKey: string | und
   const nonce = request.headers['x-lark-request-nonce'];
   const signature = request.headers['x-lark-signature'];
   const present = [timestamp, nonce, signature].filter((value) => value !== undefined).length;
-  if (present === 3) {
-    verifyFeishuSignature(
-      { timestamp: timestamp!, nonce: nonce!, signature: signature! },
-      encryptKey,
-      request.body,
-      now,
-    );
-  } else if (present > 0) {
-    throw new UnauthorizedError('incomplete Feishu signature headers');
-  }
+  if (present === 0) return openUnsignedChallenge(request.body, encryptKey, settings.verificationToken);
+  if (present < 3) throw refuse('incomplete_signature_headers');
+  const failure = checkFeishuSignature(
+    { timestamp: timestamp!, nonce: nonce!, signature: signature! },
+    encryptKey,
+    request.body,
+    now,
+  );
+  if (failure) throw refuse(failure);
 
-  const encrypted = typeof outer['encrypt'] === 'string';
-  const payload = encrypted
-    ? parseObject(decryptFeishuPayload(outer['encrypt'] as string, encryptKey), 'decrypted body')
-    : outer;
-  // Some setups send the url_verification challenge unsigned; it is still checked against the token later.
-  // Every event proper must be both encrypted and signed once an encrypt key is configured.
-  if (payload['type'] !== 'url_verification') {
-    if (!encrypted) throw new UnauthorizedError('plain Feishu event received although an encrypt key is configured');
-    if (present === 0) throw new UnauthorizedError('Feishu event is not signed');
+  // From here on the body is Feishu's own: precise errors help the operator and tell an attacker nothing.
+  const outer = parseObject(request.body, 'body');
+  if (typeof outer['encrypt'] !== 'string') {
+    throw new BadRequestError('plain Feishu event received although an encrypt key is configured');
   }
-  return { payload, encrypted };
+  const plaintext = decryptFeishuPayload(outer['encrypt'], encryptKey);
+  if (plaintext === undefined) throw new BadRequestError('signed Feishu body does not decrypt with the encrypt key');
+  return { payload: parseObject(plaintext, 'decrypted body'), encrypted: true };
+}
+
+/**
+ * Feishu sends the url_verification challenge encrypted but without signature headers, so it is the one
+ * delivery opened unsigned: it must decrypt to exactly a challenge carrying the verification token. Every way
+ * it can fail gives the same refusal, whether the padding was good or bad.
+ */
+function openUnsignedChallenge(body: string, encryptKey: string, token: string | undefined): OpenedEnvelope {
+  const outer = tryParseObject(body);
+  const ciphertext = outer?.['encrypt'];
+  if (typeof ciphertext !== 'string') throw refuse('unsigned');
+  const plaintext = decryptFeishuPayload(ciphertext, encryptKey);
+  const payload = plaintext === undefined ? undefined : tryParseObject(plaintext);
+  const challenge = payload?.['challenge'];
+  const isChallenge =
+    payload?.['type'] === 'url_verification' && typeof challenge === 'string' && CHALLENGE.test(challenge);
+  const tokenMatches =
+    token === undefined || (typeof payload?.['token'] === 'string' && constantTimeEqual(payload['token'], token));
+  if (!payload || !isChallenge || !tokenMatches) throw refuse('unsigned');
+  return { payload, encrypted: true };
+}
+
+function tryParseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    return typeof json === 'object' && json !== null && !Array.isArray(json)
+      ? (json as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseObject(text: string, what: string): Record<string, unknown> {

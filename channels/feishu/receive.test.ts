@@ -3,7 +3,9 @@ import { BadRequestError, NotFoundError, UnauthorizedError } from '../../core/er
 import type { InboundMessage } from '../../core/message.js';
 import { encryptFeishuEvent } from '../../test/fakes/feishu-open-api.js';
 import type { RawRequest } from '../adapter.js';
+import { RefusedDelivery } from '../refusal.js';
 import { createFeishuAdapter, type FeishuSettings } from './adapter.js';
+import { FEISHU_REFUSAL_MESSAGE } from './envelope.js';
 import { computeFeishuSignature } from './signature.js';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
@@ -133,18 +135,27 @@ describe('Feishu event authentication', () => {
   });
 
   it('rejects an encrypted event without signature headers', async () => {
-    await expect(encryptedAdapter.receive(sealed(messageEvent({}), { sign: false }))).rejects.toThrow(/not signed/);
+    await expect(encryptedAdapter.receive(sealed(messageEvent({}), { sign: false }))).rejects.toMatchObject({
+      message: FEISHU_REFUSAL_MESSAGE,
+      reason: 'unsigned',
+    });
   });
 
   it('rejects a signature older than five minutes', async () => {
     const stale = String(Number(NOW_S) - 301);
-    await expect(encryptedAdapter.receive(sealed(messageEvent({}), { timestamp: stale }))).rejects.toThrow(/window/);
+    await expect(encryptedAdapter.receive(sealed(messageEvent({}), { timestamp: stale }))).rejects.toMatchObject({
+      message: FEISHU_REFUSAL_MESSAGE,
+      reason: 'stale_timestamp',
+    });
   });
 
   it('rejects a forged signature', async () => {
     const request = sealed(messageEvent({}));
     request.headers['x-lark-signature'] = '0'.repeat(64);
-    await expect(encryptedAdapter.receive(request)).rejects.toThrow(/does not match/);
+    await expect(encryptedAdapter.receive(request)).rejects.toMatchObject({
+      message: FEISHU_REFUSAL_MESSAGE,
+      reason: 'signature_mismatch',
+    });
   });
 
   it('rejects an event whose header token does not match', async () => {
@@ -171,6 +182,43 @@ describe('Feishu event authentication', () => {
     await expect(sendOnly.receive(challenge)).rejects.toThrow(NotFoundError);
     await expect(sendOnly.receive(plain(messageEvent({})))).rejects.toThrow(NotFoundError);
     await expect(sendOnly.receive(sealed(messageEvent({})))).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe('Feishu refusals before a verified signature', () => {
+  /** A base64 body of `blocks` 16-byte blocks after the IV, with bytes that almost surely do not unpad. */
+  const forged = (blocks: number) => Buffer.alloc(16 * (blocks + 1), 7).toString('base64');
+  const refusal = async (request: RawRequest) => {
+    const error = await encryptedAdapter.receive(request).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RefusedDelivery);
+    return (error as RefusedDelivery).message;
+  };
+
+  it('are one error with one message, whatever failed: padding, JSON, type, token, signature or headers', async () => {
+    const goodPaddingNotJson = JSON.stringify({ encrypt: encryptFeishuEvent('not json', KEY) });
+    const signedWrong = sealed(messageEvent({}));
+    signedWrong.headers['x-lark-signature'] = 'f'.repeat(64);
+    const messages = await Promise.all([
+      refusal({ headers: {}, body: JSON.stringify({ encrypt: forged(3) }), receivedAt: NOW }),
+      refusal({ headers: {}, body: goodPaddingNotJson, receivedAt: NOW }),
+      refusal(sealed(messageEvent({}), { sign: false })),
+      refusal(sealed({ challenge: 'c', token: 'guess', type: 'url_verification' }, { sign: false })),
+      refusal(sealed({ challenge: 'not "safe"', token: TOKEN, type: 'url_verification' }, { sign: false })),
+      refusal(plain({ challenge: 'c', token: TOKEN, type: 'url_verification' })),
+      refusal({ headers: {}, body: '{"encrypt":', receivedAt: NOW }),
+      refusal(signedWrong),
+      refusal({ ...signedWrong, headers: { 'x-lark-signature': 'f'.repeat(64) } }),
+    ]);
+    expect(new Set(messages)).toEqual(new Set([FEISHU_REFUSAL_MESSAGE]));
+  });
+
+  it('never decrypt a body whose signature does not match', async () => {
+    const request = sealed(messageEvent({}));
+    request.headers['x-lark-signature'] = '0'.repeat(64);
+    // The same refusal whether the forged ciphertext would unpad or not: decryption never ran.
+    const badPadding = { ...request, body: JSON.stringify({ encrypt: forged(3) }) };
+    await expect(encryptedAdapter.receive(badPadding)).rejects.toMatchObject({ reason: 'signature_mismatch' });
+    await expect(encryptedAdapter.receive(request)).rejects.toMatchObject({ reason: 'signature_mismatch' });
   });
 });
 

@@ -1,7 +1,6 @@
 // Feishu's event callback signature, sent when an encrypt key is configured:
 // X-Lark-Signature = hex(SHA-256(timestamp + nonce + encryptKey + rawBody)), timestamp in unix seconds.
 import { createHash } from 'node:crypto';
-import { UnauthorizedError } from '../../core/errors.js';
 import { constantTimeEqual } from '../constant-time.js';
 
 export const FEISHU_SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -18,19 +17,20 @@ export function computeFeishuSignature(timestamp: string, nonce: string, encrypt
     .digest('hex');
 }
 
-/** Throws UnauthorizedError for a stale timestamp or a signature that does not match. */
-export function verifyFeishuSignature(
+/**
+ * Undefined when the signature is fresh and matches; otherwise why not, as a snake_case reason for the operator's
+ * metrics and log (the caller answers every failure the same way).
+ */
+export function checkFeishuSignature(
   headers: FeishuSignatureHeaders,
   encryptKey: string,
   rawBody: string,
   now: Date,
-): void {
-  if (!/^\d{1,12}$/.test(headers.timestamp)) throw new UnauthorizedError('malformed Feishu request timestamp');
+): 'malformed_timestamp' | 'stale_timestamp' | 'signature_mismatch' | undefined {
+  if (!/^\d{1,12}$/.test(headers.timestamp)) return 'malformed_timestamp';
   if (Math.abs(now.getTime() / 1000 - Number(headers.timestamp)) > FEISHU_SIGNATURE_TOLERANCE_SECONDS) {
-    throw new UnauthorizedError('Feishu request timestamp is outside the allowed window');
+    return 'stale_timestamp';
   }
   const expected = computeFeishuSignature(headers.timestamp, headers.nonce, encryptKey, rawBody);
-  if (!constantTimeEqual(expected, headers.signature.toLowerCase())) {
-    throw new UnauthorizedError('Feishu signature does not match');
-  }
+  return constantTimeEqual(expected, headers.signature.toLowerCase()) ? undefined : 'signature_mismatch';
 }

@@ -1,0 +1,146 @@
+// The webhook channels under attack, on the real platform: each case is what an attacker can send without the
+// platform's secrets (forged ciphertexts, replayed signatures, internal callback addresses, floods of unsigned
+// requests), and each expectation is what docs/security.md promises about it.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeFeishuSignature } from '../channels/feishu/signature.js';
+import { createLogger } from '../core/logger.js';
+import { encryptFeishuEvent } from './fakes/feishu-open-api.js';
+import { startTestPlatform, type TestPlatform } from './support/platform.js';
+
+const FEISHU = {
+  appId: 'cli_hostile_app',
+  appSecret: `fs-hostile-secret-${randomBytes(12).toString('hex')}`,
+  verificationToken: `fs-hostile-token-${randomBytes(8).toString('hex')}`,
+  encryptKey: `fs-hostile-key-${randomBytes(8).toString('hex')}`,
+};
+
+let platform: TestPlatform;
+/** Every line the platform logged, as pino wrote it. */
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  platform = await startTestPlatform(
+    {
+      FEISHU_APP_ID: FEISHU.appId,
+      FEISHU_APP_SECRET: FEISHU.appSecret,
+      FEISHU_VERIFICATION_TOKEN: FEISHU.verificationToken,
+      FEISHU_ENCRYPT_KEY: FEISHU.encryptKey,
+      // Replies are never sent in this file: nothing here may start a run.
+      FEISHU_BASE_URL: 'http://127.0.0.1:9',
+    },
+    { worker: false, logger: createLogger('info', { write: (line: string) => void logLines.push(line) }) },
+  );
+});
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+interface Answer {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+async function post(path: string, headers: Record<string, string>, body: string): Promise<Answer> {
+  const started = performance.now();
+  const response = await fetch(`${platform.apiUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text, ms: performance.now() - started };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+// ---- Feishu: no padding oracle before the signature -----------------------------------------------------------
+
+describe('Feishu with an encrypt key, attacked without it', () => {
+  const now = () => String(Math.floor(Date.now() / 1000));
+  /** A body whose ciphertext almost surely fails PKCS#7 unpadding: random blocks the key never produced. */
+  const badPadding = () => JSON.stringify({ encrypt: randomBytes(16 * 4).toString('base64') });
+  /** A body that unpads fine (made with the key, as a captured event is) but is no challenge. */
+  const goodPadding = () =>
+    JSON.stringify({
+      encrypt: encryptFeishuEvent(
+        JSON.stringify({ schema: '2.0', header: { event_id: randomBytes(8).toString('hex') } }),
+        FEISHU.encryptKey,
+      ),
+    });
+  const wrongSignature = () => ({
+    'x-lark-request-timestamp': now(),
+    'x-lark-request-nonce': randomBytes(8).toString('hex'),
+    'x-lark-signature': randomBytes(32).toString('hex'),
+  });
+  const cases: Record<string, () => Promise<Answer>> = {
+    'unsigned, bad padding': () => post('/webhooks/feishu', {}, badPadding()),
+    'unsigned, good padding': () => post('/webhooks/feishu', {}, goodPadding()),
+    'wrong signature, bad padding': () => post('/webhooks/feishu', wrongSignature(), badPadding()),
+    'wrong signature, good padding': () => post('/webhooks/feishu', wrongSignature(), goodPadding()),
+  };
+
+  it('bad padding, good padding and a wrong signature get the same status and body', async () => {
+    const answers = await Promise.all(Object.entries(cases).map(async ([name, send]) => [name, await send()] as const));
+    for (const [name, answer] of answers) {
+      expect({ name, status: answer.status, body: JSON.parse(answer.body) }).toEqual({
+        name,
+        status: 401,
+        body: { error: { code: 'unauthorized', message: 'Feishu delivery could not be authenticated' } },
+      });
+    }
+  });
+
+  it('bad padding, good padding and a wrong signature take the same time, within noise', async () => {
+    const names = Object.keys(cases);
+    const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+    for (const name of names) await cases[name]!(); // warm up every path once
+    // Interleaved, so drift in the machine's load falls on every case alike.
+    for (let round = 0; round < 150; round += 1) {
+      for (const name of names) times[name]!.push((await cases[name]!()).ms);
+    }
+    const medians = names.map((name) => median(times[name]!));
+    const spread = Math.max(...medians) - Math.min(...medians);
+    // A padding oracle needs a difference an attacker can measure; a shared CI machine's noise is well above
+    // the microseconds of hashing and decrypting, so the bound is generous and only a real branch would cross it.
+    expect(
+      spread,
+      `medians ${names.map((name, i) => `${name}: ${medians[i]!.toFixed(2)} ms`).join(', ')}`,
+    ).toBeLessThan(Math.max(2, 0.5 * Math.min(...medians)));
+  });
+
+  it('still answers Feishu’s encrypted url_verification, which arrives unsigned, and refuses a wrong token alike', async () => {
+    const challenge = `c-${randomBytes(6).toString('hex')}`;
+    const seal = (token: string) =>
+      JSON.stringify({
+        encrypt: encryptFeishuEvent(JSON.stringify({ challenge, token, type: 'url_verification' }), FEISHU.encryptKey),
+      });
+    const handshake = await post('/webhooks/feishu', {}, seal(FEISHU.verificationToken));
+    expect(handshake.status).toBe(200);
+    expect(JSON.parse(handshake.body)).toEqual({ challenge });
+    const wrongToken = await post('/webhooks/feishu', {}, seal('guessed-token'));
+    expect(wrongToken.status).toBe(401);
+    expect(JSON.parse(wrongToken.body).error.message).toBe('Feishu delivery could not be authenticated');
+  });
+
+  it('decrypts a signed delivery only after its signature matched', async () => {
+    const body = badPadding();
+    const timestamp = now();
+    const nonce = randomBytes(8).toString('hex');
+    const signature = computeFeishuSignature(timestamp, nonce, FEISHU.encryptKey, body);
+    const signed = {
+      'x-lark-request-timestamp': timestamp,
+      'x-lark-request-nonce': nonce,
+      'x-lark-signature': signature,
+    };
+    // Authentic but undecryptable (only Feishu could send it): a precise 400, not the refusal.
+    const answer = await post('/webhooks/feishu', signed, body);
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).error.message).toMatch(/does not decrypt/);
+  });
+});
