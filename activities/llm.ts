@@ -1,33 +1,15 @@
-// The intent and plan steps' model calls. The system prompt and the tool list are added here, outside the
-// workflow, so a prompt change needs no workflow patch; tool policies (timeout, sensitivity) travel back with
-// the plan so the workflow can give every tool call its own activity options.
+// The intent and plan steps' model calls (llm/intent.ts, tools/plan-step.ts decide), with each call's usage and
+// the step in the run's event log. A model that no provider serves right now becomes a retryable failure that
+// waits at least as long as the providers asked (Retry-After).
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { UnavailableError } from '../core/errors.js';
 import { LlmUnavailableError } from '../llm/errors.js';
 import { classifyIntentWithLlm } from '../llm/intent.js';
-import type { AssistantMessage, ChatMessage, ChatResult } from '../llm/types.js';
+import type { ChatMessage, ChatResult } from '../llm/types.js';
 import { recordLlmUsage } from '../llm/usage.js';
+import { type PlannedStep, planNextStep } from '../tools/plan-step.js';
 import type { ActivityDeps } from './deps.js';
 import { recordRunEvent } from './run-events.js';
-
-export interface ToolPolicy {
-  timeoutMs: number;
-  sensitive: boolean;
-  maxAttempts: number;
-}
-
-export interface PlannedStep {
-  assistant: AssistantMessage;
-  tools: Record<string, ToolPolicy>;
-}
-
-/** Tools are retried a little: a model can usually work around a failing tool faster than a long backoff. */
-export const DEFAULT_TOOL_ATTEMPTS = 3;
-
-export const SYSTEM_PROMPT = [
-  'You are Conduit, an assistant inside a company chat. Answer concisely in the language the user writes in.',
-  'Use the tools when they help; never invent tool results. When a tool fails, say so plainly.',
-].join(' ');
 
 export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
   // Each role's client is a failover router (llm/router.ts); it times every provider call itself.
@@ -48,31 +30,15 @@ export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
     },
 
     async planNextStep({ messages }: { workflowId: string; messages: ChatMessage[] }): Promise<PlannedStep> {
-      const specs = tools.list();
-      const result = await withModel(() =>
-        roles().plan.chat({
-          messages: [{ role: 'system', content: SYSTEM_PROMPT }, ...messages],
-          tools: specs.length ? specs : undefined,
-        }),
-      );
-      await recordLlmUsage(db, metrics, currentWorkflowId(), [result]);
-      const policies: Record<string, ToolPolicy> = {};
-      for (const call of result.message.toolCalls) {
-        const tool = tools.get(call.name);
-        if (tool)
-          policies[call.name] = {
-            timeoutMs: tool.timeoutMs,
-            sensitive: tool.sensitive,
-            maxAttempts: DEFAULT_TOOL_ATTEMPTS,
-          };
-      }
+      const { step, call } = await withModel(() => planNextStep(roles().plan, tools, messages));
+      await recordLlmUsage(db, metrics, currentWorkflowId(), [call]);
       await recordRunEvent(
         db,
         'step',
-        { step: 'plan', toolCalls: result.message.toolCalls.map((call) => call.name) },
+        { step: 'plan', toolCalls: step.assistant.toolCalls.map((toolCall) => toolCall.name) },
         { dedupeSuffix: `plan:${messages.length}` },
       );
-      return { assistant: result.message, tools: policies };
+      return step;
     },
   };
 }

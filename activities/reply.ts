@@ -1,11 +1,9 @@
-// The reply step. Record-then-send with a stable key: the outbox row is written before the message leaves
-// and marked sent after, so a retried or replayed activity finds "sent" and posts nothing twice. The key
-// also goes to platforms that de-duplicate themselves (Feishu's reply uuid).
-import { eq, sql } from 'drizzle-orm';
+// The reply step: sent once per key through the reply outbox (runs/reply-outbox.ts) by the channel's adapter,
+// then recorded in the transcript (conversations/transcript.ts) and the run's event log.
 import { recordOutboundMessage, storedText } from '../conversations/transcript.js';
 import { NotFoundError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
-import { replyOutbox } from '../db/schema.js';
+import { sendOnce } from '../runs/reply-outbox.js';
 import type { ActivityDeps } from './deps.js';
 import { recordRunEvent } from './run-events.js';
 
@@ -30,31 +28,22 @@ export function createReplyActivities({ db, channels, metrics, logger, config }:
   return {
     async sendReply(input: SendReplyInput): Promise<SentMessageRef> {
       const { key, target } = input;
-      await db
-        .insert(replyOutbox)
-        .values({
+      const { sent, duplicate } = await sendOnce(
+        db,
+        {
           key,
           workflowId: input.workflowId,
           channel: target.channel,
           kind: input.kind,
-          text: storedText(input.reply.text, anonymise),
-        })
-        .onConflictDoNothing();
-      const [row] = await db.select().from(replyOutbox).where(eq(replyOutbox.key, key));
-      if (row?.status === 'sent') {
+          storedText: storedText(input.reply.text, anonymise),
+        },
+        (idempotencyKey) => adapterFor(target).send(target, { ...input.reply, idempotencyKey }),
+      );
+      if (duplicate) {
         metrics.repliesSent.inc({ channel: target.channel, kind: input.kind, result: 'skipped_duplicate' });
         logger.info({ key, workflowId: input.workflowId }, 'reply already sent; not sending again');
-        return { channel: target.channel, platformMessageId: row.platformMessageId ?? undefined };
+        return sent;
       }
-      await db
-        .update(replyOutbox)
-        .set({ attempts: sql`${replyOutbox.attempts} + 1` })
-        .where(eq(replyOutbox.key, key));
-      const sent = await adapterFor(target).send(target, { ...input.reply, idempotencyKey: key });
-      await db
-        .update(replyOutbox)
-        .set({ status: 'sent', sentAt: new Date(), platformMessageId: sent.platformMessageId })
-        .where(eq(replyOutbox.key, key));
       // The transcript records what was said in the run's conversation; progress notices are not part of it.
       if (input.kind !== 'progress' && input.conversationId) {
         await recordOutboundMessage(db, {

@@ -2,7 +2,7 @@
 // proxyActivities with its options, declared once). Workflow code imports the proxies from here.
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ToolPolicy } from '../activities/llm.js';
+import type { ToolPolicy } from '../tools/plan-step.js';
 
 /** Permanent failures: retrying cannot help, so the step fails at once and the run says so politely. */
 export const NON_RETRYABLE = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'payload_too_large'];

@@ -4,11 +4,11 @@
 
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { ToolPolicy } from '../activities/llm.js';
 import type { OutboundReply, SentMessageRef } from '../core/message.js';
 import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
 import type { ChatMessage, ToolCall } from '../llm/types.js';
 import { type HandleMessageInput, type RunStatus, statusQuery } from '../runs/contract.js';
+import type { ToolPolicy } from '../tools/plan-step.js';
 import { delivery, local, modelActivities, toolActivities } from './activity-options.js';
 import { awaitApproval, listenForDecisions } from './approval.js';
 import { HELP_TEXT, parseCommand } from './commands.js';

@@ -3,10 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { likePattern, searchTerms } from '../../conversations/search.js';
 import { type DatabaseHandle, openDatabase } from '../../db/client.js';
 import { conversations, messages } from '../../db/schema.js';
 import { createToolRegistry } from '../registry.js';
-import { createMemorySearchTool, likePattern, searchTerms } from './memory-search.js';
+import { createMemorySearchTool } from './memory-search.js';
 
 let dir: string;
 let database: DatabaseHandle;
