@@ -1,6 +1,6 @@
 // Ingress without a public address: the connections Conduit itself opens to the chat platforms (DingTalk Stream
 // mode, Feishu long connection), run by the API process. Each message they carry is parsed by its channel's own
-// parser and enters the pipeline through startMessageRun, exactly like a webhook delivery; the platform is only
+// parser and enters the pipeline through acceptMessage, exactly like a webhook delivery; the platform is only
 // told "handled" once the run has started.
 import type { Client } from '@temporalio/client';
 import type { ChannelDeps, IngressOutcome } from '../channels/adapter.js';
@@ -11,7 +11,7 @@ import type { Config } from '../core/config.js';
 import { ConduitError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { startMessageRun } from '../runs/start-message-run.js';
+import { acceptMessage, noteIgnored, noteRefused } from '../runs/accept-message.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export interface ChannelStreamDeps {
@@ -83,38 +83,29 @@ export async function startChannelStreams(deps: ChannelStreamDeps): Promise<Chan
 }
 
 /**
- * Turns one streamed delivery into a started run, counted and logged the way the webhook route does. Throws what
- * the parser throws (BadRequestError: refused for good) and what starting the run throws (the platform retries).
+ * Turns one streamed delivery into a started run through the door, like a webhook delivery. Throws what the
+ * parser throws (BadRequestError: refused for good) and what the door throws (UnavailableError: the platform
+ * redelivers later).
  */
 function createStreamAcceptor({ config, temporal, blobs, logger, metrics }: ChannelStreamDeps) {
+  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger };
   return async (channel: string, read: () => IngressOutcome): Promise<void> => {
     let outcome: IngressOutcome;
     try {
       outcome = read();
     } catch (error) {
-      if (error instanceof ConduitError) {
-        metrics.inboundMessages.inc({ channel, outcome: 'rejected', reason: error.code });
-        logger.warn(
-          { channel, transport: 'stream', code: error.code, reason: error.message },
-          'stream delivery rejected',
-        );
-      }
+      if (error instanceof ConduitError) noteRefused(door, error, { channel, transport: 'stream' });
       throw error;
     }
     if (outcome.kind !== 'message') {
-      const reason = outcome.kind === 'ignore' ? outcome.reason : 'unexpected_exchange';
-      metrics.inboundMessages.inc({ channel, outcome: 'ignored', reason });
-      logger.info(
-        { channel, transport: 'stream', reason, detail: outcome.kind === 'ignore' ? outcome.detail : undefined },
-        'stream delivery ignored',
-      );
+      noteIgnored(door, {
+        channel,
+        transport: 'stream',
+        reason: outcome.kind === 'ignore' ? outcome.reason : 'unexpected_exchange',
+        detail: outcome.kind === 'ignore' ? outcome.detail : undefined,
+      });
       return;
     }
-    const run = await startMessageRun(temporal, config.temporal.taskQueue, outcome.message, { blobs });
-    metrics.inboundMessages.inc({ channel, outcome: run.duplicate ? 'duplicate' : 'accepted', reason: '' });
-    logger.info(
-      { channel, transport: 'stream', workflowId: run.workflowId, runId: run.runId, duplicate: run.duplicate },
-      'message accepted',
-    );
+    await acceptMessage(door, outcome.message, { transport: 'stream' });
   };
 }

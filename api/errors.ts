@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ConduitError, RateLimitedError } from '../core/errors.js';
+import { ConduitError, RateLimitedError, UnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 export const errorBody = (code: string, message: string) => ({ error: { code, message } });
@@ -12,6 +12,9 @@ export function createErrorHandler(logger: Logger) {
   return (error: Error, c: Context) => {
     if (error instanceof ConduitError) {
       if (error instanceof RateLimitedError) c.header('Retry-After', String(error.retryAfterSeconds));
+      if (error instanceof UnavailableError && error.retryAfterSeconds !== undefined) {
+        c.header('Retry-After', String(error.retryAfterSeconds));
+      }
       return c.json(errorBody(error.code, error.message), error.httpStatus as ContentfulStatusCode);
     }
     if (error instanceof HTTPException) {

@@ -4,14 +4,17 @@
 import type { SecuritySettings } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { StreamRunDeps } from '../runs/start-streamed-run.js';
+import type { Database } from '../db/client.js';
+import type { AcceptDeps } from '../runs/accept-message.js';
 import { createAddressMatcher, resolveClientAddress } from '../security/client-ip.js';
 import { can, type Permission } from '../security/rbac.js';
 import { createTokenBuckets, type TakeResult } from '../security/token-bucket.js';
 import type { Principal } from './admin-keys.js';
 
 /** What a streaming endpoint (the WebSocket hub, the gRPC server) needs beside starting runs. */
-export interface StreamEndpointDeps extends StreamRunDeps {
+export interface StreamEndpointDeps extends AcceptDeps {
+  /** The run-event log the endpoints follow runs through. */
+  db: Database;
   verifyApiKey: (key: string) => Promise<Principal | undefined>;
   guards: StreamGuards;
   logger: Logger;

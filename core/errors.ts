@@ -55,8 +55,15 @@ export class UpstreamError extends ConduitError {
   }
 }
 
+/** A dependency Conduit needs to answer (Temporal, an identity provider) is unreachable now; try again later. */
 export class UnavailableError extends ConduitError {
   readonly code = 'unavailable';
   readonly httpStatus = 503;
   override readonly retryable = true;
+  /** When the caller should try again (HTTP Retry-After), if known. */
+  readonly retryAfterSeconds?: number;
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
 }

@@ -1,6 +1,6 @@
-// The one door into the pipeline: every channel (webhooks, stream connections, the API) hands its canonical
-// message here. The workflow id comes from the channel and the platform's message id, so a redelivered
-// message finds its existing run instead of starting a second one.
+// Starts the message run of a canonical message; the door (accept-message.ts) calls it for every ingress path.
+// The workflow id comes from the channel and the platform's message id, so a redelivered message finds its
+// existing run instead of starting a second one.
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { InboundMessage } from '../core/message.js';
 import type { BlobStore } from '../storage/blob-store.js';

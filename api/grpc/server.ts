@@ -8,11 +8,13 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { GRPC_CHANNEL } from '../../channels/grpc/adapter.js';
 import type { SecuritySettings } from '../../core/config.js';
+import { BadRequestError, UnavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { messageInputSchema, toInboundMessage } from '../../core/message-input.js';
 import { describeIssue } from '../../core/validation.js';
+import { type AcceptedMessage, acceptMessage, noteRefused } from '../../runs/accept-message.js';
 import { isRunOpen, runState } from '../../runs/is-run-open.js';
 import { followRunEvents, hasRunEvents, type RunEventFollower } from '../../runs/run-event-feed.js';
-import { startStreamedRun, streamMessageSchema, toInboundMessage } from '../../runs/start-streamed-run.js';
 import type { Permission } from '../../security/rbac.js';
 import type { Principal } from '../admin-keys.js';
 import { may, type StreamEndpointDeps } from '../stream-guards.js';
@@ -138,7 +140,7 @@ export async function startGrpcServer(
     const run = async (): Promise<SendMessageResponse> => {
       const principal = await authorize(call, 'messages:send');
       const request = call.request;
-      const parsed = streamMessageSchema.safeParse({
+      const parsed = messageInputSchema.safeParse({
         // proto3 sends unset strings as '': they mean "not given".
         message_id: request.message_id || undefined,
         conversation_id: request.conversation_id,
@@ -147,23 +149,21 @@ export async function startGrpcServer(
         text: request.text,
       });
       if (!parsed.success) {
-        deps.metrics.inboundMessages.inc({ channel: GRPC_CHANNEL, outcome: 'rejected', reason: 'bad_request' });
-        throw grpcError(grpc.status.INVALID_ARGUMENT, describeIssue(parsed.error, 'message'));
+        const refused = new BadRequestError(describeIssue(parsed.error, 'message'));
+        noteRefused(deps, refused, { channel: GRPC_CHANNEL, transport: 'grpc' });
+        throw grpcError(grpc.status.INVALID_ARGUMENT, refused.message);
       }
       const message = toInboundMessage(GRPC_CHANNEL, parsed.data, now());
-      let started: Awaited<ReturnType<typeof startStreamedRun>>;
+      let started: AcceptedMessage;
       try {
-        started = await startStreamedRun(deps, message, principal.keyId);
+        started = await acceptMessage(deps, message, { transport: 'grpc', owner: principal.keyId });
       } catch (error) {
-        logger.error({ err: error, messageId: message.messageId }, 'starting a run failed');
+        // The door logged Temporal being unreachable; anything else (the event log failing) is logged here.
+        if (!(error instanceof UnavailableError)) {
+          logger.error({ err: error, messageId: message.messageId }, 'starting a run failed');
+        }
         throw grpcError(grpc.status.UNAVAILABLE, 'the message could not be accepted now; send it again');
       }
-      deps.metrics.inboundMessages.inc({
-        channel: GRPC_CHANNEL,
-        outcome: started.duplicate ? 'duplicate' : 'accepted',
-        reason: '',
-      });
-      logger.info({ workflowId: started.workflowId, duplicate: started.duplicate }, 'message accepted');
       return { workflow_id: started.workflowId, run_id: started.runId, duplicate: started.duplicate };
     };
     run().then(

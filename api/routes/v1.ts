@@ -8,36 +8,28 @@ import { Hono } from 'hono';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, NotFoundError } from '../../core/errors.js';
+import { toInboundMessage } from '../../core/message-input.js';
 import { validationHook } from '../../core/validation.js';
 import { jobs } from '../../db/schema.js';
+import { acceptMessage } from '../../runs/accept-message.js';
 import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../runs/contract.js';
-import { startMessageRun } from '../../runs/start-message-run.js';
-import { toInboundMessage } from '../../runs/start-streamed-run.js';
-import { parseWaitSeconds, waitForRun } from '../../runs/wait-for-run.js';
+import { parseWaitSeconds } from '../../runs/wait-for-run.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
 import { decisionSchema, postMessageSchema } from '../schemas.js';
 
-export function v1Routes({ temporal, config, database, blobs, now = () => new Date() }: ApiDeps) {
+export function v1Routes({ temporal, config, database, blobs, metrics, logger, now = () => new Date() }: ApiDeps) {
   const app = new Hono<ApiEnv>();
+  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger };
 
   app.post('/messages', zValidator('json', postMessageSchema, validationHook), async (c) => {
-    const body = c.req.valid('json');
-    const message = toInboundMessage(API_CHANNEL, body, now());
-    const run = await startMessageRun(temporal, config.temporal.taskQueue, message, { blobs });
-    const statusUrl = `/v1/runs/${encodeURIComponent(run.workflowId)}`;
-    const wait = parseWaitSeconds(c.req.query('wait'));
-    const result = wait === undefined ? undefined : await waitForRun(temporal, run.workflowId, wait);
-    return c.json(
-      {
-        workflowId: run.workflowId,
-        runId: run.runId,
-        duplicate: run.duplicate,
-        statusUrl,
-        ...(result ? { result } : {}),
-      },
-      result || run.duplicate ? 200 : 202,
-    );
+    const message = toInboundMessage(API_CHANNEL, c.req.valid('json'), now());
+    const accepted = await acceptMessage(door, message, {
+      transport: 'api',
+      requestId: c.get('requestId'),
+      waitSeconds: parseWaitSeconds(c.req.query('wait')),
+    });
+    return c.json(accepted.answer, accepted.httpStatus);
   });
 
   app.get('/runs/:workflowId', async (c) => {

@@ -1,16 +1,16 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
-import { RefusedDelivery } from '../../channels/refusal.js';
 import { ConduitError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
-import { startMessageRun } from '../../runs/start-message-run.js';
-import { parseWaitSeconds, waitForRun } from '../../runs/wait-for-run.js';
+import { acceptMessage, noteIgnored, noteRefused } from '../../runs/accept-message.js';
+import { parseWaitSeconds } from '../../runs/wait-for-run.js';
 import type { ApiDeps } from '../deps.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
 export function webhookRoutes({ channels, temporal, config, metrics, logger, blobs, now = () => new Date() }: ApiDeps) {
   const app = new Hono();
+  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger };
   // The api channel is in the map so workers can "send" to it, but it takes no webhooks.
   const adapterFor = (name: string) => (name === API_CHANNEL ? undefined : channels.get(name));
   /** Counts and logs a refused delivery: the reason and the channel, never headers or the body. */
@@ -18,20 +18,12 @@ export function webhookRoutes({ channels, temporal, config, metrics, logger, blo
     const name = c.req.param('channel') ?? '';
     // An unknown name comes from the caller: it must not become a metrics label or fill the log.
     const channel = adapterFor(name) ? name : 'unknown';
-    // A refusal that answers vaguely on purpose (no oracle) still says precisely why in metrics and the log.
-    const reason = error instanceof RefusedDelivery ? error.reason : error.code;
-    metrics.inboundMessages.inc({ channel, outcome: 'rejected', reason });
-    logger.warn(
-      {
-        channel,
-        requestedChannel: name.slice(0, 64),
-        requestId: c.get('requestId'),
-        code: error.code,
-        reason: error.message,
-        ...(error instanceof RefusedDelivery ? { refusal: error.reason } : {}),
-      },
-      'webhook delivery rejected',
-    );
+    noteRefused(door, error, {
+      channel,
+      transport: 'webhook',
+      requestedChannel: name.slice(0, 64),
+      requestId: c.get('requestId'),
+    });
   };
 
   app.post(
@@ -72,32 +64,23 @@ export function webhookRoutes({ channels, temporal, config, metrics, logger, blo
         return c.json(outcome.body as object, outcome.status as 200);
       }
       if (outcome.kind === 'ignore') {
-        metrics.inboundMessages.inc({ channel: name, outcome: 'ignored', reason: outcome.reason });
-        logger.info(
-          { channel: name, requestId, reason: outcome.reason, detail: outcome.detail },
-          'webhook delivery ignored',
-        );
+        noteIgnored(door, {
+          channel: name,
+          transport: 'webhook',
+          requestId,
+          reason: outcome.reason,
+          detail: outcome.detail,
+        });
         return c.json({ ok: true, ignored: outcome.reason });
       }
-      const run = await startMessageRun(temporal, config.temporal.taskQueue, outcome.message, { blobs });
-      metrics.inboundMessages.inc({ channel: name, outcome: run.duplicate ? 'duplicate' : 'accepted', reason: '' });
-      logger.info(
-        { channel: name, requestId, workflowId: run.workflowId, runId: run.runId, duplicate: run.duplicate },
-        'message accepted',
-      );
       // The platform dictates its answer and its deadline: never wait there.
+      const accepted = await acceptMessage(door, outcome.message, {
+        transport: 'webhook',
+        requestId,
+        waitSeconds: outcome.ack ? undefined : parseWaitSeconds(c.req.query('wait')),
+      });
       if (outcome.ack) return c.json(outcome.ack.body as object, outcome.ack.status as 200);
-
-      const accepted = {
-        workflowId: run.workflowId,
-        runId: run.runId,
-        duplicate: run.duplicate,
-        statusUrl: `/v1/runs/${encodeURIComponent(run.workflowId)}`,
-      };
-      const wait = parseWaitSeconds(c.req.query('wait'));
-      if (wait === undefined) return c.json(accepted, run.duplicate ? 200 : 202);
-      const result = await waitForRun(temporal, run.workflowId, wait);
-      return result ? c.json({ ...accepted, result }, 200) : c.json(accepted, run.duplicate ? 200 : 202);
+      return c.json(accepted.answer, accepted.httpStatus);
     },
   );
   return app;

@@ -4,15 +4,19 @@
 import WebSocket from 'ws';
 import { WS_CHANNEL } from '../../channels/websocket/adapter.js';
 import { type ClientFrame, type ErrorFrame, errorFrame, parseClientFrame } from '../../channels/websocket/frames.js';
+import { BadRequestError, UnavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { toInboundMessage } from '../../core/message-input.js';
 import type { Metrics } from '../../core/metrics.js';
+import type { Database } from '../../db/client.js';
+import { type AcceptDeps, acceptMessage, noteRefused } from '../../runs/accept-message.js';
 import { isRunOpen } from '../../runs/is-run-open.js';
 import { followRunEvents, type RunEvent, runsActiveAfter } from '../../runs/run-event-feed.js';
-import { type StreamRunDeps, startStreamedRun, toInboundMessage } from '../../runs/start-streamed-run.js';
 import type { Principal } from '../admin-keys.js';
 import { may, type StreamGuards } from '../stream-guards.js';
 
-export interface SessionDeps extends StreamRunDeps {
+export interface SessionDeps extends AcceptDeps {
+  db: Database;
   guards: StreamGuards;
   logger: Logger;
   metrics: Metrics;
@@ -56,16 +60,13 @@ export function openSession(ws: WebSocket, principal: Principal, url: URL, deps:
     }
     const message = toInboundMessage(WS_CHANNEL, frame, now());
     try {
-      const run = await startStreamedRun(deps, message, principal.keyId);
-      metrics.inboundMessages.inc({
-        channel: WS_CHANNEL,
-        outcome: run.duplicate ? 'duplicate' : 'accepted',
-        reason: '',
-      });
-      logger.info({ workflowId: run.workflowId, duplicate: run.duplicate }, 'message accepted');
+      const run = await acceptMessage({ ...deps, logger }, message, { transport: 'websocket', owner: principal.keyId });
       follower.follow(run.workflowId, run.duplicate ? resumedAfter : 0);
     } catch (error) {
-      logger.error({ err: error, messageId: message.messageId }, 'starting a run failed');
+      // The door logged Temporal being unreachable; anything else (the event log failing) is logged here.
+      if (!(error instanceof UnavailableError)) {
+        logger.error({ err: error, messageId: message.messageId }, 'starting a run failed');
+      }
       send(errorFrame('unavailable', 'the message could not be accepted now; send it again', message.messageId));
     }
   };
@@ -74,7 +75,10 @@ export function openSession(ws: WebSocket, principal: Principal, url: URL, deps:
     if (isBinary) return send(errorFrame('bad_request', 'frames are JSON text, not binary'));
     const parsed = parseClientFrame(data.toString());
     if (!parsed.ok) {
-      metrics.inboundMessages.inc({ channel: WS_CHANNEL, outcome: 'rejected', reason: 'bad_request' });
+      noteRefused({ metrics, logger }, new BadRequestError(parsed.error.error.message), {
+        channel: WS_CHANNEL,
+        transport: 'websocket',
+      });
       return send(parsed.error);
     }
     handle(parsed.frame).catch((error) => {

@@ -11,7 +11,7 @@ import { Client } from '@temporalio/client';
 import { createCustomAdapter } from '../../channels/custom/adapter.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
-import { startMessageRun } from '../../runs/start-message-run.js';
+import { acceptMessage } from '../../runs/accept-message.js';
 import { type PlatformOptions, startPlatform } from '../../scripts/conduit.js';
 
 export interface InstanceSpec {
@@ -74,6 +74,7 @@ if (spec.eagerIngress && platform.worker?.connection) {
     { secrets: config.env.CUSTOM_WEBHOOK_SECRET },
     { fetch: globalThis.fetch, now: () => new Date() },
   );
+  const { metrics } = platform;
   const server = createServer((req, res) => {
     if (req.method === 'GET') {
       res
@@ -97,11 +98,11 @@ if (spec.eagerIngress && platform.worker?.connection) {
           receivedAt: new Date(),
         });
         if (outcome.kind !== 'message') throw new Error(`unexpected ${outcome.kind}`);
-        const run = await startMessageRun(client, config.temporal.taskQueue, outcome.message, {
-          eager: true,
-          blobs: platform.blobs,
-        });
-        res.writeHead(run.duplicate ? 200 : 202, { 'content-type': 'application/json' }).end(JSON.stringify(run));
+        const door = { temporal: client, taskQueue: config.temporal.taskQueue, blobs: platform.blobs, metrics, logger };
+        const run = await acceptMessage(door, outcome.message, { transport: 'webhook', eager: true });
+        res
+          .writeHead(run.httpStatus, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ workflowId: run.workflowId, runId: run.runId, duplicate: run.duplicate }));
       } catch (error) {
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) }));
       }

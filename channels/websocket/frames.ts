@@ -1,13 +1,13 @@
 // The WebSocket wire format. Client frames: `message` (start a run) and `resume` (replay what a dropped
 // connection missed). Server frames: run events `{id, workflowId, type, data, at}` and `{type:'error', error}`.
 import { z } from 'zod';
+import { messageInputSchema } from '../../core/message-input.js';
 import { describeIssue } from '../../core/validation.js';
-import { streamMessageSchema } from '../../runs/start-streamed-run.js';
 
 const eventId = z.number().int().nonnegative();
 
 export const clientFrameSchema = z.discriminatedUnion('type', [
-  streamMessageSchema.extend({ type: z.literal('message') }),
+  messageInputSchema.extend({ type: z.literal('message') }),
   z.object({
     type: z.literal('resume'),
     last_event_id: eventId,

@@ -1,0 +1,197 @@
+// The one door into the pipeline: every ingress path (webhooks, POST /v1/messages, WebSocket, gRPC, the DingTalk
+// Stream and Feishu long-connection clients) hands its canonical message to acceptMessage, which offloads a large
+// text, records the run's 'accepted' event when the caller follows the run, starts the run, counts, logs and
+// builds the answer. Callers keep only their transport: parsing their wire format and writing the answer.
+// While Temporal is unreachable the door says so within about a second (UnavailableError), instead of hanging on
+// the client's retries: no caller is ever told "accepted" for a message that was not recorded.
+import { connectivityState, type Client as GrpcClient, status as grpcStatus } from '@grpc/grpc-js';
+import { type Client, isGrpcServiceError } from '@temporalio/client';
+import { RefusedDelivery } from '../channels/refusal.js';
+import { type ConduitError, UnavailableError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { InboundMessage } from '../core/message.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Database } from '../db/client.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { messageWorkflowId, type RunStatus } from './contract.js';
+import { appendRunEvent, removeRunEvent } from './run-events.js';
+import { type StartedRun, startMessageRun } from './start-message-run.js';
+import { waitForRun } from './wait-for-run.js';
+
+/** How long a start may take when Temporal's connection is not known to be up: the doors answer within this. */
+export const UNREACHABLE_START_DEADLINE_MS = 1000;
+/** How long a start may take on a live connection (a busy server queues starts; a hung one must not hang us). */
+export const CONNECTED_START_DEADLINE_MS = 30_000;
+/** What a refused caller is told to wait before sending again (Retry-After). */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface AcceptDeps {
+  temporal: Client;
+  taskQueue: string;
+  /** Where texts too large for workflow payloads go (see offload-large-text.ts). */
+  blobs?: BlobStore;
+  /** The run-event log; needed when the caller follows the run (`owner`). */
+  db?: Database;
+  metrics: Pick<Metrics, 'inboundMessages'>;
+  logger: Logger;
+  /** Overrides the start deadlines (tests). */
+  startDeadlineMs?: { unreachable?: number; connected?: number };
+}
+
+/** How the message came in, for logs: the channel is in the message. */
+export type Transport = 'webhook' | 'stream' | 'api' | 'websocket' | 'grpc';
+
+export interface AcceptOptions {
+  transport: Transport;
+  requestId?: string;
+  /**
+   * The principal (API key id) following the run over a stream: its 'accepted' event is recorded before the run
+   * starts, so it is the run's first and a reconnect finds the run (run-event-feed.ts runsActiveAfter).
+   */
+  owner?: string;
+  /** `?wait=<seconds>`: include the run's status in the answer when it finishes in time. */
+  waitSeconds?: number;
+  /** Ask the server to hand the run's first task to this process's worker (benchmarks). */
+  eager?: boolean;
+}
+
+/** The answer of the HTTP doors (and the fields the streaming doors send). */
+export interface AcceptAnswer {
+  workflowId: string;
+  runId: string;
+  duplicate: boolean;
+  statusUrl: string;
+  /** The run status, when a wait was asked and the run finished in time. */
+  result?: RunStatus;
+}
+
+export interface AcceptedMessage extends StartedRun {
+  answer: AcceptAnswer;
+  /** 202 for a new run still going, 200 for a duplicate or a run that finished within the wait. */
+  httpStatus: 200 | 202;
+}
+
+export async function acceptMessage(
+  deps: AcceptDeps,
+  message: InboundMessage,
+  options: AcceptOptions,
+): Promise<AcceptedMessage> {
+  const { channel } = message;
+  const context = { channel, transport: options.transport, requestId: options.requestId };
+  let run: StartedRun;
+  try {
+    run = await record(deps, message, options);
+  } catch (cause) {
+    if (!isUnreachable(cause)) throw cause;
+    deps.metrics.inboundMessages.inc({ channel, outcome: 'rejected', reason: 'unavailable' });
+    deps.logger.warn(
+      { ...context, messageId: message.messageId.slice(0, 128), err: cause },
+      'message refused: Temporal is unreachable',
+    );
+    throw new UnavailableError('the message could not be accepted now; send it again later', {
+      cause,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
+  deps.metrics.inboundMessages.inc({ channel, outcome: run.duplicate ? 'duplicate' : 'accepted', reason: '' });
+  deps.logger.info(
+    { ...context, workflowId: run.workflowId, runId: run.runId, duplicate: run.duplicate },
+    'message accepted',
+  );
+
+  const answer: AcceptAnswer = {
+    workflowId: run.workflowId,
+    runId: run.runId,
+    duplicate: run.duplicate,
+    statusUrl: `/v1/runs/${encodeURIComponent(run.workflowId)}`,
+  };
+  const result =
+    options.waitSeconds === undefined
+      ? undefined
+      : await waitForRun(deps.temporal, run.workflowId, options.waitSeconds);
+  if (result) answer.result = result;
+  return { ...run, answer, httpStatus: result || run.duplicate ? 200 : 202 };
+}
+
+/** Counts and logs a delivery refused before it reached the door (bad signature, bad payload, unknown channel). */
+export function noteRefused(
+  deps: Pick<AcceptDeps, 'metrics' | 'logger'>,
+  error: ConduitError,
+  context: { channel: string; transport: Transport; requestId?: string; [field: string]: unknown },
+): void {
+  // A refusal that answers vaguely on purpose (no oracle) still says precisely why in metrics and the log.
+  const refusal = error instanceof RefusedDelivery ? error.reason : undefined;
+  deps.metrics.inboundMessages.inc({ channel: context.channel, outcome: 'rejected', reason: refusal ?? error.code });
+  deps.logger.warn(
+    { ...context, code: error.code, reason: error.message, ...(refusal ? { refusal } : {}) },
+    `${context.transport} delivery rejected`,
+  );
+}
+
+/** Counts and logs a delivery that carries nothing to run (a bot's own message, an event type not handled). */
+export function noteIgnored(
+  deps: Pick<AcceptDeps, 'metrics' | 'logger'>,
+  context: { channel: string; transport: Transport; reason: string; detail?: string; requestId?: string },
+): void {
+  deps.metrics.inboundMessages.inc({ channel: context.channel, outcome: 'ignored', reason: context.reason });
+  deps.logger.info(context, `${context.transport} delivery ignored`);
+}
+
+/** Records 'accepted' when asked, then starts the run within the deadline; undoes the event if no run started. */
+async function record(deps: AcceptDeps, message: InboundMessage, options: AcceptOptions): Promise<StartedRun> {
+  let accepted: number | undefined;
+  if (options.owner !== undefined) {
+    if (!deps.db) throw new Error('acceptMessage: recording the accepted event needs the database');
+    accepted = await appendRunEvent(
+      deps.db,
+      messageWorkflowId(message.channel, message.messageId),
+      'accepted',
+      {
+        channel: message.channel,
+        messageId: message.messageId,
+        conversationId: message.conversationId,
+        senderId: message.sender.id,
+        owner: options.owner,
+      },
+      // A redelivery looks first: a conflicting insert would spend an id, and a gap holds streams back.
+      { lookFirst: true },
+    );
+  }
+  try {
+    const deadline = Date.now() + startDeadlineMs(deps);
+    return await deps.temporal.withDeadline(deadline, () =>
+      startMessageRun(deps.temporal, deps.taskQueue, message, { blobs: deps.blobs, eager: options.eager }),
+    );
+  } catch (error) {
+    // No run started: an 'accepted' left behind would announce a run that does not exist.
+    if (accepted !== undefined && deps.db) await removeRunEvent(deps.db, accepted).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * A live connection gets the long deadline; one that is down, reconnecting or idle gets the short one, so a
+ * Temporal that is gone costs a caller about a second, not the client's 18 s of retries.
+ */
+function startDeadlineMs(deps: AcceptDeps): number {
+  const connected = deps.startDeadlineMs?.connected ?? CONNECTED_START_DEADLINE_MS;
+  const unreachable = deps.startDeadlineMs?.unreachable ?? UNREACHABLE_START_DEADLINE_MS;
+  // The SDK's Connection keeps its grpc-js client protected; a NativeConnection or a test double has none.
+  const grpcClient = (deps.temporal.connection as unknown as { client?: Partial<GrpcClient> }).client;
+  const channel = grpcClient?.getChannel?.();
+  if (!channel) return connected;
+  return channel.getConnectivityState(false) === connectivityState.READY ? connected : unreachable;
+}
+
+/** Temporal did not answer (down, restarting, out of time): the message may be sent again later. */
+function isUnreachable(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (
+      isGrpcServiceError(cause) &&
+      (cause.code === grpcStatus.UNAVAILABLE || cause.code === grpcStatus.DEADLINE_EXCEEDED)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
