@@ -109,6 +109,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Bytes still available to Conduit on the data directory file system',
       registers,
     }),
+    temporalDevServerRestarts: new Counter({
+      name: 'conduit_temporal_dev_server_restarts_total',
+      help: 'Restarts of the embedded Temporal dev server after it exited on its own (npm start only)',
+      registers,
+    }),
   };
 }
 

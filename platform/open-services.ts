@@ -70,6 +70,8 @@ export interface Platform {
   apiUrl?: string;
   temporalAddress: string;
   temporalUiUrl?: string;
+  /** The embedded, supervised Temporal dev server, when this process started one. */
+  devServer?: RunningDevServer;
   metricsUrl?: string;
   /** host:port of the gRPC hub, when GRPC_PORT is set. */
   grpcAddress?: string;
@@ -115,6 +117,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   try {
     await mkdir(config.dataDir, { recursive: true });
 
+    const metrics = options.metrics ?? createMetrics();
     let devServer: RunningDevServer | undefined;
     let temporalAddress = config.temporal.externalAddress;
     if (!temporalAddress) {
@@ -128,6 +131,8 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
         // The embedded UI decodes encrypted payloads through the API's codec endpoints (docs/security.md).
         codecEndpoint: options.codecEndpoint,
         progress,
+        logger,
+        onRestart: () => metrics.temporalDevServerRestarts.inc(),
       });
       devServer = started;
       stack.push(() => started.stop());
@@ -137,7 +142,6 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     const database = await openDatabase(config.database);
     stack.push(() => database.close());
     const blobs = await openBlobStore(config.blobs);
-    const metrics = options.metrics ?? createMetrics();
     const stateGauges = await startStateGauges(metrics, { dataDir: config.dataDir, db: database.db, logger });
     stack.push(async () => stateGauges.stop());
 
@@ -218,6 +222,7 @@ export async function startRoles(config: Config, options: ServiceOptions, roles:
     apiUrl: pick('apiUrl'),
     temporalAddress: services.temporalAddress,
     temporalUiUrl: services.devServer?.uiUrl,
+    devServer: services.devServer,
     metricsUrl: pick('metricsUrl'),
     grpcAddress: pick('grpcAddress'),
     bootstrapAdminKey: pick('bootstrapAdminKey'),

@@ -1,10 +1,12 @@
 // Starts the embedded Temporal dev server (SQLite in WAL mode, UI included) and says which way it got the
 // CLI: an existing `temporal`, the cached build in .tools/bin, a one-time `go install`, or the SDK's
-// downloader. An external cluster (TEMPORAL_ADDRESS) skips all of this.
+// downloader. The server is supervised: if it exits on its own it is started again on the same ports and data
+// file, with a growing pause while it keeps dying. An external cluster (TEMPORAL_ADDRESS) skips all of this.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
+import type { Logger } from '../core/logger.js';
 import { stopProcess } from './child-process.js';
 import { freePort } from './free-port.js';
 import { acquireGoTool, type Progress } from './go-tool.js';
@@ -21,12 +23,21 @@ export interface DevServerOptions {
   progress: Progress;
   /** How long to wait for the server to answer once started. */
   readyTimeoutMs?: number;
+  /** Where restarts are logged. */
+  logger?: Logger;
+  /** Called as each restart begins, with the number of restarts so far. */
+  onRestart?: (restarts: number) => void;
+  restartBackoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
 }
 
 export interface RunningDevServer {
   address: string;
   uiUrl: string;
   source: string;
+  /** The server process now running (it changes with every restart); undefined while none is. */
+  readonly pid: number | undefined;
+  /** How often it was restarted after exiting on its own. */
+  readonly restarts: number;
   stop(): Promise<void>;
 }
 
@@ -62,6 +73,9 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   }
 
   options.progress(`Temporal dev server: starting ${cli.path} (${cli.source}) on ${address}, UI ${uiUrl}`);
+  // The HTTP port is ours alone (picked free now and kept across restarts): the readiness probe asks it and the
+  // gRPC port for the namespace id and requires the same answer, so another instance's server that happens
+  // to answer on the gRPC port is never taken for this one.
   const [httpPort, metricsPort] = [await freePort(), await freePort()];
   const args = [
     'server',
@@ -86,22 +100,89 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     ...DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
     ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
   ];
-  const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
   const recentOutput: string[] = [];
   const remember = (chunk: Buffer) => {
     recentOutput.push(...chunk.toString().split('\n').filter(Boolean));
     recentOutput.splice(0, Math.max(0, recentOutput.length - 30));
   };
-  child.stdout?.on('data', remember);
-  child.stderr?.on('data', remember);
+  const spawnServer = () => {
+    // Its own process group: a Ctrl-C in the terminal reaches Conduit, which drains the worker first and then
+    // stops the server, instead of the server going away under the draining worker.
+    const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout?.on('data', remember);
+    child.stderr?.on('data', remember);
+    return child;
+  };
+  const probe = { address, httpUrl: `http://127.0.0.1:${httpPort}`, namespace: options.namespace };
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
 
+  let child = spawnServer();
   try {
-    await waitUntilReachable(address, options.namespace, child, recentOutput, options.readyTimeoutMs ?? 60_000);
+    await waitUntilReachable(probe, child, recentOutput, readyTimeoutMs);
   } catch (error) {
     await stopProcess(child);
     throw error;
   }
-  return { address, uiUrl, source: cli.source, stop: () => stopProcess(child) };
+
+  // Supervision: when the server exits on its own it is started again on the same ports and data file, after
+  // a pause that doubles while it keeps dying (0.5 s up to 30 s) and starts over once it has stayed up a minute.
+  const backoff = options.restartBackoff ?? { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
+  const log = options.logger;
+  let stopping = false;
+  let restarts = 0;
+  let delayMs = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const supervise = (current: ChildProcess) => {
+    const startedAt = Date.now();
+    current.once('exit', (code, signal) => {
+      if (stopping) return;
+      const upMs = Date.now() - startedAt;
+      delayMs =
+        upMs >= backoff.resetAfterMs || delayMs === 0 ? backoff.initialMs : Math.min(backoff.maxMs, delayMs * 2);
+      log?.warn(
+        { exitCode: code, signal, upMs, restartInMs: delayMs, output: recentOutput.slice(-5) },
+        'Temporal dev server exited; restarting it',
+      );
+      restartTimer = setTimeout(restart, delayMs);
+    });
+  };
+  const restart = async () => {
+    if (stopping) return;
+    restarts += 1;
+    options.onRestart?.(restarts);
+    const started = Date.now();
+    const next = spawnServer();
+    child = next;
+    supervise(next);
+    try {
+      await waitUntilReachable(probe, next, recentOutput, readyTimeoutMs);
+      log?.info({ restarts, readyMs: Date.now() - started, address }, 'Temporal dev server restarted and answering');
+    } catch (error) {
+      // An exit is handled by supervise (the next attempt is scheduled); a server that never answers is killed.
+      if (next.exitCode === null && next.signalCode === null && !stopping) {
+        log?.warn({ err: error }, 'restarted Temporal dev server does not answer; killing it');
+        next.kill('SIGKILL');
+      }
+    }
+  };
+  supervise(child);
+
+  return {
+    address,
+    uiUrl,
+    source: cli.source,
+    get pid() {
+      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    get restarts() {
+      return restarts;
+    },
+    stop: async () => {
+      stopping = true;
+      clearTimeout(restartTimer);
+      await stopProcess(child);
+    },
+  };
 }
 
 async function startWithSdkDownloader(
@@ -126,38 +207,54 @@ async function startWithSdkDownloader(
       ],
     },
   });
-  return { address, uiUrl, source: 'sdk-download', stop: () => env.teardown() };
+  // Not supervised: the SDK's downloader owns the process.
+  return { address, uiUrl, source: 'sdk-download', pid: undefined, restarts: 0, stop: () => env.teardown() };
 }
 
 async function waitUntilReachable(
-  address: string,
-  namespace: string,
+  probe: { address: string; httpUrl: string; namespace: string },
   child: ChildProcess,
   recentOutput: string[],
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited: number | null | undefined;
-  child.once('exit', (code) => {
-    exited = code;
-  });
-  while (Date.now() < deadline) {
-    if (exited !== undefined) {
-      throw new Error(
-        `Temporal dev server exited with code ${exited} before it was ready:\n${recentOutput.slice(-10).join('\n')}`,
-      );
-    }
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.describeNamespace({ namespace });
-        return;
-      } finally {
-        await connection.close();
+  let exited: string | undefined;
+  const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+    exited = signal ? `signal ${signal}` : `code ${code}`;
+  };
+  child.once('exit', onExit);
+  try {
+    while (Date.now() < deadline) {
+      if (exited !== undefined || child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(
+          `Temporal dev server exited with ${exited ?? `code ${child.exitCode}`} before it was ready:\n${recentOutput.slice(-10).join('\n')}`,
+        );
       }
-    } catch {
+      try {
+        if (await answersAsOneServer(probe)) return;
+      } catch {
+        // not up yet
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
+  } finally {
+    child.off('exit', onExit);
   }
-  throw new Error(`Temporal dev server did not answer on ${address} within ${Math.round(timeoutMs / 1000)}s`);
+  throw new Error(`Temporal dev server did not answer on ${probe.address} within ${Math.round(timeoutMs / 1000)}s`);
+}
+
+/** The namespace id seen on the gRPC port equals the one on the HTTP port only this process listens on. */
+async function answersAsOneServer(probe: { address: string; httpUrl: string; namespace: string }) {
+  const response = await fetch(`${probe.httpUrl}/api/v1/namespaces/${encodeURIComponent(probe.namespace)}`, {
+    signal: AbortSignal.timeout(1000),
+  });
+  if (!response.ok) return false;
+  const viaHttp = ((await response.json()) as { namespaceInfo?: { id?: string } }).namespaceInfo?.id;
+  const connection = await Connection.connect({ address: probe.address, connectTimeout: 1000 });
+  try {
+    const viaGrpc = await connection.workflowService.describeNamespace({ namespace: probe.namespace });
+    return viaHttp !== undefined && viaGrpc.namespaceInfo?.id === viaHttp;
+  } finally {
+    await connection.close();
+  }
 }

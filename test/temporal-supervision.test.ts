@@ -1,0 +1,85 @@
+// The embedded Temporal dev server is supervised: SIGKILLed under a running instance (one started by the
+// platform itself, not the shared test server), it is back within seconds on the same ports and data file, the
+// worker and the client reconnect, /readyz returns to 200 and a run completes; meanwhile /healthz, /metrics
+// and reads from the database keep answering.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../platform/free-port.js';
+import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
+import { metricValue } from './support/runs.js';
+
+let platform: TestPlatform;
+
+beforeAll(async () => {
+  platform = await startTestPlatform({
+    TEMPORAL_ADDRESS: '',
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+  });
+}, 120_000);
+afterAll(async () => {
+  await platform?.stop();
+});
+
+async function echo(text: string) {
+  const started = performance.now();
+  const response = await platform.api('/v1/messages?wait=10', {
+    method: 'POST',
+    body: JSON.stringify({ conversation_id: 'supervision', sender: { id: 'u1' }, text: `/echo ${text}` }),
+  });
+  const body = (await response.json()) as { result?: { reply?: string; outcome?: string } };
+  return { status: response.status, body, ms: performance.now() - started };
+}
+
+async function timedFetch(path: string, init?: RequestInit) {
+  const started = performance.now();
+  const response = await fetch(`${platform.apiUrl}${path}`, init);
+  await response.arrayBuffer();
+  return { status: response.status, ms: performance.now() - started };
+}
+
+describe('the embedded Temporal dev server', () => {
+  it('is restarted after a SIGKILL; readiness and runs come back, health and metrics never leave', async () => {
+    const devServer = platform.devServer!;
+    expect(devServer).toBeDefined();
+    expect(platform.temporalAddress).toBe(devServer.address);
+    const before = await echo('before');
+    expect(before).toMatchObject({ status: 200, body: { result: { reply: 'before', outcome: 'replied' } } });
+
+    const killedPid = devServer.pid!;
+    const killedAt = performance.now();
+    process.kill(killedPid, 'SIGKILL');
+
+    // While it is down or coming back: liveness, metrics and database reads answer at once.
+    const auth = { authorization: `Bearer ${platform.adminKey}` };
+    const meanwhile = [
+      await timedFetch('/healthz'),
+      await timedFetch('/metrics'),
+      await timedFetch('/v1/jobs?owner=u1&channel=api', { headers: auth }),
+    ];
+    for (const answer of meanwhile) {
+      expect(answer.status).toBe(200);
+      expect(answer.ms).toBeLessThan(1000);
+    }
+
+    await eventually(
+      async () => ((await fetch(`${platform.apiUrl}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      '/readyz to answer 200 again',
+    );
+    const readyMs = performance.now() - killedAt;
+    expect(devServer.pid).toBeDefined();
+    expect(devServer.pid).not.toBe(killedPid);
+    expect(devServer.restarts).toBe(1);
+    expect(await metricValue(platform, 'conduit_temporal_dev_server_restarts_total')).toBe(1);
+
+    const after = await echo('after');
+    const totalMs = performance.now() - killedAt;
+    console.error(
+      `supervision: ready again ${Math.round(readyMs)} ms after SIGKILL; run after it ${Math.round(after.ms)} ms; total ${Math.round(totalMs)} ms`,
+    );
+    expect(after).toMatchObject({ status: 200, body: { result: { reply: 'after', outcome: 'replied' } } });
+    // Measured on the 2-core machine: ready again 1.8-2.0 s after the kill, the run after it 120-170 ms.
+    expect(readyMs).toBeLessThan(10_000);
+    expect(after.ms).toBeLessThan(5_000);
+  });
+});
