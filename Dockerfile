@@ -15,4 +15,4 @@ USER conduit
 EXPOSE 8080 9464 9465
 # The API answers on PORT; a worker-only container has no API and answers on METRICS_PORT instead.
 HEALTHCHECK --interval=15s --timeout=3s CMD node -e "const e=process.env,ok=p=>fetch('http://127.0.0.1:'+p+'/healthz').then(r=>r.ok);ok(e.PORT).catch(()=>ok(e.METRICS_PORT||9464)).then(o=>process.exit(o?0:1),()=>process.exit(1))"
-CMD ["npx", "tsx", "api/server.ts"]
+CMD ["node", "--import", "tsx", "api/server.ts"]

@@ -1,5 +1,5 @@
 // API keys for the management API: random keys shown once, stored as SHA-256 hashes, checked in constant
-// time. With no key configured and no identity provider, the first start creates a bootstrap admin key.
+// time. With no key configured, the first start makes a bootstrap admin key, stored once it has been shown.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { appendAudit } from '../audit/chain.js';
@@ -21,20 +21,53 @@ export async function createApiKey(
   actor = 'system',
 ): Promise<{ id: string; key: string }> {
   const key = generateKey();
+  return { id: await storeApiKey(db, key, name, role, actor), key };
+}
+
+async function storeApiKey(db: Database, key: string, name: string, role: Role, actor: string): Promise<string> {
   const id = `key_${randomBytes(6).toString('hex')}`;
   // The key exists only if its audit row does.
   await db.transaction(async (tx) => {
     await tx.insert(apiKeys).values({ id, name, role, keyHash: hashKey(key) });
     await appendAudit(tx, { actor, action: 'api_key.create', target: id, detail: { name, role } });
   });
-  return { id, key };
+  return id;
 }
 
-/** Returns a newly created admin key when the database holds no key yet; undefined otherwise. */
-export async function ensureBootstrapKey(db: Database): Promise<string | undefined> {
-  const existing = await db.select({ id: apiKeys.id }).from(apiKeys).limit(1);
-  if (existing.length > 0) return undefined;
-  return (await createApiKey(db, 'bootstrap-admin', 'admin')).key;
+/** The command that makes an admin key, named wherever a start finds none. */
+export const CREATE_ADMIN_KEY_HINT =
+  'create one with `npm run keys -- create admin admin` (stop Conduit first when it uses the embedded database) or set CONDUIT_ADMIN_API_KEY';
+
+/** What the keys table holds: no key at all, a live admin key, or keys none of which is a live admin key. */
+export async function storedKeyState(db: Database): Promise<'empty' | 'admin' | 'no-admin'> {
+  const [anyKey] = await db.select({ id: apiKeys.id }).from(apiKeys).limit(1);
+  if (!anyKey) return 'empty';
+  const [admin] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return admin ? 'admin' : 'no-admin';
+}
+
+/**
+ * A bootstrap admin key for a database that holds no key yet, not stored: the caller shows it and only then
+ * calls store(), so a start that fails before showing it leaves no key nobody has seen. (Two processes starting
+ * at once on an empty table each store the key they showed.)
+ */
+export function prepareBootstrapKey(db: Database): { key: string; store(): Promise<void> } {
+  const key = generateKey();
+  return {
+    key,
+    store: async () => {
+      try {
+        await storeApiKey(db, key, 'bootstrap-admin', 'admin', 'system');
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`the admin API key shown above could not be stored and will not work (${reason})`);
+      }
+    },
+  };
 }
 
 export interface Principal {

@@ -1,7 +1,6 @@
 // `npm run api`: the HTTP API alone, for deployments that run API replicas apart from workers.
-
 import { startRoles } from '../platform/open-services.js';
 import { runProcess } from '../platform/run-process.js';
-import { startApi } from './start-api.js';
+import { apiRole } from './start-api.js';
 
-await runProcess('api', (config, options) => startRoles(config, options, [startApi]));
+await runProcess('api', (config, options) => startRoles(config, options, [apiRole]));

@@ -5,17 +5,25 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { startAuditMonitor } from '../audit/monitor.js';
-import { apiOrigin, type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
+import { apiOrigin, type Role, type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
 import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
 import { createJwtVerifier } from '../security/jwt-verifier.js';
 import { httpsServeOptions } from '../security/tls.js';
-import { createKeyVerifier, ensureBootstrapKey } from './admin-keys.js';
+import { CREATE_ADMIN_KEY_HINT, createKeyVerifier, prepareBootstrapKey, storedKeyState } from './admin-keys.js';
 import { createApp } from './app.js';
 import { startChannelStreams } from './channel-streams.js';
 import { createCredentialVerifier } from './credential-verifier.js';
 import { startGrpcServer } from './grpc/server.js';
 import { createStreamGuards } from './stream-guards.js';
 import { attachWebSocketHub } from './websocket/hub.js';
+
+export const apiRole: Role = {
+  ports: (config) => [
+    { port: config.api.port, host: config.api.host, setting: 'PORT' },
+    ...(config.grpc ? [{ port: config.grpc.port, host: config.grpc.host, setting: 'GRPC_PORT' }] : []),
+  ],
+  start: startApi,
+};
 
 export async function startApi(services: Services): Promise<RoleHandle> {
   const { config, database, temporal, blobs, channels, logger, metrics, channelDeps } = services;
@@ -27,7 +35,14 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       jwt: config.security.oidc ? createJwtVerifier(config.security.oidc) : undefined,
       logger,
     });
-    const bootstrapAdminKey = config.env.CONDUIT_ADMIN_API_KEY ? undefined : await ensureBootstrapKey(database.db);
+    // With no key configured and none stored, a bootstrap admin key is made; it is stored only after the start
+    // has shown it (afterAnnounce). A start that finds keys but no live admin key says how to make one.
+    let bootstrap: ReturnType<typeof prepareBootstrapKey> | undefined;
+    if (!config.env.CONDUIT_ADMIN_API_KEY) {
+      const state = await storedKeyState(database.db);
+      if (state === 'empty') bootstrap = prepareBootstrapKey(database.db);
+      if (state === 'no-admin') services.progress(`no admin API key is configured or stored: ${CREATE_ADMIN_KEY_HINT}`);
+    }
     // The audit chain is verified now and every five minutes (conduit_audit_chain_valid); the daily retention
     // purge is a Temporal Schedule, created or brought up to date by every API start.
     const auditMonitor = startAuditMonitor({ db: database.db, metrics, logger });
@@ -84,7 +99,8 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       apiUrl,
       metricsUrl: config.metrics.enabled ? `${apiUrl}/metrics` : undefined,
       grpcAddress,
-      bootstrapAdminKey,
+      bootstrapAdminKey: bootstrap?.key,
+      afterAnnounce: bootstrap?.store,
       stop: stack.stop,
     };
   } catch (error) {

@@ -20,6 +20,7 @@ import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
 import { temporalTlsConfig } from '../security/tls.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
 import type { Progress } from './go-tool.js';
+import { checkPorts, type PortClaim } from './ports.js';
 import { startStateGauges } from './state-gauges.js';
 import { type RunningDevServer, startDevServer } from './temporal-dev-server.js';
 
@@ -60,10 +61,25 @@ export interface RoleHandle {
   grpcAddress?: string;
   bootstrapAdminKey?: string;
   worker?: Worker;
+  /** Runs once the whole start has succeeded and been announced (the API stores the key it showed). */
+  afterAnnounce?(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export type Role = (services: Services) => Promise<RoleHandle>;
+/** A process role: the ports it will listen on (checked before anything starts) and how it starts. */
+export interface Role {
+  ports(config: Config): PortClaim[];
+  start(services: Services): Promise<RoleHandle>;
+}
+
+/** The ports the shared services listen on: the embedded dev server's, unless TEMPORAL_ADDRESS is set. */
+export function servicePorts(config: Config): PortClaim[] {
+  if (config.temporal.externalAddress) return [];
+  return [
+    { port: config.temporal.devPort, host: '127.0.0.1', setting: 'TEMPORAL_DEV_PORT' },
+    { port: config.temporal.uiPort, host: '127.0.0.1', setting: 'TEMPORAL_UI_PORT' },
+  ];
+}
 
 export interface Platform {
   config: Config;
@@ -198,17 +214,24 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
 }
 
 /**
- * Opens the services and starts the roles on them in order; stopping unwinds the roles in reverse, then the
- * services. A role that fails to start stops everything started before it.
+ * Checks every port the services and roles will listen on, opens the services and starts the roles on them in
+ * order; stopping unwinds the roles in reverse, then the services. A role that fails to start stops everything
+ * started before it.
  */
-export async function startRoles(config: Config, options: ServiceOptions, roles: Role[]): Promise<Platform> {
+export interface StartOptions extends ServiceOptions {
+  /** Shows the started platform (the ready banner with a bootstrap admin key); roles finish after it. */
+  announce?(platform: Platform): void | Promise<void>;
+}
+
+export async function startRoles(config: Config, options: StartOptions, roles: Role[]): Promise<Platform> {
+  await checkPorts([...servicePorts(config), ...roles.flatMap((role) => role.ports(config))]);
   const services = await openServices(config, options);
   const stack = stopStack(options.logger);
   stack.push(() => services.stop());
   const handles: RoleHandle[] = [];
   try {
     for (const role of roles) {
-      const handle = await role(services);
+      const handle = await role.start(services);
       handles.push(handle);
       stack.push(() => handle.stop());
     }
@@ -217,7 +240,7 @@ export async function startRoles(config: Config, options: ServiceOptions, roles:
     throw error;
   }
   const pick = <K extends keyof RoleHandle>(key: K) => handles.find((handle) => handle[key] !== undefined)?.[key];
-  return {
+  const platform: Platform = {
     config,
     apiUrl: pick('apiUrl'),
     temporalAddress: services.temporalAddress,
@@ -233,4 +256,12 @@ export async function startRoles(config: Config, options: ServiceOptions, roles:
     worker: pick('worker') as Worker | undefined,
     stop: stack.stop,
   };
+  try {
+    await options.announce?.(platform);
+    for (const handle of handles) await handle.afterAnnounce?.();
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return platform;
 }

@@ -1,7 +1,7 @@
 // The process entry shared by `npm start` (everything), `npm run api` and `npm run worker` (one role each,
 // for deployments that scale them apart). Reads .env, validates configuration (one line naming a bad
 // variable, exit 2), starts what the entry file composes, prints one ready banner, and drains cleanly on
-// SIGINT/SIGTERM.
+// SIGINT/SIGTERM/SIGHUP, or when the process that started it (npm, a supervisor) has gone away.
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { type Config, ConfigError, loadConfig } from '../core/config.js';
@@ -13,8 +13,11 @@ export type ProcessRole = 'all' | 'api' | 'worker';
 
 export type StartProcess = (
   config: Config,
-  options: { projectRoot: string; logger: Logger; progress: Progress },
+  options: { projectRoot: string; logger: Logger; progress: Progress; announce(platform: Platform): void },
 ) => Promise<Platform>;
+
+/** How often the process checks whether its parent is still there. */
+const PARENT_CHECK_MS = 1000;
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -43,43 +46,66 @@ export async function runProcess(role: ProcessRole, start: StartProcess): Promis
   const logger = createLogger(config.logLevel);
   const progress = (line: string) => console.error(`conduit: ${line}`);
   const started = Date.now();
-  try {
-    const platform = await start(config, { projectRoot, logger, progress });
+
+  // Signals are handled from the first moment: one that arrives while starting stops the process as soon as
+  // the start has finished (or failed), with nothing left running.
+  let platform: Platform | undefined;
+  let stopping = false;
+  const shutdown = async (reason: string) => {
+    if (stopping) {
+      progress(`${reason} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    if (!platform) {
+      progress(`${reason}: stopping as soon as the start has finished`);
+      return;
+    }
+    progress(`${reason}: draining the worker and stopping (send it again to force)`);
+    await platform.stop();
+    progress('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
+  // npm does not always pass a signal on to its script (and a killed npm passes on nothing): a process whose
+  // parent has gone stops as if it had been sent SIGTERM.
+  const parent = process.ppid;
+  if (parent > 1) {
+    setInterval(() => {
+      if (process.ppid !== parent && !stopping) void shutdown(`parent process ${parent} exited`);
+    }, PARENT_CHECK_MS).unref();
+  }
+
+  const announce = (running: Platform) => {
     const lines = [
       '',
       `Conduit ${role === 'all' ? '' : `${role} `}is ready (${((Date.now() - started) / 1000).toFixed(1)}s)`,
-      ...(platform.apiUrl ? [`  API          ${platform.apiUrl}`] : []),
-      ...(platform.grpcAddress ? [`  gRPC         ${platform.grpcAddress}`] : []),
-      `  Temporal UI  ${platform.temporalUiUrl ?? `(external cluster at ${platform.temporalAddress})`}`,
-      ...(platform.metricsUrl ? [`  Metrics      ${platform.metricsUrl}`] : []),
-      `  Data         ${config.dataDir} (${platform.database.kind} database, ${platform.blobs.kind} object store)`,
+      ...(running.apiUrl ? [`  API          ${running.apiUrl}`] : []),
+      ...(running.grpcAddress ? [`  gRPC         ${running.grpcAddress}`] : []),
+      `  Temporal UI  ${running.temporalUiUrl ?? `(external cluster at ${running.temporalAddress})`}`,
+      ...(running.metricsUrl ? [`  Metrics      ${running.metricsUrl}`] : []),
+      `  Data         ${config.dataDir} (${running.database.kind} database, ${running.blobs.kind} object store)`,
     ];
-    if (platform.bootstrapAdminKey) {
+    if (running.bootstrapAdminKey) {
       lines.push(
         '',
-        `  Admin API key (shown once, stored hashed): ${platform.bootstrapAdminKey}`,
+        `  Admin API key (shown once, stored hashed): ${running.bootstrapAdminKey}`,
         `  Try: curl -H "Authorization: Bearer <key>" -H "Content-Type: application/json" \\`,
-        `         -d '{"conversation_id":"demo","sender":{"id":"me"},"text":"/help"}' ${platform.apiUrl}/v1/messages`,
+        `         -d '{"conversation_id":"demo","sender":{"id":"me"},"text":"/help"}' ${running.apiUrl}/v1/messages`,
       );
     }
     console.error(`${lines.join('\n')}\n`);
+  };
 
-    let stopping = false;
-    const shutdown = async (signal: string) => {
-      if (stopping) {
-        progress(`${signal} again: exiting without waiting`);
-        process.exit(1);
-      }
-      stopping = true;
-      progress(`${signal}: draining the worker and stopping (send it again to force)`);
-      await platform.stop();
-      progress('stopped');
-      process.exit(0);
-    };
-    process.on('SIGINT', () => void shutdown('SIGINT'));
-    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  try {
+    platform = await start(config, { projectRoot, logger, progress, announce });
   } catch (error) {
     console.error(`conduit: failed to start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
+  }
+  if (stopping) {
+    await platform.stop();
+    progress('stopped');
+    process.exit(0);
   }
 }

@@ -2,15 +2,15 @@
 // cluster is configured), the worker role and the API role in one process. npm start, the integration tests
 // and the benchmarks start Conduit through this one function; `npm run api` and `npm run worker` start one
 // role each (api/server.ts, workers/main.ts).
-import { startApi } from '../api/start-api.js';
+import { apiRole } from '../api/start-api.js';
 import type { ChannelDeps } from '../channels/adapter.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Progress } from '../platform/go-tool.js';
-import { apiOrigin, type Platform, type Role, startRoles } from '../platform/open-services.js';
+import { apiOrigin, type Platform, type Role, type StartOptions, startRoles } from '../platform/open-services.js';
 import type { ToolDefinition } from '../tools/types.js';
-import { startWorker, type WorkerRoleOptions } from '../workers/start-worker.js';
+import { type WorkerRoleOptions, workerRole } from '../workers/start-worker.js';
 
 export type { Platform } from '../platform/open-services.js';
 
@@ -27,6 +27,8 @@ export interface PlatformOptions {
   metrics?: Metrics;
   /** Tools registered beside the built-ins (deployment-specific tools, MCP bridges). */
   tools?: ToolDefinition[];
+  /** Shows the started platform before the start completes (StartOptions.announce). */
+  announce?: StartOptions['announce'];
 }
 
 export function startPlatform(config: Config, options: PlatformOptions): Promise<Platform> {
@@ -34,11 +36,9 @@ export function startPlatform(config: Config, options: PlatformOptions): Promise
   const roles: Role[] = [];
   if (options.worker !== false) {
     // A process without an API has no /metrics of its own, so the worker serves one on METRICS_PORT.
-    roles.push((services) =>
-      startWorker(services, { tuning: options.workerTuning, tools: options.tools, metricsServer: !api }),
-    );
+    roles.push(workerRole({ tuning: options.workerTuning, tools: options.tools, metricsServer: !api }));
   }
-  if (api) roles.push(startApi);
+  if (api) roles.push(apiRole);
   return startRoles(
     config,
     {
@@ -48,6 +48,7 @@ export function startPlatform(config: Config, options: PlatformOptions): Promise
       channelDeps: options.channelDeps,
       metrics: options.metrics,
       codecEndpoint: api ? `${apiOrigin(config)}/codec` : undefined,
+      announce: options.announce,
     },
     roles,
   );

@@ -20,6 +20,9 @@ export interface SdkTelemetry {
   prometheusBindAddress?: string;
 }
 
+/** Whether this process has installed the SDK runtime already (and so its metrics exporter, if any). */
+export const sdkRuntimeInstalled = () => Runtime._instance !== undefined;
+
 export function installSdkLogging(logger: Logger, telemetry: SdkTelemetry = {}): void {
   if (Runtime._instance) {
     if (telemetry.prometheusBindAddress) {

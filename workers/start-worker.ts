@@ -6,13 +6,13 @@ import { withPiiMasking } from '../llm/pii-masking-client.js';
 import type { ResolvedProvider } from '../llm/presets.js';
 import { createLlmRoles } from '../llm/roles.js';
 import type { LlmClient } from '../llm/types.js';
-import { type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
+import { type Role, type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
 import { loadTools } from '../tools/load.js';
 import { createToolRegistry } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { createWorker, type WorkerSettings } from './create-worker.js';
 import { startMetricsServer } from './metrics-server.js';
-import { installSdkLogging } from './runtime-logging.js';
+import { installSdkLogging, sdkRuntimeInstalled } from './runtime-logging.js';
 
 export interface WorkerRoleOptions {
   tuning?: WorkerSettings['tuning'];
@@ -20,6 +20,21 @@ export interface WorkerRoleOptions {
   tools?: ToolDefinition[];
   /** Serve /metrics, /healthz and /readyz on METRICS_PORT: a worker-only process has no API to carry them. */
   metricsServer?: boolean;
+}
+
+export function workerRole(options: WorkerRoleOptions = {}): Role {
+  return {
+    ports: (config) => [
+      // The SDK runtime is process-wide: only the first worker in a process opens the exporter.
+      ...(config.metrics.temporalSdkPort && !sdkRuntimeInstalled()
+        ? [{ port: config.metrics.temporalSdkPort, host: config.api.host, setting: 'TEMPORAL_SDK_METRICS_PORT' }]
+        : []),
+      ...(options.metricsServer && config.metrics.enabled
+        ? [{ port: config.metrics.port, host: config.api.host, setting: 'METRICS_PORT' }]
+        : []),
+    ],
+    start: (services) => startWorker(services, options),
+  };
 }
 
 export async function startWorker(services: Services, options: WorkerRoleOptions = {}): Promise<RoleHandle> {
