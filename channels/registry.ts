@@ -9,6 +9,7 @@ import { createFeishuAdapter } from './feishu/adapter.js';
 type ChannelSettings = Pick<
   Env,
   | 'CUSTOM_WEBHOOK_SECRET'
+  | 'CUSTOM_CALLBACK_ALLOWED_HOSTS'
   | 'DINGTALK_APP_KEY'
   | 'DINGTALK_APP_SECRET'
   | 'DINGTALK_API_BASE_URL'
@@ -24,7 +25,10 @@ type ChannelSettings = Pick<
 const channels: Array<(env: ChannelSettings, deps: ChannelDeps) => ChannelAdapter | undefined> = [
   (env, deps) =>
     env.CUSTOM_WEBHOOK_SECRET.length > 0
-      ? createCustomAdapter({ secrets: env.CUSTOM_WEBHOOK_SECRET }, deps)
+      ? createCustomAdapter(
+          { secrets: env.CUSTOM_WEBHOOK_SECRET, callbackAllowedHosts: env.CUSTOM_CALLBACK_ALLOWED_HOSTS },
+          deps,
+        )
       : undefined,
   (env, deps) =>
     env.DINGTALK_APP_KEY && env.DINGTALK_APP_SECRET

@@ -211,6 +211,7 @@ const envSchema = z
     MCP_CONFIG_FILE: optionalString,
 
     CUSTOM_WEBHOOK_SECRET: csv,
+    CUSTOM_CALLBACK_ALLOWED_HOSTS: csv,
     DINGTALK_APP_KEY: optionalString,
     DINGTALK_APP_SECRET: optionalString,
     DINGTALK_API_BASE_URL: optionalUrl('an http(s):// URL').default('https://api.dingtalk.com'),

@@ -87,7 +87,7 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
-const systemResolver: Resolver = (hostname) =>
+export const systemResolver: Resolver = (hostname) =>
   new Promise((resolve, reject) =>
     dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) =>
       error ? reject(error) : resolve(addresses),

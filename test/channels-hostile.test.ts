@@ -2,11 +2,18 @@
 // platform's secrets (forged ciphertexts, replayed signatures, internal callback addresses, floods of unsigned
 // requests), and each expectation is what docs/security.md promises about it.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCustomPayload } from '../channels/custom/signature.js';
 import { computeFeishuSignature } from '../channels/feishu/signature.js';
 import { createLogger } from '../core/logger.js';
+import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { encryptFeishuEvent } from './fakes/feishu-open-api.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
+import * as runs from './support/runs.js';
+
+const CUSTOM_SECRET = `whsec_hostile_${randomBytes(12).toString('hex')}`;
 
 const FEISHU = {
   appId: 'cli_hostile_app',
@@ -18,10 +25,32 @@ const FEISHU = {
 let platform: TestPlatform;
 /** Every line the platform logged, as pino wrote it. */
 const logLines: string[] = [];
+/** A receiver on loopback: what a callback to an internal address would reach. */
+const internalHits: string[] = [];
+let internalPort: number;
+let closeInternal: () => Promise<void>;
 
 beforeAll(async () => {
+  const internal = createServer((req, res) => {
+    internalHits.push(req.url ?? '');
+    if (req.url?.startsWith('/redirect')) {
+      return void res.writeHead(302, { location: `http://127.0.0.1:${internalPort}/admin` }).end();
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+  internalPort = (internal.address() as AddressInfo).port;
+  closeInternal = () =>
+    new Promise((resolve) => {
+      internal.closeAllConnections();
+      internal.close(() => resolve());
+    });
   platform = await startTestPlatform(
     {
+      CUSTOM_WEBHOOK_SECRET: CUSTOM_SECRET,
+      // One name may reach loopback (the redirect case); every other spelling of it may not.
+      CUSTOM_CALLBACK_ALLOWED_HOSTS: 'localhost',
+      PIPELINE_PROGRESS_DELAY_MS: '600000',
       FEISHU_APP_ID: FEISHU.appId,
       FEISHU_APP_SECRET: FEISHU.appSecret,
       FEISHU_VERIFICATION_TOKEN: FEISHU.verificationToken,
@@ -29,12 +58,13 @@ beforeAll(async () => {
       // Replies are never sent in this file: nothing here may start a run.
       FEISHU_BASE_URL: 'http://127.0.0.1:9',
     },
-    { worker: false, logger: createLogger('info', { write: (line: string) => void logLines.push(line) }) },
+    { logger: createLogger('info', { write: (line: string) => void logLines.push(line) }) },
   );
 });
 
 afterAll(async () => {
   await platform?.stop();
+  await closeInternal?.();
 });
 
 interface Answer {
@@ -142,5 +172,58 @@ describe('Feishu with an encrypt key, attacked without it', () => {
     const answer = await post('/webhooks/feishu', signed, body);
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body).error.message).toMatch(/does not decrypt/);
+  });
+});
+
+// ---- custom: callback_url may not point inside --------------------------------------------------------------
+
+describe('custom callback_url aimed at internal addresses', () => {
+  const message = (callbackUrl: string) => ({
+    message_id: `m-${randomBytes(8).toString('hex')}`,
+    conversation_id: `c-${randomBytes(8).toString('hex')}`,
+    sender: { id: 'u1' },
+    text: '/echo hello',
+    callback_url: callbackUrl,
+  });
+  const postCustom = (body: object) => {
+    const raw = JSON.stringify(body);
+    return post(
+      '/webhooks/custom',
+      { 'x-conduit-signature': signCustomPayload(CUSTOM_SECRET, raw, Math.floor(Date.now() / 1000)) },
+      raw,
+    );
+  };
+
+  it.each([
+    ['loopback', (port: number) => `http://127.0.0.1:${port}/hook`],
+    ['IPv6 loopback', (port: number) => `http://[::1]:${port}/hook`],
+    ['a decimal IPv4', (port: number) => `http://2130706433:${port}/hook`],
+    ['a hex shorthand', (port: number) => `http://0x7f.1:${port}/hook`],
+    ['an IPv4-mapped IPv6', (port: number) => `http://[::ffff:7f00:1]:${port}/hook`],
+    ['the metadata service', () => 'http://169.254.169.254/latest/meta-data/'],
+    ['a private range', () => 'http://10.0.0.1/hook'],
+  ])('refuses %s with 400 at ingress, starts no run and calls nothing', async (_, url) => {
+    const body = message(url(internalPort));
+    const answer = await postCustom(body);
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).error).toEqual({
+      code: 'bad_request',
+      message: expect.stringMatching(/callback_url .*CUSTOM_CALLBACK_ALLOWED_HOSTS/),
+    });
+    await runs.expectNoRun(platform, messageWorkflowId('custom', body.message_id));
+    expect(internalHits).toEqual([]);
+  });
+
+  it('an allow-listed host is called, but its redirect to another internal address is not followed', async () => {
+    const body = message(`http://localhost:${internalPort}/redirect`);
+    const answer = await postCustom(body);
+    expect(answer.status).toBe(202);
+    const result = (await platform.temporal.workflow
+      .getHandle(messageWorkflowId('custom', body.message_id))
+      .result()) as RunStatus;
+    // The 302 is a permanent failure of the delivery, tried once, not a retry loop.
+    expect(result).toMatchObject({ outcome: 'failed' });
+    expect(String(result.deliveryError)).toContain('302');
+    expect(internalHits).toEqual(['/redirect']);
   });
 });

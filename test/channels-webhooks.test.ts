@@ -64,6 +64,8 @@ beforeAll(async () => {
   platform = await startTestPlatform(
     {
       CUSTOM_WEBHOOK_SECRET: CUSTOM_SECRET,
+      // The callback receiver listens on loopback, which callbacks reach only when the operator allows it.
+      CUSTOM_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
       DINGTALK_APP_KEY: DINGTALK.appKey,
       DINGTALK_APP_SECRET: DINGTALK.appSecret,
       DINGTALK_API_BASE_URL: dingtalk.url,

@@ -78,7 +78,10 @@ export async function baseline(ctx: BenchContext): Promise<BaselineResult> {
     logger,
     metrics,
   });
-  const adapter = createCustomAdapter({ secrets: [ctx.secret] }, { fetch: globalThis.fetch, now: () => new Date() });
+  const adapter = createCustomAdapter(
+    { secrets: [ctx.secret], callbackAllowedHosts: ['127.0.0.1'] },
+    { fetch: globalThis.fetch, now: () => new Date() },
+  );
   let firstError: string | undefined;
 
   /** handleMessage's six steps in its order, minus Temporal; "ack" here is the whole run. */

@@ -75,6 +75,8 @@ export async function instanceEnv(
     LLM_MODEL: 'fake-model',
     LLM_CACHE_TTL_SECONDS: '0',
     CUSTOM_WEBHOOK_SECRET: ctx.secret,
+    // The callback receiver listens on loopback.
+    CUSTOM_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
     RATE_LIMIT_PER_USER_PER_MINUTE: '1000000',
     RATE_LIMIT_PER_CONVERSATION_PER_MINUTE: '1000000',
     CONDUIT_PAYLOAD_KEYS: ctx.payloadKeys,

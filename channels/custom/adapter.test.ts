@@ -10,7 +10,16 @@ import { signCustomPayload, verifyCustomSignature } from './signature.js';
 const NOW = new Date('2024-05-01T12:00:00Z');
 const T = Math.floor(NOW.getTime() / 1000);
 const deps = { fetch: globalThis.fetch, now: () => NOW };
-const adapter = createCustomAdapter({ secrets: ['whsec_current', 'whsec_previous'] }, deps);
+// The callback receiver below listens on loopback, which only an allow-listed host may reach; other names
+// resolve to a public address without asking DNS (the test machine may have none).
+const adapter = createCustomAdapter(
+  {
+    secrets: ['whsec_current', 'whsec_previous'],
+    callbackAllowedHosts: ['127.0.0.1'],
+    resolve: async () => [{ address: '93.184.216.34', family: 4 }],
+  },
+  deps,
+);
 
 function signedRequest(body: unknown, secret = 'whsec_current'): RawRequest {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);

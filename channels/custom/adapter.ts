@@ -4,17 +4,26 @@ import { BadRequestError } from '../../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../../core/message.js';
 import type { ChannelAdapter, ChannelDeps } from '../adapter.js';
 import { type CustomCallbackBody, postCallback } from './callback.js';
+import { type CallbackPolicy, checkCallbackUrl } from './callback-address.js';
 import { type CustomReplyData, parseCustomMessage } from './payload.js';
 import { CUSTOM_SIGNATURE_HEADER, verifyCustomSignature } from './signature.js';
 
 export interface CustomSettings {
   /** Accepted signing secrets; the first one signs callbacks. */
   secrets: string[];
+  /** Hosts whose callback_url may be a private or loopback address (CUSTOM_CALLBACK_ALLOWED_HOSTS). */
+  callbackAllowedHosts?: string[];
+  /** Injected by tests; the system resolver otherwise. */
+  resolve?: CallbackPolicy['resolve'];
 }
 
 export function createCustomAdapter(settings: CustomSettings, deps: ChannelDeps): ChannelAdapter {
   const [signingSecret] = settings.secrets;
   if (!signingSecret) throw new Error('the custom channel needs at least one secret');
+  const callbackPolicy: CallbackPolicy = {
+    allowedHosts: (settings.callbackAllowedHosts ?? []).map((host) => host.trim().toLowerCase()).filter(Boolean),
+    resolve: settings.resolve,
+  };
 
   const deliver = async (
     target: ReplyTarget,
@@ -27,7 +36,7 @@ export function createCustomAdapter(settings: CustomSettings, deps: ChannelDeps)
     // Deterministic ids let a receiver drop a retried delivery, and let progress notices replace each other.
     const messageId = `${data.message_id}:${kind}`;
     await postCallback(
-      deps.fetch,
+      callbackPolicy,
       signingSecret,
       data.callback_url,
       {
@@ -47,7 +56,11 @@ export function createCustomAdapter(settings: CustomSettings, deps: ChannelDeps)
     name: 'custom',
     async receive(request) {
       verifyCustomSignature(request.headers[CUSTOM_SIGNATURE_HEADER], request.body, settings.secrets, deps.now());
-      return { kind: 'message', message: parseCustomMessage(request.body, request.receivedAt) };
+      const message = parseCustomMessage(request.body, request.receivedAt);
+      // Refused here, a bad callback_url is the sender's 400 and no run starts to fail at its reply.
+      const callbackUrl = message.replyTarget.data['callback_url'];
+      if (typeof callbackUrl === 'string') await checkCallbackUrl(callbackUrl, callbackPolicy);
+      return { kind: 'message', message };
     },
     send(target, reply: OutboundReply) {
       return deliver(target, 'reply', reply.text, reply.format);
