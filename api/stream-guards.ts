@@ -21,6 +21,10 @@ export interface StreamEndpointDeps extends AcceptDeps {
   metrics: Metrics;
   now?: () => Date;
   pollMs?: number;
+  /** Bytes a connection may hold for a slow client before delivery waits (stream-backpressure.ts). */
+  sendBufferBytes?: number;
+  /** How long delivery waits on a client that does not read before it is cut off. */
+  sendStallMs?: number;
 }
 
 export type StreamGuardSettings = Pick<SecuritySettings, 'ipAllowlist' | 'trustedProxies' | 'rateLimit'>;

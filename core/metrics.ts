@@ -88,6 +88,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['channel', 'kind', 'result'] as const,
       registers,
     }),
+    streamWatchers: new Gauge({
+      name: 'conduit_stream_watchers',
+      help: 'Streaming connections following runs now, by channel (ws: WebSocket connections, grpc: WatchRun calls)',
+      labelNames: ['channel'] as const,
+      registers,
+    }),
+    streamSlowClientsCutOff: new Counter({
+      name: 'conduit_stream_slow_clients_cut_off_total',
+      help: 'Streaming connections closed because the client stopped reading and its send buffer filled, by channel',
+      labelNames: ['channel'] as const,
+      registers,
+    }),
     pendingJobs: new Gauge({
       name: 'conduit_pending_jobs',
       help: 'Reminders and approvals waiting, by kind (the jobs table, the same in every process: aggregate with max)',

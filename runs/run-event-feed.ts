@@ -1,7 +1,8 @@
 // Follows runs through the `run_events` log for streaming clients (WebSocket, gRPC WatchRun): polls the database
 // (PostgreSQL and PGlite alike), hands out each event once and in id order, and ends a run after its reply.
 // Knows the table and nothing of any transport.
-import { and, asc, desc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, lte, notExists, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client.js';
 import { runEvents } from '../db/schema.js';
 
@@ -20,6 +21,8 @@ export const FINAL_EVENT_TYPE = 'reply';
 /** How long an insert may take to commit at most; ids older than this are final. */
 export const DEFAULT_SETTLE_MS = 2000;
 const PAGE_SIZE = 500;
+/** Temporal describe calls one follower has in flight at most (a resume may name many runs). */
+const MAX_OPEN_CHECKS = 8;
 
 /**
  * Reads the events after each run's cursor that are safe to hand out. Ids come from one sequence but commit in
@@ -86,26 +89,46 @@ export async function hasRunEvents(db: Database, workflowId: string): Promise<bo
   return rows.length > 0;
 }
 
-/** Runs started by `owner` (an API key id) over `channel` that recorded anything after `afterId`: a reconnect's scope. */
-export async function runsActiveAfter(
+/** The most runs one resume follows; the newest are kept (a key with thousands of runs that failed without a reply). */
+export const MAX_RESUMED_RUNS = 1000;
+
+/**
+ * The runs a client of `owner` (an API key id) on `channel` was following when it last saw event `afterId`, so
+ * a reconnect with only that id follows them again: every run the key started there that had not replied by
+ * then. That covers runs that replied since (their missing events are replayed), runs still working or parked
+ * with nothing recorded since (they are followed until their reply), and runs accepted after the id. Runs that
+ * closed without a reply are in it too; the follower drops them once Temporal says they are closed (confirmOpen).
+ */
+export async function runsFollowedAt(
   db: Database,
   owner: string,
   channel: string,
   afterId: number,
+  limit = MAX_RESUMED_RUNS,
 ): Promise<string[]> {
-  const active = db.select({ workflowId: runEvents.workflowId }).from(runEvents).where(gt(runEvents.id, afterId));
+  const reply = alias(runEvents, 'reply');
   const rows = await db
-    .selectDistinct({ workflowId: runEvents.workflowId })
+    .select({ workflowId: runEvents.workflowId })
     .from(runEvents)
     .where(
       and(
         eq(runEvents.type, 'accepted'),
         sql`${runEvents.data}->>'owner' = ${owner}`,
         sql`${runEvents.data}->>'channel' = ${channel}`,
-        inArray(runEvents.workflowId, active),
+        notExists(
+          db
+            .select({ id: reply.id })
+            .from(reply)
+            .where(
+              and(eq(reply.workflowId, runEvents.workflowId), eq(reply.type, FINAL_EVENT_TYPE), lte(reply.id, afterId)),
+            ),
+        ),
       ),
-    );
-  return rows.map((row) => row.workflowId);
+    )
+    .orderBy(desc(runEvents.id))
+    .limit(limit);
+  // Oldest first, so their events come out in the order they happened.
+  return [...new Set(rows.map((row) => row.workflowId))].reverse();
 }
 
 export interface RunEventFollowerOptions {
@@ -116,14 +139,27 @@ export interface RunEventFollowerOptions {
   /** Whether a run may still record events; asked for runs quiet for `closedCheckMs`. Unset: runs end at their reply only. */
   isRunOpen?(workflowId: string): Promise<boolean>;
   onError?(error: unknown): void;
+  /**
+   * Asked before each read and each event: false holds delivery back while the client is behind (its send buffer
+   * is full). Nothing is lost: the events stay in the log and are read again once it answers true.
+   */
+  canDeliver?(): boolean;
   pollMs?: number;
   settleMs?: number;
   closedCheckMs?: number;
 }
 
+export interface FollowOptions {
+  /**
+   * Ask at once whether the run is still open, instead of after `closedCheckMs` of quiet: for a resume, which may
+   * name runs that closed long ago without a reply and would otherwise be followed for nothing.
+   */
+  confirmOpen?: boolean;
+}
+
 export interface RunEventFollower {
   /** Follows a run from after `afterId` (0: from its first event). A run already followed keeps its cursor. */
-  follow(workflowId: string, afterId?: number): void;
+  follow(workflowId: string, afterId?: number, options?: FollowOptions): void;
   /** Runs still followed. */
   readonly size: number;
   close(): void;
@@ -131,7 +167,10 @@ export interface RunEventFollower {
 
 interface Followed {
   cursor: number;
+  /** When the run last yielded an event, or was asked about and found open. */
   lastActivity: number;
+  /** Ask whether the run is open at the next chance, however recently it was active (FollowOptions.confirmOpen). */
+  confirm?: boolean;
   /** Set when the run was found closed; it ends once late commits had time to settle. */
   closedAt?: number;
   checking?: boolean;
@@ -146,6 +185,7 @@ export function followRunEvents(db: Database, options: RunEventFollowerOptions):
   let polling = false;
   let closed = false;
   let failures = 0;
+  let checksInFlight = 0;
 
   const schedule = (delay: number) => {
     if (closed || timer || polling || runs.size === 0) return;
@@ -160,25 +200,14 @@ export function followRunEvents(db: Database, options: RunEventFollowerOptions):
     options.onRunEnd?.(workflowId, reason);
   };
 
+  const canDeliver = () => options.canDeliver?.() ?? true;
+
   async function tick() {
     polling = true;
     let more = false;
     try {
-      const cursors = new Map([...runs].map(([id, run]) => [id, run.cursor]));
-      const page = await readRunEvents(db, cursors, settleMs);
-      more = page.more;
+      more = await deliverNextPage();
       failures = 0;
-      const now = Date.now();
-      for (const event of page.events) {
-        if (closed) return;
-        const run = runs.get(event.workflowId);
-        if (!run || event.id <= run.cursor) continue;
-        run.cursor = event.id;
-        run.lastActivity = now;
-        options.onEvent(event);
-        if (event.type === FINAL_EVENT_TYPE) end(event.workflowId, 'replied');
-      }
-      checkClosedRuns(now);
     } catch (error) {
       failures += 1;
       options.onError?.(error);
@@ -188,16 +217,43 @@ export function followRunEvents(db: Database, options: RunEventFollowerOptions):
     schedule(more ? 0 : pollMs * Math.min(2 ** failures, 40));
   }
 
+  /** Hands out the next page of events; true when more are waiting to be read at once. */
+  async function deliverNextPage(): Promise<boolean> {
+    // A client that is behind is left alone (no read) until it caught up.
+    if (!canDeliver()) return false;
+    const cursors = new Map([...runs].map(([id, run]) => [id, run.cursor]));
+    const page = await readRunEvents(db, cursors, settleMs);
+    const now = Date.now();
+    for (const event of page.events) {
+      if (closed) return false;
+      // The rest of the page is read again once the client caught up.
+      if (!canDeliver()) return false;
+      const run = runs.get(event.workflowId);
+      if (!run || event.id <= run.cursor) continue;
+      run.cursor = event.id;
+      run.lastActivity = now;
+      options.onEvent(event);
+      if (event.type === FINAL_EVENT_TYPE) end(event.workflowId, 'replied');
+    }
+    // Only once every event read is out: a closed run must not end with events still to hand out.
+    if (!page.more) checkClosedRuns(now);
+    return page.more;
+  }
+
   function checkClosedRuns(now: number) {
     const isRunOpen = options.isRunOpen;
     if (!isRunOpen) return;
     for (const [workflowId, run] of runs) {
       if (run.closedAt !== undefined) {
-        if (now - run.closedAt > settleMs + pollMs) end(workflowId, 'closed');
+        // Late commits get the settle time; a closed run still yielding events (a long replay) is kept until it is done.
+        if (now - Math.max(run.closedAt, run.lastActivity) > settleMs + pollMs) end(workflowId, 'closed');
         continue;
       }
-      if (run.checking || now - run.lastActivity < closedCheckMs) continue;
+      if (run.checking || checksInFlight >= MAX_OPEN_CHECKS) continue;
+      if (!run.confirm && now - run.lastActivity < closedCheckMs) continue;
+      run.confirm = false;
       run.checking = true;
+      checksInFlight += 1;
       isRunOpen(workflowId)
         .then((open) => {
           if (open) run.lastActivity = Date.now();
@@ -206,14 +262,15 @@ export function followRunEvents(db: Database, options: RunEventFollowerOptions):
         .catch((error) => options.onError?.(error))
         .finally(() => {
           run.checking = false;
+          checksInFlight -= 1;
         });
     }
   }
 
   return {
-    follow(workflowId, afterId = 0) {
+    follow(workflowId, afterId = 0, followOptions = {}) {
       if (closed || runs.has(workflowId)) return;
-      runs.set(workflowId, { cursor: afterId, lastActivity: Date.now() });
+      runs.set(workflowId, { cursor: afterId, lastActivity: Date.now(), confirm: followOptions.confirmOpen });
       schedule(0);
     },
     get size() {

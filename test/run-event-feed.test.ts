@@ -5,7 +5,7 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { runEvents } from '../db/schema.js';
-import { followRunEvents, type RunEvent, readRunEvents } from '../runs/run-event-feed.js';
+import { followRunEvents, type RunEvent, readRunEvents, runsFollowedAt } from '../runs/run-event-feed.js';
 import { eventually } from './support/platform.js';
 
 let database: DatabaseHandle;
@@ -132,6 +132,61 @@ describe('followRunEvents', () => {
         .where(eq(runEvents.workflowId, workflowId))
         .orderBy(asc(runEvents.id));
       expect(recorded.map((row) => row.id)).toEqual([skipped, step, reply, expect.any(Number)]);
+    } finally {
+      follower.close();
+    }
+  });
+});
+
+describe('runsFollowedAt', () => {
+  it('names the runs of an owner and channel that had not replied by the given id', async () => {
+    const owner = unique('owner');
+    const accepted = (workflowId: string, by = owner, channel = 'ws') =>
+      append(workflowId, 'accepted', { owner: by, channel });
+    const replied = unique('wf-replied');
+    const working = unique('wf-working');
+    const repliedLater = unique('wf-replied-later');
+    await accepted(replied);
+    await append(replied, 'reply');
+    await accepted(working);
+    await append(working, 'step', { step: 'intent' });
+    await accepted(repliedLater);
+    await accepted(unique('wf-other-owner'), unique('owner'));
+    await accepted(unique('wf-other-channel'), owner, 'grpc');
+    const lastSeen = await append(repliedLater, 'step', { step: 'plan' });
+    await append(repliedLater, 'reply');
+    const startedSince = unique('wf-started-since');
+    await accepted(startedSince);
+
+    expect(await runsFollowedAt(database.db, owner, 'ws', lastSeen)).toEqual([working, repliedLater, startedSince]);
+    expect(await runsFollowedAt(database.db, owner, 'ws', 0)).toEqual([replied, working, repliedLater, startedSince]);
+    expect(await runsFollowedAt(database.db, owner, 'ws', lastSeen, 2)).toEqual([repliedLater, startedSince]);
+  });
+});
+
+describe('followRunEvents with confirmOpen', () => {
+  it('stops following a closed run at once, but only after handing out what it still had', async () => {
+    const closedRun = unique('wf-closed');
+    const first = await append(closedRun, 'accepted');
+    const second = await append(closedRun, 'step', { step: 'verify' });
+    const seen: number[] = [];
+    const ended: string[] = [];
+    const follower = followRunEvents(database.db, {
+      onEvent: (event) => seen.push(event.id),
+      onRunEnd: (id, reason) => ended.push(`${id}:${reason}`),
+      isRunOpen: async () => false,
+      pollMs: 20,
+      settleMs: 200,
+      closedCheckMs: 60_000,
+    });
+    try {
+      const started = Date.now();
+      follower.follow(closedRun, 0, { confirmOpen: true });
+      await eventually(async () => (ended.length > 0 ? true : undefined), 5_000, 'the closed run to end');
+      // Without confirmOpen it would wait for closedCheckMs of quiet first.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(seen).toEqual([first, second]);
+      expect(ended).toEqual([`${closedRun}:closed`]);
     } finally {
       follower.close();
     }

@@ -17,6 +17,7 @@ import { isRunOpen, runState } from '../../runs/is-run-open.js';
 import { followRunEvents, hasRunEvents, type RunEventFollower } from '../../runs/run-event-feed.js';
 import type { Permission } from '../../security/rbac.js';
 import type { Principal } from '../admin-keys.js';
+import { createSendGate } from '../stream-backpressure.js';
 import { may, type StreamEndpointDeps } from '../stream-guards.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('./conduit.proto', import.meta.url));
@@ -65,6 +66,10 @@ export function loadConduitService(): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
   return definition['conduit.v1.Conduit'] as grpc.ServiceDefinition;
 }
+
+/** The status of a WatchRun cut off because its client stopped reading; it resumes with its last event id. */
+export const SLOW_CLIENT_DETAILS =
+  'send buffer full: the client is not reading; call WatchRun again with after_event_id';
 
 const grpcError = (code: grpc.status, details: string): grpc.ServerErrorResponse =>
   Object.assign(new Error(details), { code, details });
@@ -186,32 +191,56 @@ export async function startGrpcServer(
         throw grpcError(grpc.status.NOT_FOUND, `no run ${workflowId}`);
       }
       if (call.cancelled) return;
+      // Bytes written but not yet taken by HTTP/2 (its flow control stops when the client stops reading).
+      let pendingBytes = 0;
+      const gate = createSendGate({
+        buffered: () => pendingBytes,
+        limitBytes: deps.sendBufferBytes,
+        stallMs: deps.sendStallMs,
+        onStall: () => cutOff(),
+      });
       const follower: RunEventFollower = followRunEvents(deps.db, {
-        onEvent: (event) =>
-          call.write({
+        onEvent: (event) => {
+          const message: RunEventMessage = {
             id: String(event.id),
             workflow_id: event.workflowId,
             type: event.type,
             data_json: JSON.stringify(event.data ?? {}),
             at: event.at,
-          }),
+          };
+          const size = Buffer.byteLength(message.data_json) + message.workflow_id.length + 64;
+          pendingBytes += size;
+          call.write(message, () => {
+            pendingBytes -= size;
+          });
+        },
         onRunEnd: () => {
           stopWatching();
           call.end();
         },
         isRunOpen: (id) => isRunOpen(deps.temporal, id),
         onError: (error) => logger.warn({ err: error, workflowId }, 'reading run events failed; retrying'),
+        canDeliver: gate.canDeliver,
         pollMs: deps.pollMs,
       });
       const watch = { follower, call };
       const stopWatching = () => {
         follower.close();
-        watches.delete(watch);
+        if (watches.delete(watch)) deps.metrics.streamWatchers.dec({ channel: GRPC_CHANNEL });
+      };
+      const cutOff = () => {
+        stopWatching();
+        deps.metrics.streamSlowClientsCutOff.inc({ channel: GRPC_CHANNEL });
+        logger.warn({ workflowId, pendingBytes }, 'client is not reading; WatchRun ended');
+        // Sent after what is buffered, so a client that reads again gets every event written, then this status.
+        fail(grpcError(grpc.status.RESOURCE_EXHAUSTED, SLOW_CLIENT_DETAILS));
       };
       watches.add(watch);
+      deps.metrics.streamWatchers.inc({ channel: GRPC_CHANNEL });
       call.on('cancelled', stopWatching);
       call.on('close', stopWatching);
-      follower.follow(workflowId, afterId);
+      // A resumed watch may name a run that closed long ago: ask Temporal at once instead of after a quiet spell.
+      follower.follow(workflowId, afterId, { confirmOpen: afterId > 0 });
     };
     start().catch(fail);
   };
@@ -232,6 +261,7 @@ export async function startGrpcServer(
         watch.follower.close();
         watch.call.emit('error', grpcError(grpc.status.UNAVAILABLE, 'server shutting down'));
       }
+      deps.metrics.streamWatchers.dec({ channel: GRPC_CHANNEL }, watches.size);
       watches.clear();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {

@@ -1,6 +1,7 @@
 // One WebSocket client: each `message` frame starts a run whose events the connection then follows; a reconnect
-// (`?last_event_id=`, or a `resume` frame) replays every event after that id for the client's runs. A bad frame
-// is answered with an error frame; the connection stays open.
+// (`?last_event_id=`, or a `resume` frame) replays every event after that id for the client's runs and follows
+// them on. A bad frame is answered with an error frame; the connection stays open. A client that stops reading
+// is cut off once its send buffer is full (close code 1013), and resumes like any dropped client.
 import WebSocket from 'ws';
 import { WS_CHANNEL } from '../../channels/websocket/adapter.js';
 import { type ClientFrame, type ErrorFrame, errorFrame, parseClientFrame } from '../../channels/websocket/frames.js';
@@ -11,8 +12,9 @@ import type { Metrics } from '../../core/metrics.js';
 import type { Database } from '../../db/client.js';
 import { type AcceptDeps, acceptMessage, noteRefused } from '../../runs/accept-message.js';
 import { isRunOpen } from '../../runs/is-run-open.js';
-import { followRunEvents, type RunEvent, runsActiveAfter } from '../../runs/run-event-feed.js';
+import { followRunEvents, type RunEvent, runsFollowedAt } from '../../runs/run-event-feed.js';
 import type { Principal } from '../admin-keys.js';
+import { createSendGate } from '../stream-backpressure.js';
 import { may, type StreamGuards } from '../stream-guards.js';
 
 export interface SessionDeps extends AcceptDeps {
@@ -22,7 +24,13 @@ export interface SessionDeps extends AcceptDeps {
   metrics: Metrics;
   now?: () => Date;
   pollMs?: number;
+  sendBufferBytes?: number;
+  sendStallMs?: number;
 }
+
+/** "Try again later": the client fell behind; it reconnects with the last event id it received. */
+export const SLOW_CLIENT_CLOSE_CODE = 1013;
+export const SLOW_CLIENT_CLOSE_REASON = 'send buffer full: reconnect with last_event_id';
 
 export function openSession(ws: WebSocket, principal: Principal, url: URL, deps: SessionDeps): void {
   const { db, temporal, metrics } = deps;
@@ -31,10 +39,26 @@ export function openSession(ws: WebSocket, principal: Principal, url: URL, deps:
   const send = (frame: RunEvent | ErrorFrame) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
   };
+  // What the client has not read yet stays in this process: past the bound, delivery waits; past the stall time,
+  // the client is taken to have stopped reading and the connection is closed so it can resume.
+  const gate = createSendGate({
+    buffered: () => ws.bufferedAmount,
+    limitBytes: deps.sendBufferBytes,
+    stallMs: deps.sendStallMs,
+    onStall: () => {
+      follower.close();
+      metrics.streamSlowClientsCutOff.inc({ channel: WS_CHANNEL });
+      logger.warn({ bufferedBytes: ws.bufferedAmount }, 'client is not reading; connection closed');
+      // Queued behind what is buffered: a client that reads again gets every frame sent, then this code. One
+      // that never does is cut off by ws's close timeout, so the buffer is freed then.
+      ws.close(SLOW_CLIENT_CLOSE_CODE, SLOW_CLIENT_CLOSE_REASON);
+    },
+  });
   const follower = followRunEvents(db, {
     onEvent: send,
     isRunOpen: (workflowId) => isRunOpen(temporal, workflowId),
     onError: (error) => logger.warn({ err: error }, 'reading run events failed; retrying'),
+    canDeliver: gate.canDeliver,
     pollMs: deps.pollMs,
   });
   /** Where this client's view starts: a redelivered message replays its run only after this id. */
@@ -42,8 +66,8 @@ export function openSession(ws: WebSocket, principal: Principal, url: URL, deps:
 
   const resume = async (afterId: number, workflowIds?: string[]) => {
     resumedAfter = Math.max(resumedAfter, afterId);
-    const runs = workflowIds ?? (await runsActiveAfter(db, principal.keyId, WS_CHANNEL, afterId));
-    for (const workflowId of runs) follower.follow(workflowId, afterId);
+    const runs = workflowIds ?? (await runsFollowedAt(db, principal.keyId, WS_CHANNEL, afterId));
+    for (const workflowId of runs) follower.follow(workflowId, afterId, { confirmOpen: true });
   };
 
   const handle = async (frame: ClientFrame) => {
@@ -86,7 +110,11 @@ export function openSession(ws: WebSocket, principal: Principal, url: URL, deps:
       send(errorFrame('internal', 'internal error'));
     });
   });
-  ws.on('close', () => follower.close());
+  metrics.streamWatchers.inc({ channel: WS_CHANNEL });
+  ws.on('close', () => {
+    follower.close();
+    metrics.streamWatchers.dec({ channel: WS_CHANNEL });
+  });
   ws.on('error', (error) => logger.warn({ err: error }, 'websocket error'));
 
   const lastEventId = url.searchParams.get('last_event_id');

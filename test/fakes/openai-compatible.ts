@@ -22,6 +22,8 @@ export interface FakeLlmReply {
   /** A raw error body, for vendors whose error shape differs. */
   body?: unknown;
   delayMs?: number;
+  /** Holds the answer until this settles: keeps a model call open while a test acts (drops a client, say). */
+  until?: Promise<unknown>;
   /** Extra response headers, e.g. `retry-after` on a 429. */
   headers?: Record<string, string>;
   model?: string;
@@ -97,6 +99,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
 
     const reply = queue.shift() ?? options.respond?.(body) ?? { text: lastUserText(body) };
     if (reply.delayMs) await sleep(reply.delayMs);
+    if (reply.until) await reply.until;
     if (res.destroyed) return;
     if (reply.status !== undefined && reply.status >= 400) {
       return send(
