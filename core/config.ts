@@ -212,6 +212,8 @@ const envSchema = z
 
     CUSTOM_WEBHOOK_SECRET: csv,
     CUSTOM_CALLBACK_ALLOWED_HOSTS: csv,
+    WEBHOOK_REFUSAL_LOG_PER_INTERVAL: positiveInt(10, 'a whole number of log lines'),
+    WEBHOOK_REFUSAL_LOG_INTERVAL_SECONDS: positiveInt(60, 'a whole number of seconds'),
     DINGTALK_APP_KEY: optionalString,
     DINGTALK_APP_SECRET: optionalString,
     DINGTALK_API_BASE_URL: optionalUrl('an http(s):// URL').default('https://api.dingtalk.com'),

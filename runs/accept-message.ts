@@ -7,6 +7,7 @@
 import { connectivityState, type Client as GrpcClient, status as grpcStatus } from '@grpc/grpc-js';
 import { type Client, isGrpcServiceError } from '@temporalio/client';
 import { RefusedDelivery } from '../channels/refusal.js';
+import { createRefusalLog, type RefusalLog } from '../channels/refusal-log.js';
 import { type ConduitError, UnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { InboundMessage } from '../core/message.js';
@@ -36,6 +37,8 @@ export interface AcceptDeps {
   logger: Logger;
   /** Overrides the start deadlines (tests). */
   startDeadlineMs?: { unreachable?: number; connected?: number };
+  /** Samples refusal lines (WEBHOOK_REFUSAL_LOG_*); one with the defaults per logger otherwise. */
+  refusalLog?: RefusalLog;
 }
 
 /** How the message came in, for logs: the channel is in the message. */
@@ -115,17 +118,30 @@ export async function acceptMessage(
 
 /** Counts and logs a delivery refused before it reached the door (bad signature, bad payload, unknown channel). */
 export function noteRefused(
-  deps: Pick<AcceptDeps, 'metrics' | 'logger'>,
+  deps: Pick<AcceptDeps, 'metrics' | 'logger' | 'refusalLog'>,
   error: ConduitError,
   context: { channel: string; transport: Transport; requestId?: string; [field: string]: unknown },
 ): void {
   // A refusal that answers vaguely on purpose (no oracle) still says precisely why in metrics and the log.
   const refusal = error instanceof RefusedDelivery ? error.reason : undefined;
   deps.metrics.inboundMessages.inc({ channel: context.channel, outcome: 'rejected', reason: refusal ?? error.code });
-  deps.logger.warn(
+  // Metrics count every refusal; the log takes the first few per channel and reason, then a summary line, so
+  // 2,000 forged requests do not write 2,000 warnings.
+  (deps.refusalLog ?? refusalLogFor(deps.logger)).warn(
+    `${context.transport}:${context.channel}:${refusal ?? error.code}`,
     { ...context, code: error.code, reason: error.message, ...(refusal ? { refusal } : {}) },
     `${context.transport} delivery rejected`,
   );
+}
+
+const defaultRefusalLogs = new WeakMap<Logger, RefusalLog>();
+function refusalLogFor(logger: Logger): RefusalLog {
+  let log = defaultRefusalLogs.get(logger);
+  if (!log) {
+    log = createRefusalLog(logger);
+    defaultRefusalLogs.set(logger, log);
+  }
+  return log;
 }
 
 /** Counts and logs a delivery that carries nothing to run (a bot's own message, an event type not handled). */

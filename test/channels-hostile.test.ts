@@ -10,7 +10,7 @@ import { computeFeishuSignature } from '../channels/feishu/signature.js';
 import { createLogger } from '../core/logger.js';
 import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { encryptFeishuEvent } from './fakes/feishu-open-api.js';
-import { startTestPlatform, type TestPlatform } from './support/platform.js';
+import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 import * as runs from './support/runs.js';
 
 const CUSTOM_SECRET = `whsec_hostile_${randomBytes(12).toString('hex')}`;
@@ -51,6 +51,8 @@ beforeAll(async () => {
       // One name may reach loopback (the redirect case); every other spelling of it may not.
       CUSTOM_CALLBACK_ALLOWED_HOSTS: 'localhost',
       PIPELINE_PROGRESS_DELAY_MS: '600000',
+      // Summaries of suppressed refusal lines come every 5 s here instead of every minute.
+      WEBHOOK_REFUSAL_LOG_INTERVAL_SECONDS: '5',
       FEISHU_APP_ID: FEISHU.appId,
       FEISHU_APP_SECRET: FEISHU.appSecret,
       FEISHU_VERIFICATION_TOKEN: FEISHU.verificationToken,
@@ -225,5 +227,50 @@ describe('custom callback_url aimed at internal addresses', () => {
     expect(result).toMatchObject({ outcome: 'failed' });
     expect(String(result.deliveryError)).toContain('302');
     expect(internalHits).toEqual(['/redirect']);
+  });
+});
+
+// ---- a flood of refused deliveries -------------------------------------------------------------------------------
+
+describe('a flood of unsigned webhook deliveries', () => {
+  it('is counted in full in metrics but sampled in the log, with a summary of what was left out', async () => {
+    const series = 'conduit_inbound_messages_total{channel="custom",outcome="rejected",reason="unauthorized"}';
+    const before = await runs.metricValue(platform, series);
+    const from = logLines.length;
+    const started = Date.now();
+    const total = 2000;
+    let next = 0;
+    // 20 at a time, as a scripted attacker would.
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < total) {
+          next += 1;
+          const answer = await post('/webhooks/custom', {}, '{"message_id":"x"}');
+          expect(answer.status).toBe(401);
+        }
+      }),
+    );
+    const intervals = Math.ceil((Date.now() - started) / 5000) + 1;
+    expect(await runs.metricValue(platform, series)).toBe(before + total);
+
+    const entries = () =>
+      logLines
+        .slice(from)
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry['channel'] === 'custom' && entry['code'] === 'unauthorized');
+    const single = entries().filter((entry) => entry['msg'] === 'webhook delivery rejected');
+    expect(single.length).toBeGreaterThanOrEqual(10);
+    expect(single.length).toBeLessThanOrEqual(10 * intervals);
+    // Once the interval has passed, the summaries account for every refusal that was not logged on its own.
+    const suppressed = await eventually(
+      async () => {
+        const summaries = entries().filter((entry) => entry['msg'] === 'delivery rejections not logged one by one');
+        const count = summaries.reduce((sum, entry) => sum + Number(entry['suppressed']), 0);
+        return count + single.length === total ? count : undefined;
+      },
+      15_000,
+      'the summary lines',
+    );
+    expect(suppressed).toBeGreaterThan(total - 10 * intervals - 1);
   });
 });

@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
+import { createRefusalLog } from '../../channels/refusal-log.js';
 import { ConduitError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
 import { acceptMessage, noteIgnored, noteRefused } from '../../runs/accept-message.js';
 import { parseWaitSeconds } from '../../runs/wait-for-run.js';
@@ -10,7 +11,12 @@ export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
 export function webhookRoutes({ channels, temporal, config, metrics, logger, blobs, now = () => new Date() }: ApiDeps) {
   const app = new Hono();
-  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger };
+  // A flood of forged deliveries must not become a flood of log lines: metrics count each, the log samples.
+  const refusalLog = createRefusalLog(logger, {
+    perInterval: config.env.WEBHOOK_REFUSAL_LOG_PER_INTERVAL,
+    intervalMs: config.env.WEBHOOK_REFUSAL_LOG_INTERVAL_SECONDS * 1000,
+  });
+  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger, refusalLog };
   // The api channel is in the map so workers can "send" to it, but it takes no webhooks.
   const adapterFor = (name: string) => (name === API_CHANNEL ? undefined : channels.get(name));
   /** Counts and logs a refused delivery: the reason and the channel, never headers or the body. */
