@@ -353,6 +353,70 @@ describe('a gRPC watcher that drops and resumes', () => {
   });
 });
 
+describe('100 watchers at once', () => {
+  it('brings one run to 50 WebSocket and 50 gRPC watchers, all dropped mid-run and resumed', async () => {
+    const key = await memberKey();
+    const plan = heldReply({ text: 'one answer for a hundred' });
+    llm.script(intent, plan.reply);
+    const messageId = unique('crowd');
+    const workflowId = `message:ws:${messageId}`;
+    const starter = await connect(key);
+    starter.send(messageFrame(messageId, `a crowd is watching ${messageId}`));
+    await until(() => starter.events[0], 'the accepted event');
+    starter.ws.terminate();
+
+    const watchers = 50;
+    const wsQuery = (after: number) => `?last_event_id=${after}&workflow_ids=${encodeURIComponent(workflowId)}`;
+    const watchGrpc = (after: number) => {
+      const events: Array<{ id: number; type: string }> = [];
+      const stream = grpcClient.WatchRun({ workflow_id: workflowId, after_event_id: String(after) }, withKey(key));
+      const ended = new Promise<string>((resolve) => {
+        stream.on('error', (error: grpc.ServiceError) => resolve(grpc.status[error.code]));
+        stream.on('end', () => resolve('end'));
+      });
+      stream.on('data', (event: GrpcRunEvent) => events.push({ id: Number(event.id), type: event.type }));
+      return { stream, events, ended };
+    };
+    const sockets = await Promise.all(Array.from({ length: watchers }, () => connect(key, wsQuery(0))));
+    const streams = Array.from({ length: watchers }, () => watchGrpc(0));
+    const everyone = () => [...sockets.map((socket) => socket.events), ...streams.map((stream) => stream.events)];
+    const sawIntent = (events: Array<{ type: string }>) => events.some((event) => event.type === 'intent');
+    await until(() => (everyone().every(sawIntent) ? true : undefined), 'every watcher to see the intent event');
+    expect(await metricValue(platform, 'conduit_stream_watchers{channel="ws"}')).toBeGreaterThanOrEqual(watchers);
+    expect(await metricValue(platform, 'conduit_stream_watchers{channel="grpc"}')).toBeGreaterThanOrEqual(watchers);
+
+    // All dropped while the model works, and all back from their own last event.
+    for (const socket of sockets) socket.ws.terminate();
+    for (const { stream } of streams) stream.cancel();
+    await Promise.all([...sockets.map((socket) => socket.closed), ...streams.map((stream) => stream.ended)]);
+    const resumedSockets = await Promise.all(sockets.map((socket) => connect(key, wsQuery(lastId(socket.events)))));
+    const resumedStreams = streams.map((stream) => watchGrpc(lastId(stream.events)));
+    plan.release();
+    try {
+      const replied = (events: Array<{ type: string }>) => events.some((event) => event.type === 'reply');
+      await until(
+        () =>
+          [...resumedSockets.map((socket) => socket.events), ...resumedStreams.map((stream) => stream.events)].every(
+            replied,
+          )
+            ? true
+            : undefined,
+        'every watcher to get the reply',
+        30_000,
+      );
+      const recorded = await recordedIds(workflowId);
+      for (let i = 0; i < watchers; i++) {
+        expect([...sockets[i]!.events, ...resumedSockets[i]!.events].map((event) => event.id)).toEqual(recorded);
+        expect([...streams[i]!.events, ...resumedStreams[i]!.events].map((event) => event.id)).toEqual(recorded);
+      }
+      expect(await Promise.all(resumedStreams.map((stream) => stream.ended))).toEqual(Array(watchers).fill('end'));
+    } finally {
+      plan.release();
+      for (const socket of resumedSockets) socket.ws.terminate();
+    }
+  });
+});
+
 describe('a watcher that stops reading', () => {
   /**
    * A run whose log holds far more than a connection may buffer for its client (1 MiB) plus what the kernel's
