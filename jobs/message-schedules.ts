@@ -15,7 +15,12 @@ import {
 } from '@temporalio/client';
 import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { InboundMessage } from '../core/message.js';
-import type { HandleMessageInput } from '../runs/contract.js';
+import {
+  type HandleMessageInput,
+  scheduledMessage,
+  scheduledMessageId,
+  scheduledRunIdPrefix,
+} from '../runs/contract.js';
 
 /** Exactly one of cron (with an optional IANA time zone) or intervalSeconds. */
 export interface ScheduleTiming {
@@ -50,8 +55,6 @@ interface ScheduleMemo extends ScheduleTiming {
 
 const idPattern = /^[\w.:@-]{1,128}$/;
 
-export const scheduledRunIdPrefix = (scheduleId: string) => `schedule:${scheduleId}-`;
-
 export async function createMessageSchedule(
   temporal: Client,
   taskQueue: string,
@@ -65,7 +68,7 @@ export async function createMessageSchedule(
 ): Promise<MessageSchedule> {
   const { timing, createdBy } = input;
   const scheduleId = input.scheduleId ?? `s-${randomBytes(6).toString('hex')}`;
-  const message: InboundMessage = { ...input.message, messageId: `schedule:${scheduleId}` };
+  const message = scheduledMessage(input.message, scheduleId);
   const spec: ScheduleSpec =
     timing.cron !== undefined
       ? { cronExpressions: [timing.cron], timezone: timing.timezone }
@@ -87,7 +90,8 @@ export async function createMessageSchedule(
       action: {
         type: 'startWorkflow',
         workflowType: 'handleMessage',
-        workflowId: `schedule:${scheduleId}`,
+        // Temporal appends the tick's time: scheduledRunIdPrefix(scheduleId) + time.
+        workflowId: scheduledMessageId(scheduleId),
         taskQueue,
         args,
       },

@@ -4,7 +4,7 @@
 // builds the answer. Callers keep only their transport: parsing their wire format and writing the answer.
 // While Temporal is unreachable the door says so within about a second (UnavailableError), instead of hanging on
 // the client's retries: no caller is ever told "accepted" for a message that was not recorded.
-import { connectivityState, type Client as GrpcClient, status as grpcStatus } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { type Client, isGrpcServiceError } from '@temporalio/client';
 import { RefusedDelivery } from '../channels/refusal.js';
 import { createRefusalLog, type RefusalLog } from '../channels/refusal-log.js';
@@ -17,9 +17,10 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { messageWorkflowId, type RunStatus } from './contract.js';
 import { appendRunEvent, removeRunEvent } from './run-events.js';
 import { type StartedRun, startMessageRun } from './start-message-run.js';
+import { type Reachability, temporalReachability } from './temporal-reachability.js';
 import { waitForRun } from './wait-for-run.js';
 
-/** How long a start may take when Temporal's connection is not known to be up: the doors answer within this. */
+/** How long a start may wait while Temporal's connection is down: the doors answer within about this. */
 export const UNREACHABLE_START_DEADLINE_MS = 1000;
 /** How long a start may take on a live connection (a busy server queues starts; a hung one must not hang us). */
 export const CONNECTED_START_DEADLINE_MS = 30_000;
@@ -173,35 +174,67 @@ async function record(deps: AcceptDeps, message: InboundMessage, options: Accept
       { lookFirst: true },
     );
   }
+  const reach = temporalReachability(deps.temporal);
+  const unreachableMs = deps.startDeadlineMs?.unreachable ?? UNREACHABLE_START_DEADLINE_MS;
+  // A connection already down gets the short deadline, so the call itself gives up instead of sitting through the
+  // client's retries; a live one gets the long deadline, and the race below covers it going down meanwhile.
+  const deadline =
+    Date.now() +
+    (reach && !reach.up ? unreachableMs : (deps.startDeadlineMs?.connected ?? CONNECTED_START_DEADLINE_MS));
+  const start = deps.temporal.withDeadline(deadline, () =>
+    startMessageRun(deps.temporal, deps.taskQueue, message, { blobs: deps.blobs, eager: options.eager }),
+  );
+  // The 'accepted' event stays only if a run started: an event left behind would announce a run that does not
+  // exist. Decided when the start settles, even when the door has answered before that.
+  const undo = start.then(
+    () => undefined,
+    async () => {
+      if (accepted !== undefined && deps.db) await removeRunEvent(deps.db, accepted).catch(() => undefined);
+    },
+  );
   try {
-    const deadline = Date.now() + startDeadlineMs(deps);
-    return await deps.temporal.withDeadline(deadline, () =>
-      startMessageRun(deps.temporal, deps.taskQueue, message, { blobs: deps.blobs, eager: options.eager }),
-    );
+    return reach ? await unlessUnreachable(reach, unreachableMs, start) : await start;
   } catch (error) {
-    // No run started: an 'accepted' left behind would announce a run that does not exist.
-    if (accepted !== undefined && deps.db) await removeRunEvent(deps.db, accepted).catch(() => undefined);
+    if (!(error instanceof TemporalUnreachable)) await undo;
     throw error;
   }
 }
 
 /**
- * A live connection gets the long deadline; one that is down, reconnecting or idle gets the short one, so a
- * Temporal that is gone costs a caller about a second, not the client's 18 s of retries.
+ * Settles as `call` does, or fails with TemporalUnreachable once the connection has been down for `ms`, whether
+ * it was down from the start or went down meanwhile (the client's retries would otherwise hold the caller ~18 s).
  */
-function startDeadlineMs(deps: AcceptDeps): number {
-  const connected = deps.startDeadlineMs?.connected ?? CONNECTED_START_DEADLINE_MS;
-  const unreachable = deps.startDeadlineMs?.unreachable ?? UNREACHABLE_START_DEADLINE_MS;
-  // The SDK's Connection keeps its grpc-js client protected; a NativeConnection or a test double has none.
-  const grpcClient = (deps.temporal.connection as unknown as { client?: Partial<GrpcClient> }).client;
-  const channel = grpcClient?.getChannel?.();
-  if (!channel) return connected;
-  return channel.getConnectivityState(false) === connectivityState.READY ? connected : unreachable;
+function unlessUnreachable<T>(reach: Reachability, ms: number, call: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onChange = (up: boolean) => {
+      if (up) {
+        clearTimeout(timer);
+        timer = undefined;
+      } else {
+        timer ??= setTimeout(() => reject(new TemporalUnreachable()), ms);
+      }
+    };
+    const unsubscribe = reach.subscribe(onChange);
+    if (!reach.up) onChange(false);
+    call.then(resolve, reject).finally(() => {
+      unsubscribe();
+      clearTimeout(timer);
+    });
+  });
+}
+
+/** The start was given up because the connection to Temporal stayed down. */
+class TemporalUnreachable extends Error {
+  constructor(cause?: unknown) {
+    super('the connection to Temporal is down', { cause });
+  }
 }
 
 /** Temporal did not answer (down, restarting, out of time): the message may be sent again later. */
 function isUnreachable(error: unknown): boolean {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof TemporalUnreachable) return true;
     if (
       isGrpcServiceError(cause) &&
       (cause.code === grpcStatus.UNAVAILABLE || cause.code === grpcStatus.DEADLINE_EXCEEDED)

@@ -58,4 +58,16 @@ export function messageWorkflowId(channel: string, messageId: string): string {
   return `message:${channel}:${messageId}`;
 }
 
+/**
+ * A chat schedule's runs: every tick starts with the same message id, and Temporal tells the ticks apart by
+ * appending the scheduled time to the workflow id this returns (`schedule:<id>-<time>`).
+ */
+export const scheduledMessageId = (scheduleId: string) => `schedule:${scheduleId}`;
+export const scheduledRunIdPrefix = (scheduleId: string) => `${scheduledMessageId(scheduleId)}-`;
+
+/** The message each tick of a schedule runs: the stored template under the schedule's message id. */
+export function scheduledMessage(template: Omit<InboundMessage, 'messageId'>, scheduleId: string): InboundMessage {
+  return { ...template, messageId: scheduledMessageId(scheduleId) };
+}
+
 export const reminderWorkflowId = (jobId: string) => `reminder:${jobId}`;

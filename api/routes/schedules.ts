@@ -6,6 +6,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
+import type { InboundMessage } from '../../core/message.js';
+import { toInboundMessage } from '../../core/message-input.js';
 import { validationHook } from '../../core/validation.js';
 import {
   createMessageSchedule,
@@ -61,6 +63,9 @@ const view = ({ conversationId, senderId, channel: _channel, ...rest }: MessageS
   sender_id: senderId,
 });
 
+/** A message without its id: a schedule's ticks all run under the schedule's own message id. */
+const messageTemplate = ({ messageId: _id, ...template }: InboundMessage) => template;
+
 export function scheduleRoutes({ temporal, config, database, now = () => new Date() }: ApiDeps) {
   const app = new Hono<ApiEnv>();
   const taskQueue = config.temporal.taskQueue;
@@ -69,17 +74,8 @@ export function scheduleRoutes({ temporal, config, database, now = () => new Dat
     const body = c.req.valid('json');
     const schedule = await createMessageSchedule(temporal, taskQueue, {
       timing: { cron: body.cron, timezone: body.timezone, intervalSeconds: body.intervalSeconds },
-      message: {
-        channel: API_CHANNEL,
-        conversationId: body.conversation_id,
-        conversationType: body.conversation_type,
-        sender: body.sender,
-        text: body.text,
-        mentions: [],
-        attachments: [],
-        sentAt: now().toISOString(),
-        replyTarget: { channel: API_CHANNEL, data: {} },
-      },
+      // The message every tick runs, built like POST /v1/messages builds its own; the schedule gives it its id.
+      message: messageTemplate(toInboundMessage(API_CHANNEL, body, now())),
       createdBy: c.get('principal').keyId,
     });
     await appendAudit(database.db, {
