@@ -80,6 +80,10 @@ export function openApiDocument(serverUrl?: string) {
             '200': { description: 'Duplicate message, or finished within ?wait', content: json(startedRunSchema) },
             '202': { description: 'Run started', content: json(startedRunSchema) },
             ...errors,
+            '503': {
+              description: 'Temporal is unreachable and the message was not recorded; send it again after Retry-After',
+              content: json(errorSchema),
+            },
           },
         },
       },
