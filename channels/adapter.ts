@@ -41,4 +41,24 @@ export interface ChannelAdapter {
 export interface ChannelDeps {
   fetch: typeof fetch;
   now: () => Date;
+  /** Shared by every API replica (the database); each adapter keeps one in memory without it. */
+  signatureClaims?: SignatureClaims;
+}
+
+/** One use of a webhook signature, for platforms whose signature does not cover the body (DingTalk). */
+export interface SignatureClaim {
+  channel: string;
+  /** The signature (with what it signs, e.g. the timestamp) as received. */
+  signature: string;
+  messageId: string;
+  /** When the signature can no longer pass the clock window, so the claim may be forgotten. */
+  expiresAt: Date;
+}
+
+export interface SignatureClaims {
+  /**
+   * True when the signature is new, or was claimed before for the same message (a redelivery, which the run's
+   * id keeps to one run); false when it already authenticated another message (a replay).
+   */
+  claim(claim: SignatureClaim): Promise<boolean>;
 }

@@ -12,6 +12,8 @@ type ChannelSettings = Pick<
   | 'CUSTOM_CALLBACK_ALLOWED_HOSTS'
   | 'DINGTALK_APP_KEY'
   | 'DINGTALK_APP_SECRET'
+  | 'DINGTALK_CORP_ID'
+  | 'DINGTALK_SIGNATURE_MAX_AGE_SECONDS'
   | 'DINGTALK_API_BASE_URL'
   | 'FEISHU_APP_ID'
   | 'FEISHU_APP_SECRET'
@@ -33,7 +35,13 @@ const channels: Array<(env: ChannelSettings, deps: ChannelDeps) => ChannelAdapte
   (env, deps) =>
     env.DINGTALK_APP_KEY && env.DINGTALK_APP_SECRET
       ? createDingTalkAdapter(
-          { appKey: env.DINGTALK_APP_KEY, appSecret: env.DINGTALK_APP_SECRET, apiBaseUrl: env.DINGTALK_API_BASE_URL },
+          {
+            appKey: env.DINGTALK_APP_KEY,
+            appSecret: env.DINGTALK_APP_SECRET,
+            apiBaseUrl: env.DINGTALK_API_BASE_URL,
+            signatureMaxAgeMs: env.DINGTALK_SIGNATURE_MAX_AGE_SECONDS * 1000,
+            corpId: env.DINGTALK_CORP_ID,
+          },
           deps,
         )
       : undefined,

@@ -216,6 +216,12 @@ const envSchema = z
     WEBHOOK_REFUSAL_LOG_INTERVAL_SECONDS: positiveInt(60, 'a whole number of seconds'),
     DINGTALK_APP_KEY: optionalString,
     DINGTALK_APP_SECRET: optionalString,
+    DINGTALK_CORP_ID: optionalString,
+    // DingTalk allows an hour; a captured sign is good for as long as this window (see docs/security.md).
+    DINGTALK_SIGNATURE_MAX_AGE_SECONDS: positiveInt(300, 'a whole number of seconds').refine(
+      (seconds) => seconds <= 3600,
+      'expected at most 3600 seconds (DingTalk refuses older timestamps itself)',
+    ),
     DINGTALK_API_BASE_URL: optionalUrl('an http(s):// URL').default('https://api.dingtalk.com'),
     DINGTALK_STREAM: booleanFlag(false),
     DINGTALK_STREAM_GATEWAY_URL: optionalUrl('an http(s):// URL of the connections/open endpoint'),

@@ -201,3 +201,19 @@ export const llmUsage = pgTable(
   },
   (t) => [index('llm_usage_workflow').on(t.workflowId), index('llm_usage_at').on(t.at)],
 );
+
+/**
+ * Webhook signatures already accepted, so a captured one cannot authenticate a second message (DingTalk's sign
+ * covers only its timestamp, not the body). A row lives as long as its signature could still pass the clock
+ * window; `message_id` lets the same message's redelivery with the same signature through.
+ */
+export const webhookSignatures = pgTable(
+  'webhook_signatures',
+  {
+    channel: text('channel').notNull(),
+    signature: text('signature').notNull(),
+    messageId: text('message_id').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.signature] }), index('webhook_signatures_expires').on(t.expiresAt)],
+);

@@ -16,6 +16,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
+import { createDatabaseSignatureClaims } from '../db/signature-claims.js';
 import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
 import { temporalTlsConfig } from '../security/tls.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
@@ -184,7 +185,13 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     stack.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 
-    const channelDeps: ChannelDeps = { fetch: globalThis.fetch, now: () => new Date(), ...options.channelDeps };
+    const channelDeps: ChannelDeps = {
+      fetch: globalThis.fetch,
+      now: () => new Date(),
+      // Every API replica shares the database, so a DingTalk signature accepted by one is refused by all.
+      signatureClaims: createDatabaseSignatureClaims(database.db),
+      ...options.channelDeps,
+    };
     const channels = createChannelAdapters(config.env, channelDeps);
     channels.set(API_CHANNEL, createApiChannelAdapter());
     // Streaming clients read replies from the run's event log; these adapters only acknowledge the send.

@@ -6,14 +6,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCustomPayload } from '../channels/custom/signature.js';
+import { computeDingTalkSign } from '../channels/dingtalk/sign.js';
 import { computeFeishuSignature } from '../channels/feishu/signature.js';
 import { createLogger } from '../core/logger.js';
 import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
+import { type DingTalkOpenApiFake, startDingTalkOpenApi } from './fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent } from './fakes/feishu-open-api.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 import * as runs from './support/runs.js';
 
 const CUSTOM_SECRET = `whsec_hostile_${randomBytes(12).toString('hex')}`;
+const DINGTALK = { appKey: 'ding-hostile-app-key', appSecret: `dt-hostile-${randomBytes(12).toString('hex')}` };
+const DINGTALK_CORP_ID = 'dingcorphostile';
 
 const FEISHU = {
   appId: 'cli_hostile_app',
@@ -23,6 +27,7 @@ const FEISHU = {
 };
 
 let platform: TestPlatform;
+let dingtalk: DingTalkOpenApiFake;
 /** Every line the platform logged, as pino wrote it. */
 const logLines: string[] = [];
 /** A receiver on loopback: what a callback to an internal address would reach. */
@@ -45,8 +50,13 @@ beforeAll(async () => {
       internal.closeAllConnections();
       internal.close(() => resolve());
     });
+  dingtalk = await startDingTalkOpenApi(DINGTALK);
   platform = await startTestPlatform(
     {
+      DINGTALK_APP_KEY: DINGTALK.appKey,
+      DINGTALK_APP_SECRET: DINGTALK.appSecret,
+      DINGTALK_API_BASE_URL: dingtalk.url,
+      DINGTALK_CORP_ID,
       CUSTOM_WEBHOOK_SECRET: CUSTOM_SECRET,
       // One name may reach loopback (the redirect case); every other spelling of it may not.
       CUSTOM_CALLBACK_ALLOWED_HOSTS: 'localhost',
@@ -66,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.stop();
-  await closeInternal?.();
+  await Promise.all([closeInternal?.(), dingtalk?.close()]);
 });
 
 interface Answer {
@@ -272,5 +282,95 @@ describe('a flood of unsigned webhook deliveries', () => {
       'the summary lines',
     );
     expect(suppressed).toBeGreaterThan(total - 10 * intervals - 1);
+  });
+});
+
+// ---- DingTalk: a captured (timestamp, sign) pair carries no new body in ------------------------------------------
+
+describe('DingTalk signatures replayed with another body', () => {
+  const callback = (overrides: Record<string, unknown> = {}) => ({
+    msgId: `msg${randomBytes(12).toString('base64url')}`,
+    msgtype: 'text',
+    text: { content: ' /echo hello' },
+    conversationId: `cid${randomBytes(12).toString('base64')}`,
+    conversationType: '1',
+    senderStaffId: `staff-${randomBytes(4).toString('hex')}`,
+    senderNick: 'Ann',
+    chatbotCorpId: DINGTALK_CORP_ID,
+    robotCode: DINGTALK.appKey,
+    sessionWebhook: dingtalk.sessionWebhookUrl(`s-${randomBytes(4).toString('hex')}`),
+    sessionWebhookExpiredTime: Date.now() + 90 * 60_000,
+    createAt: Date.now(),
+    ...overrides,
+  });
+  const pair = (at = Date.now()) => ({
+    timestamp: String(at),
+    sign: computeDingTalkSign(DINGTALK.appSecret, String(at)),
+  });
+  const postDingTalk = (target: TestPlatform, headers: Record<string, string>, body: object) =>
+    fetch(`${target.apiUrl}/webhooks/dingtalk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+      body: JSON.stringify(body),
+    });
+  const noRun = (msgId: string) => runs.expectNoRun(platform, messageWorkflowId('dingtalk', msgId));
+
+  it('refuses a pair already used, with a new body and a forged sender, on this replica and on another', async () => {
+    const headers = pair();
+    const original = callback();
+    expect((await postDingTalk(platform, headers, original)).status).toBe(200);
+    const forged = callback({ senderStaffId: 'the-boss', text: { content: ' /echo wire the money' } });
+    const replayed = await postDingTalk(platform, headers, forged);
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    await noRun(forged.msgId);
+
+    // A second API process on the same database refuses it too.
+    const replica = await startTestPlatform(
+      {
+        DINGTALK_APP_KEY: DINGTALK.appKey,
+        DINGTALK_APP_SECRET: DINGTALK.appSecret,
+        DINGTALK_API_BASE_URL: dingtalk.url,
+        DINGTALK_CORP_ID,
+      },
+      { worker: false },
+    );
+    try {
+      const again = callback({ senderStaffId: 'the-boss' });
+      expect((await postDingTalk(replica, headers, again)).status).toBe(401);
+      await noRun(again.msgId);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('lets the same message redelivered with the same pair through, and it runs once', async () => {
+    const headers = pair();
+    const message = callback();
+    const workflowId = messageWorkflowId('dingtalk', message.msgId);
+    const answers = await Promise.all([
+      postDingTalk(platform, headers, message),
+      postDingTalk(platform, headers, message),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    await platform.temporal.workflow.getHandle(workflowId).result();
+    expect((await postDingTalk(platform, headers, message)).status).toBe(200);
+    expect(await runs.executionsOf(platform, workflowId)).toBe(1);
+  });
+
+  it('refuses a correctly signed timestamp 50 minutes old (DingTalk itself allows an hour)', async () => {
+    const message = callback();
+    const answer = await postDingTalk(platform, pair(Date.now() - 50 * 60_000), message);
+    expect(answer.status).toBe(401);
+    await noRun(message.msgId);
+  });
+
+  it('refuses a body for another robot or another organisation', async () => {
+    for (const overrides of [{ robotCode: 'someone-elses-robot' }, { chatbotCorpId: 'dingothercorp' }]) {
+      const message = callback(overrides);
+      const answer = await postDingTalk(platform, pair(), message);
+      expect(answer.status).toBe(401);
+      await noRun(message.msgId);
+    }
   });
 });

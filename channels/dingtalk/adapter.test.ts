@@ -52,6 +52,58 @@ async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
   return error;
 }
 
+describe('DingTalk adapter: replayed signatures and other robots', () => {
+  const callback = (overrides: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      msgtype: 'text',
+      text: { content: 'hi' },
+      msgId: 'm-replay',
+      conversationType: '1',
+      conversationId: 'cid1',
+      senderStaffId: 'staff-ann',
+      robotCode: APP_KEY,
+      chatbotCorpId: 'dingcorp',
+      ...overrides,
+    });
+  const signedAt = (at: number) => ({ timestamp: String(at), sign: computeDingTalkSign(APP_SECRET, String(at)) });
+
+  it('accepts a (timestamp, sign) pair once: again for the same message, never for another', async () => {
+    const headers = signedAt(now);
+    const receive = (body: string) => adapter.receive({ headers, body, receivedAt: new Date(now) });
+    await expect(receive(callback())).resolves.toMatchObject({ kind: 'message' });
+    await expect(receive(callback())).resolves.toMatchObject({ kind: 'message', message: { messageId: 'm-replay' } });
+    await expect(receive(callback({ msgId: 'm-forged', senderStaffId: 'boss' }))).rejects.toMatchObject({
+      reason: 'replayed_signature',
+    });
+  });
+
+  it('refuses a timestamp more than five minutes away by default', async () => {
+    const old = now - 5 * 60_000 - 1;
+    await expect(
+      adapter.receive({ headers: signedAt(old), body: callback({ msgId: 'm-old' }), receivedAt: new Date(now) }),
+    ).rejects.toThrow(/outside the allowed window/);
+  });
+
+  it('refuses a callback for another robot, or for another organisation when DINGTALK_CORP_ID is set', async () => {
+    const receive = (target: ChannelAdapter, body: string) =>
+      target.receive({ headers: signedAt(now), body, receivedAt: new Date(now) });
+    await expect(receive(adapter, callback({ msgId: 'm-r1', robotCode: 'other' }))).rejects.toMatchObject({
+      reason: 'wrong_robot',
+    });
+    await expect(receive(adapter, callback({ msgId: 'm-r2', robotCode: undefined }))).rejects.toMatchObject({
+      reason: 'wrong_robot',
+    });
+    const withCorp = createDingTalkAdapter(
+      { appKey: APP_KEY, appSecret: APP_SECRET, apiBaseUrl: fake.url, corpId: 'dingcorp' },
+      { fetch: globalThis.fetch, now: () => new Date(now) },
+    );
+    await expect(receive(withCorp, callback({ msgId: 'm-c1', chatbotCorpId: 'dingother' }))).rejects.toMatchObject({
+      reason: 'wrong_corp',
+    });
+    await expect(receive(withCorp, callback({ msgId: 'm-c2' }))).resolves.toMatchObject({ kind: 'message' });
+  });
+});
+
 describe('DingTalk adapter: receive', () => {
   const body = JSON.stringify({
     msgtype: 'text',
@@ -61,6 +113,7 @@ describe('DingTalk adapter: receive', () => {
     conversationId: 'cid1',
     senderStaffId: 'staff-ann',
     senderNick: 'Ann',
+    robotCode: APP_KEY,
   });
 
   it('accepts a correctly signed callback, parses it and acknowledges it with a bare 200', async () => {

@@ -15,3 +15,25 @@ export function readDingTalkMessage(rawBody: string, receivedAt: Date, apiBaseUr
   }
   return outcome;
 }
+
+/** The fields that say which robot and which message a callback is for, read before anything else is parsed. */
+export interface DingTalkCallbackIdentity {
+  msgId: string;
+  robotCode?: string;
+  chatbotCorpId?: string;
+}
+
+/** Throws BadRequestError for a body that is not a JSON object with a msgId. */
+export function readDingTalkIdentity(rawBody: string): DingTalkCallbackIdentity {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody);
+  } catch {
+    throw new BadRequestError('body is not valid JSON');
+  }
+  const body = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const msgId = text(body['msgId']);
+  if (!msgId) throw new BadRequestError('invalid DingTalk callback: msgId: missing');
+  return { msgId, robotCode: text(body['robotCode']), chatbotCorpId: text(body['chatbotCorpId']) };
+}
