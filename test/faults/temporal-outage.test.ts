@@ -17,6 +17,7 @@ import { computeFeishuSignature } from '../../channels/feishu/signature.js';
 import { freePort } from '../../platform/free-port.js';
 import { type RunningDevServer, startDevServer } from '../../platform/temporal-dev-server.js';
 import { messageWorkflowId } from '../../runs/contract.js';
+import { hasRunEvents } from '../../runs/run-event-feed.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from '../fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent, type FeishuOpenApiFake, startFeishuOpenApi } from '../fakes/feishu-open-api.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
@@ -288,6 +289,12 @@ describe('Temporal unreachable', () => {
     const ws = await timed(() => sendOverWebSocket(wsMessageId));
     expect(ws.value).toMatchObject({ type: 'error', error: { code: 'unavailable' }, message_id: wsMessageId });
     expect(ws.ms).toBeLessThan(QUICK_MS);
+    // The 'accepted' event recorded before the start is taken back: no event announces a run that never started.
+    await eventually(
+      async () => ((await hasRunEvents(platform.database.db, messageWorkflowId('ws', wsMessageId))) ? undefined : true),
+      10_000,
+      'the refused message to leave no run event',
+    );
 
     const viaGrpc = await timed(() => sendOverGrpc(grpcMessageId));
     expect(viaGrpc.value.code).toBe(grpc.status.UNAVAILABLE);
