@@ -82,4 +82,39 @@ describe('the embedded Temporal dev server', () => {
     expect(readyMs).toBeLessThan(10_000);
     expect(after.ms).toBeLessThan(5_000);
   });
+
+  it('waits longer between restarts while it keeps dying, then comes back', async () => {
+    const devServer = platform.devServer!;
+    const restartsBefore = devServer.restarts;
+    const pauses: number[] = [];
+    let pid = devServer.pid!;
+    for (let kill = 0; kill < 3; kill += 1) {
+      process.kill(pid, 'SIGKILL');
+      const killedAt = performance.now();
+      const previous = pid;
+      pid = await eventually(
+        async () => (devServer.pid !== undefined && devServer.pid !== previous ? devServer.pid : undefined),
+        30_000,
+        'the next server process',
+      );
+      pauses.push(performance.now() - killedAt);
+    }
+    console.error(`supervision: pauses before the restarts ${pauses.map((ms) => Math.round(ms)).join(', ')} ms`);
+    // The pause doubles (0.5 s, 1 s, 2 s, 4 s, ... up to 30 s) while the server has not stayed up a minute.
+    expect(pauses[0]).toBeGreaterThanOrEqual(450);
+    expect(pauses[1]).toBeGreaterThan(pauses[0]! * 1.5);
+    expect(pauses[2]).toBeGreaterThan(pauses[1]! * 1.5);
+    expect(devServer.restarts).toBe(restartsBefore + 3);
+    expect(await metricValue(platform, 'conduit_temporal_dev_server_restarts_total')).toBe(restartsBefore + 3);
+
+    await eventually(
+      async () => ((await fetch(`${platform.apiUrl}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      '/readyz to answer 200 again',
+    );
+    expect(await echo('still here')).toMatchObject({
+      status: 200,
+      body: { result: { reply: 'still here', outcome: 'replied' } },
+    });
+  });
 });
