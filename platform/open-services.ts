@@ -23,7 +23,7 @@ import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
 import type { Progress } from './go-tool.js';
 import { checkPorts, type PortClaim } from './ports.js';
 import { startStateGauges } from './state-gauges.js';
-import { type RunningDevServer, startDevServer } from './temporal-dev-server.js';
+import { type RunningDevServer, startDevServer, stopLeftoverDevServer } from './temporal-dev-server.js';
 
 export interface ServiceOptions {
   projectRoot: string;
@@ -231,6 +231,9 @@ export interface StartOptions extends ServiceOptions {
 }
 
 export async function startRoles(config: Config, options: StartOptions, roles: Role[]): Promise<Platform> {
+  if (!config.temporal.externalAddress) {
+    await stopLeftoverDevServer(config.dataDir, options.progress ?? ((line) => options.logger.info(line)));
+  }
   await checkPorts([...servicePorts(config), ...roles.flatMap((role) => role.ports(config))]);
   const services = await openServices(config, options);
   const stack = stopStack(options.logger);

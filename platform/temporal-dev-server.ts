@@ -3,7 +3,7 @@
 // downloader. The server is supervised: if it exits on its own it is started again on the same ports and data
 // file, with a growing pause while it keeps dying. An external cluster (TEMPORAL_ADDRESS) skips all of this.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from '../core/logger.js';
@@ -111,6 +111,8 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout?.on('data', remember);
     child.stderr?.on('data', remember);
+    // Recorded so that a later start can stop it if this process is killed without stopping it.
+    if (child.pid) void writeFile(pidFile(options.dataDir), `${child.pid}\n`).catch(() => undefined);
     return child;
   };
   const probe = { address, httpUrl: `http://127.0.0.1:${httpPort}`, namespace: options.namespace };
@@ -181,8 +183,43 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
       stopping = true;
       clearTimeout(restartTimer);
       await stopProcess(child);
+      await rm(pidFile(options.dataDir), { force: true });
     },
   };
+}
+
+const pidFile = (dataDir: string) => join(resolve(dataDir, 'temporal'), 'server.pid');
+
+/**
+ * Stops a dev server that an earlier start on this data directory left running (its Conduit process was killed
+ * before it could stop it), so that it does not hold the ports and the data file of this start. It is
+ * recognised by the pid file and by its command line naming this data directory's database file; where there
+ * is no /proc to read that command line, nothing is stopped.
+ */
+export async function stopLeftoverDevServer(dataDir: string, progress: Progress): Promise<void> {
+  let pid: number;
+  let commandLine: string;
+  try {
+    pid = Number.parseInt(await readFile(pidFile(dataDir), 'utf8'), 10);
+    commandLine = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+  } catch {
+    return;
+  }
+  const dbFile = join(resolve(dataDir, 'temporal'), 'temporal.db');
+  if (!commandLine.includes('start-dev') || !commandLine.includes(` ${dbFile} `)) return;
+  progress(`Temporal dev server: stopping pid ${pid}, left running on this data directory by an earlier start`);
+  const gone = () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; !gone() && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  if (!gone()) process.kill(pid, 'SIGKILL');
+  for (let waited = 0; !gone() && waited < 5_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function startWithSdkDownloader(

@@ -2,9 +2,14 @@
 // platform itself, not the shared test server), it is back within seconds on the same ports and data file, the
 // worker and the client reconnect, /readyz returns to 200 and a run completes; meanwhile /healthz, /metrics
 // and reads from the database keep answering.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.js';
 import { freePort } from '../platform/free-port.js';
-import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
+import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 import { metricValue } from './support/runs.js';
 
 let platform: TestPlatform;
@@ -116,5 +121,71 @@ describe('the embedded Temporal dev server', () => {
       status: 200,
       body: { result: { reply: 'still here', outcome: 'replied' } },
     });
+  });
+});
+
+/** Starts a dev server from a separate node process and SIGKILLs that process; resolves to the server's pid. */
+async function startAndAbandonDevServer(dataDir: string, ports: { port: number; uiPort: number }) {
+  const settings = JSON.stringify({
+    projectRoot,
+    dataDir,
+    ...ports,
+    namespace: 'default',
+    cliVersion: loadConfig({}).temporal.cliVersion,
+  });
+  const script = [
+    `import { startDevServer } from './platform/temporal-dev-server.ts';`,
+    `const server = await startDevServer({ ...${settings}, progress: () => undefined });`,
+    `console.log('PID ' + server.pid);`,
+    'setInterval(() => undefined, 1000);',
+  ].join('\n');
+  const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  owner.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const pid = await eventually(async () => /PID (\d+)/.exec(output)?.[1], 60_000, 'the abandoned dev server');
+  owner.kill('SIGKILL');
+  await new Promise((resolve) => owner.once('exit', resolve));
+  return Number(pid);
+}
+
+describe('a dev server left running by a killed start', () => {
+  it('is stopped by the next start on the same data directory, which then takes its ports', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'conduit-leftover-'));
+    const ports = { port: await freePort(), uiPort: await freePort() };
+    try {
+      // What a SIGKILLed Conduit leaves behind: its dev server, still holding the ports and the data file.
+      const leftoverPid = await startAndAbandonDevServer(dataDir, ports);
+      const progress: string[] = [];
+      const next = await startTestPlatform(
+        {
+          CONDUIT_DATA_DIR: dataDir,
+          TEMPORAL_ADDRESS: '',
+          TEMPORAL_DEV_PORT: String(ports.port),
+          TEMPORAL_UI_PORT: String(ports.uiPort),
+        },
+        { progress: (line) => progress.push(line) },
+      );
+      try {
+        expect(progress).toContain(
+          `Temporal dev server: stopping pid ${leftoverPid}, left running on this data directory by an earlier start`,
+        );
+        expect(next.devServer!.pid).not.toBe(leftoverPid);
+        expect(() => process.kill(leftoverPid, 0)).toThrow();
+        const response = await next.api('/v1/messages?wait=10', {
+          method: 'POST',
+          body: JSON.stringify({ conversation_id: 'leftover', sender: { id: 'u1' }, text: '/echo again' }),
+        });
+        expect(await response.json()).toMatchObject({ result: { reply: 'again', outcome: 'replied' } });
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
