@@ -169,7 +169,16 @@ describe('a dev server left running by a killed start', () => {
           TEMPORAL_UI_PORT: String(ports.uiPort),
         },
         { progress: (line) => progress.push(line) },
-      );
+      ).catch((error: Error) => {
+        const alive = (() => {
+          try {
+            return process.kill(leftoverPid, 0);
+          } catch {
+            return false;
+          }
+        })();
+        throw new Error(`${error.message}\nleftover pid ${leftoverPid} alive: ${alive}\n${progress.join('\n')}`);
+      });
       try {
         expect(progress).toContain(
           `Temporal dev server: stopping pid ${leftoverPid}, left running on this data directory by an earlier start`,
