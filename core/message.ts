@@ -34,7 +34,7 @@ export interface InboundMessage {
   text: string;
   /**
    * Set when the text was too large to travel through workflow payloads: `text` then holds a preview and the
-   * full text is in the object store under this key (see ingress/offload-large-text.ts).
+   * full text is in the object store under this key (see runs/offload-large-text.ts).
    */
   textRef?: string;
   mentions: Person[];
