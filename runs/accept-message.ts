@@ -50,7 +50,7 @@ export interface AcceptOptions {
   requestId?: string;
   /**
    * The principal (API key id) following the run over a stream: its 'accepted' event is recorded before the run
-   * starts, so it is the run's first and a reconnect finds the run (run-event-feed.ts runsActiveAfter).
+   * starts, so it is the run's first and a reconnect finds the run (run-event-log.ts runsFollowedAt).
    */
   owner?: string;
   /** `?wait=<seconds>`: include the run's status in the answer when it finishes in time. */

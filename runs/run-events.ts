@@ -26,7 +26,7 @@ export async function appendRunEvent(
 ): Promise<number | undefined> {
   const dedupeKey = runEventDedupeKey(workflowId, type, options.dedupeSuffix ?? String(data['step'] ?? ''));
   if (options.lookFirst) {
-    // A conflicting insert would spend a sequence id, and a gap holds streams back (run-event-feed.ts): callers
+    // A conflicting insert would spend a sequence id, and a gap holds streams back (run-event-log.ts): callers
     // that expect redeliveries look before they insert.
     const [seen] = await db.select({ id: runEvents.id }).from(runEvents).where(eq(runEvents.dedupeKey, dedupeKey));
     if (seen) return undefined;

@@ -192,3 +192,40 @@ describe('followRunEvents with confirmOpen', () => {
     }
   });
 });
+
+describe('followers sharing one poller', () => {
+  it('hands each follower the events past its own cursor, and holds back only the one that is behind', async () => {
+    const workflowId = unique('wf-shared');
+    const accepted = await append(workflowId, 'accepted');
+    const step = await append(workflowId, 'step', { step: 'verify' });
+    const early: number[] = [];
+    const late: number[] = [];
+    let lateMayRead = false;
+    const options = { pollMs: 20, isRunOpen: async () => true };
+    const fromStart = followRunEvents(database.db, { ...options, onEvent: (event) => early.push(event.id) });
+    const behind = followRunEvents(database.db, {
+      ...options,
+      onEvent: (event) => late.push(event.id),
+      canDeliver: () => lateMayRead,
+    });
+    try {
+      fromStart.follow(workflowId, 0);
+      behind.follow(workflowId, accepted);
+      const plan = await append(workflowId, 'step', { step: 'plan' });
+      await eventually(async () => (early.length === 3 ? true : undefined), 10_000, 'the first follower');
+      expect(early).toEqual([accepted, step, plan]);
+      expect(late).toEqual([]);
+
+      lateMayRead = true;
+      const reply = await append(workflowId, 'reply');
+      await eventually(async () => (late.length === 3 ? true : undefined), 10_000, 'the follower that was behind');
+      expect(late).toEqual([step, plan, reply]);
+      await eventually(async () => (early.length === 4 ? true : undefined), 10_000, 'the reply');
+      expect(early).toEqual([accepted, step, plan, reply]);
+      expect(fromStart.size + behind.size).toBe(0);
+    } finally {
+      fromStart.close();
+      behind.close();
+    }
+  });
+});
