@@ -149,11 +149,12 @@ describe('Feishu with an encrypt key, attacked without it', () => {
     const medians = names.map((name) => median(times[name]!));
     const spread = Math.max(...medians) - Math.min(...medians);
     // A padding oracle needs a difference an attacker can measure; a shared CI machine's noise is well above
-    // the microseconds of hashing and decrypting, so the bound is generous and only a real branch would cross it.
+    // the microseconds of hashing and decrypting, so the bound is generous: only work of another order on one path
+    // (a lookup, a remote call, a delay) would cross it.
     expect(
       spread,
       `medians ${names.map((name, i) => `${name}: ${medians[i]!.toFixed(2)} ms`).join(', ')}`,
-    ).toBeLessThan(Math.max(2, 0.5 * Math.min(...medians)));
+    ).toBeLessThan(Math.max(5, Math.min(...medians)));
   });
 
   it('still answers Feishu’s encrypted url_verification, which arrives unsigned, and refuses a wrong token alike', async () => {
