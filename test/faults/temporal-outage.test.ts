@@ -1,7 +1,8 @@
 // Issue 14, case 1 at the doors: while Temporal is unreachable every ingress door answers quickly and honestly,
 // and a message refused during the outage is accepted once it is sent again after Temporal is back. The test runs
 // its own Temporal dev server (not the shared one), stops it under a running platform and starts it again on the
-// same port and database.
+// same port and database. It has a PostgreSQL database of its own too: the refused message's 'accepted' event is
+// taken back, and the gap it leaves in the event ids must not hold back the shared database's other readers.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { hasRunEvents } from '../../runs/run-event-feed.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from '../fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent, type FeishuOpenApiFake, startFeishuOpenApi } from '../fakes/feishu-open-api.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { createTestDatabase } from '../support/postgres.js';
 import { metricValue } from '../support/runs.js';
 
 const CUSTOM_SECRET = `whsec_fault_${randomBytes(12).toString('hex')}`;
@@ -49,6 +51,7 @@ let platform: TestPlatform;
 let dingtalk: DingTalkOpenApiFake;
 let feishu: FeishuOpenApiFake;
 let grpcClient: GrpcConduit;
+let database: { url: string; drop(): Promise<void> } | undefined;
 
 const startTemporal = async () => {
   temporal = await startDevServer({
@@ -66,10 +69,12 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'conduit-fault-temporal-'));
   temporalPort = await freePort();
   await startTemporal();
+  database = await createTestDatabase(() => undefined);
   dingtalk = await startDingTalkOpenApi(DINGTALK);
   feishu = await startFeishuOpenApi({ appId: FEISHU.appId, appSecret: FEISHU.appSecret });
   platform = await startTestPlatform({
     TEMPORAL_ADDRESS: temporal!.address,
+    DATABASE_URL: database.url,
     GRPC_PORT: String(await freePort()),
     CUSTOM_WEBHOOK_SECRET: CUSTOM_SECRET,
     DINGTALK_APP_KEY: DINGTALK.appKey,
@@ -98,7 +103,7 @@ afterAll(async () => {
   if (!temporal && scratch) await startTemporal().catch(() => undefined);
   await platform?.stop();
   await temporal?.stop();
-  await Promise.all([dingtalk?.close(), feishu?.close()]);
+  await Promise.all([dingtalk?.close(), feishu?.close(), database?.drop()]);
   if (scratch) await rm(scratch, { recursive: true, force: true });
 }, 120_000);
 
