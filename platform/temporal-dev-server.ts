@@ -4,6 +4,7 @@
 // file, with a growing pause while it keeps dying. An external cluster (TEMPORAL_ADDRESS) skips all of this.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from '../core/logger.js';
@@ -134,6 +135,31 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   let restarts = 0;
   let delayMs = 0;
   let restartTimer: NodeJS.Timeout | undefined;
+  // While the server is down this process holds its port (closing every connection at once, so clients retry):
+  // another program starting meanwhile, another instance say, cannot take it and have this instance's worker
+  // and clients reconnect to a server that is not theirs. It is let go just before the server starts again.
+  let placeholder: Server | undefined;
+  const holdPort = () =>
+    new Promise<void>((resolveHold) => {
+      const server = createServer((socket) => socket.destroy());
+      server.unref();
+      server.once('error', (error) => {
+        log?.error({ err: error, port: options.port }, 'cannot hold the Temporal dev server port while it is down');
+        resolveHold();
+      });
+      server.listen({ port: options.port, host: '127.0.0.1', exclusive: true }, () => {
+        if (stopping) server.close();
+        else placeholder = server;
+        resolveHold();
+      });
+    });
+  const releasePort = () =>
+    new Promise<void>((resolveRelease) => {
+      const server = placeholder;
+      placeholder = undefined;
+      if (server) server.close(() => resolveRelease());
+      else resolveRelease();
+    });
   const supervise = (current: ChildProcess) => {
     const startedAt = Date.now();
     current.once('exit', (code, signal) => {
@@ -145,6 +171,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
         { exitCode: code, signal, upMs, restartInMs: delayMs, output: recentOutput.slice(-5) },
         'Temporal dev server exited; restarting it',
       );
+      void holdPort();
       restartTimer = setTimeout(restart, delayMs);
     });
   };
@@ -153,6 +180,8 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     restarts += 1;
     options.onRestart?.(restarts);
     const started = Date.now();
+    await releasePort();
+    if (stopping) return;
     const next = spawnServer();
     child = next;
     supervise(next);
@@ -182,6 +211,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     stop: async () => {
       stopping = true;
       clearTimeout(restartTimer);
+      await releasePort();
       await stopProcess(child);
       await rm(pidFile(options.dataDir), { force: true });
     },
