@@ -1,6 +1,8 @@
 // Conduit's relational data: conversations and their messages, pipeline runs, the reply outbox that makes
 // sending idempotent, conversation memory, pending jobs (reminders, approvals), rate-limit windows and audit.
 // One schema serves PostgreSQL and the embedded PGlite store.
+
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
@@ -178,7 +180,13 @@ export const runEvents = pgTable(
     data: jsonb('data').notNull().default({}),
     at: createdAt(),
   },
-  (t) => [index('run_events_workflow').on(t.workflowId, t.id)],
+  (t) => [
+    index('run_events_workflow').on(t.workflowId, t.id),
+    // A resuming client's runs: the newest 'accepted' events of an API key on a channel (run-event-log.ts).
+    index('run_events_accepted_owner')
+      .on(sql`(${t.data}->>'owner')`, sql`(${t.data}->>'channel')`, t.id)
+      .where(sql`${t.type} = 'accepted'`),
+  ],
 );
 
 /**

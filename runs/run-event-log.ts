@@ -87,15 +87,17 @@ export async function hasRunEvents(db: Database, workflowId: string): Promise<bo
   return rows.length > 0;
 }
 
-/** The most runs one resume follows; the newest are kept (a key with thousands of runs that failed without a reply). */
+/** How many of an API key's newest runs on a channel a resume looks at (a key may have started millions). */
 export const MAX_RESUMED_RUNS = 1000;
 
 /**
  * The runs a client of `owner` (an API key id) on `channel` was following when it last saw event `afterId`, so
  * a reconnect with only that id follows them again: every run the key started there that had not replied by
- * then. That covers runs that replied since (their missing events are replayed), runs still working or parked
- * with nothing recorded since (they are followed until their reply), and runs accepted after the id. Runs that
- * closed without a reply are in it too; the follower drops them once Temporal says they are closed (confirmOpen).
+ * then, among its newest `limit`. That covers runs that replied since (their missing events are replayed), runs
+ * still working or parked with nothing recorded since (they are followed until their reply), and runs accepted
+ * after the id. Runs that closed without a reply are in it too; the follower drops them once Temporal says they
+ * are closed (confirmOpen). The newest first are read from the run_events_accepted_owner index, so a resume
+ * costs the same however long the key's history is.
  */
 export async function runsFollowedAt(
   db: Database,
@@ -104,27 +106,34 @@ export async function runsFollowedAt(
   afterId: number,
   limit = MAX_RESUMED_RUNS,
 ): Promise<string[]> {
-  const reply = alias(runEvents, 'reply');
-  const rows = await db
-    .select({ workflowId: runEvents.workflowId })
+  const newest = db
+    .select({ workflowId: runEvents.workflowId, id: runEvents.id })
     .from(runEvents)
     .where(
       and(
         eq(runEvents.type, 'accepted'),
-        sql`${runEvents.data}->>'owner' = ${owner}`,
-        sql`${runEvents.data}->>'channel' = ${channel}`,
-        notExists(
-          db
-            .select({ id: reply.id })
-            .from(reply)
-            .where(
-              and(eq(reply.workflowId, runEvents.workflowId), eq(reply.type, FINAL_EVENT_TYPE), lte(reply.id, afterId)),
-            ),
-        ),
+        sql`(${runEvents.data}->>'owner') = ${owner}`,
+        sql`(${runEvents.data}->>'channel') = ${channel}`,
       ),
     )
     .orderBy(desc(runEvents.id))
-    .limit(limit);
-  // Oldest first, so their events come out in the order they happened.
-  return [...new Set(rows.map((row) => row.workflowId))].reverse();
+    .limit(limit)
+    .as('newest');
+  const reply = alias(runEvents, 'reply');
+  const rows = await db
+    .select({ workflowId: newest.workflowId })
+    .from(newest)
+    .where(
+      notExists(
+        db
+          .select({ id: reply.id })
+          .from(reply)
+          .where(
+            and(eq(reply.workflowId, newest.workflowId), eq(reply.type, FINAL_EVENT_TYPE), lte(reply.id, afterId)),
+          ),
+      ),
+    )
+    // Oldest first, so their events come out in the order they happened.
+    .orderBy(asc(newest.id));
+  return [...new Set(rows.map((row) => row.workflowId))];
 }

@@ -139,7 +139,7 @@ describe('followRunEvents', () => {
 });
 
 describe('runsFollowedAt', () => {
-  it('names the runs of an owner and channel that had not replied by the given id', async () => {
+  it('names the newest runs of an owner and channel that had not replied by the given id', async () => {
     const owner = unique('owner');
     const accepted = (workflowId: string, by = owner, channel = 'ws') =>
       append(workflowId, 'accepted', { owner: by, channel });
@@ -154,13 +154,15 @@ describe('runsFollowedAt', () => {
     await accepted(unique('wf-other-owner'), unique('owner'));
     await accepted(unique('wf-other-channel'), owner, 'grpc');
     const lastSeen = await append(repliedLater, 'step', { step: 'plan' });
-    await append(repliedLater, 'reply');
+    const laterReply = await append(repliedLater, 'reply');
     const startedSince = unique('wf-started-since');
     await accepted(startedSince);
 
     expect(await runsFollowedAt(database.db, owner, 'ws', lastSeen)).toEqual([working, repliedLater, startedSince]);
     expect(await runsFollowedAt(database.db, owner, 'ws', 0)).toEqual([replied, working, repliedLater, startedSince]);
+    // Only the key's newest runs are looked at: with two, the older run still working is out of reach.
     expect(await runsFollowedAt(database.db, owner, 'ws', lastSeen, 2)).toEqual([repliedLater, startedSince]);
+    expect(await runsFollowedAt(database.db, owner, 'ws', laterReply, 2)).toEqual([startedSince]);
   });
 });
 

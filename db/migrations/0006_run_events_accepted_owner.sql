@@ -1,0 +1,1 @@
+CREATE INDEX "run_events_accepted_owner" ON "run_events" USING btree (("data"->>'owner'),("data"->>'channel'),"id") WHERE "run_events"."type" = 'accepted';
