@@ -6,6 +6,7 @@
 import { loadConversationContext } from '../conversations/memory.js';
 import { conversationKey, recordInboundMessage } from '../conversations/transcript.js';
 import type { InboundMessage } from '../core/message.js';
+import type { LlmSettings } from '../llm/settings.js';
 import type { ChatMessage } from '../llm/types.js';
 import type { IntentResult } from '../runs/contract.js';
 import { fullText } from '../runs/offload-large-text.js';
@@ -33,6 +34,8 @@ export interface RunContext {
     progressDelayMs: number;
     approvalTimeoutMs: number;
     llmTimeoutMs: number;
+    /** The first model of each role's failover list, for the steps' summaries and the ConduitModel attribute. */
+    models?: { intent?: string; plan?: string };
   };
 }
 
@@ -76,6 +79,7 @@ export function createRecordActivities({ config, db, metrics, llm, blobs, logger
           progressDelayMs: config.pipeline.progressDelayMs,
           approvalTimeoutMs: config.pipeline.approvalTimeoutMs,
           llmTimeoutMs: config.llm?.timeoutMs ?? 60_000,
+          models: { intent: primaryModel(config.llm, 'intent'), plan: primaryModel(config.llm, 'plan') },
         },
       };
     },
@@ -91,4 +95,10 @@ export function createRecordActivities({ config, db, metrics, llm, blobs, logger
       );
     },
   };
+}
+
+/** The model a role tries first; a failover may answer with the next one. */
+function primaryModel(llm: LlmSettings | undefined, role: 'intent' | 'plan'): string | undefined {
+  const first = llm?.roles[role][0];
+  return llm?.providers.find((provider) => provider.name === first)?.model;
 }

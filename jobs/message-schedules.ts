@@ -21,6 +21,7 @@ import {
   scheduledMessageId,
   scheduledRunIdPrefix,
 } from '../runs/contract.js';
+import { messageRunAttributes, messageRunMetadata } from '../runs/run-labels.js';
 
 /** Exactly one of cron (with an optional IANA time zone) or intervalSeconds. */
 export interface ScheduleTiming {
@@ -94,6 +95,9 @@ export async function createMessageSchedule(
         workflowId: scheduledMessageId(scheduleId),
         taskQueue,
         args,
+        // Each tick's run is labelled like a run from a chat: found by channel, conversation and sender.
+        typedSearchAttributes: messageRunAttributes(message),
+        ...scheduledRunMetadata(message, scheduleId),
       },
       // A run still going when the next tick comes is not doubled; ticks missed during an outage are dropped
       // after a minute rather than replayed in a burst.
@@ -202,4 +206,10 @@ function isInvalidArgument(error: unknown): boolean {
   // other refused arguments as a ServiceError caused by gRPC INVALID_ARGUMENT (status 3).
   if (error instanceof TypeError) return true;
   return error instanceof ServiceError && (error.cause as { code?: unknown } | undefined)?.code === 3;
+}
+
+/** A scheduled run's summary says which schedule started it. */
+function scheduledRunMetadata(message: InboundMessage, scheduleId: string) {
+  const { staticSummary, staticDetails } = messageRunMetadata(message);
+  return { staticSummary: `schedule ${scheduleId} · ${staticSummary}`, staticDetails };
 }

@@ -22,6 +22,7 @@ import { temporalTlsConfig } from '../security/tls.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
 import type { Progress } from './go-tool.js';
 import { checkPorts, type PortClaim } from './ports.js';
+import { ensureSearchAttributes } from './search-attributes.js';
 import { startStateGauges } from './state-gauges.js';
 import { type RunningDevServer, startDevServer, stopLeftoverDevServer } from './temporal-dev-server.js';
 
@@ -184,6 +185,9 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     const connection = await Connection.connect({ address: temporalAddress, tls: temporalTls });
     stack.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    // Runs are started with Conduit's search attributes: a namespace without them would refuse every run.
+    const { added } = await ensureSearchAttributes(temporal, config.temporal.namespace);
+    if (added.length > 0) progress(`Temporal search attributes registered: ${added.join(', ')}`);
 
     const channelDeps: ChannelDeps = {
       fetch: globalThis.fetch,

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from '../core/logger.js';
+import { searchAttributeFlags } from '../runs/search-attributes.js';
 import { stopProcess } from './child-process.js';
 import { freePort } from './free-port.js';
 import { acquireGoTool, type Progress } from './go-tool.js';
@@ -57,6 +58,8 @@ const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
  * same key in their dynamic config (docs/deploy.md).
  */
 const DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+/** Conduit's search attributes (runs/search-attributes.ts), registered at every start; a cluster registers them once. */
+const SEARCH_ATTRIBUTE_ARGS = searchAttributeFlags().flatMap((flag) => ['--search-attribute', flag]);
 
 export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
   const temporalDir = resolve(options.dataDir, 'temporal');
@@ -99,6 +102,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     'warn',
     ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
     ...DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+    ...SEARCH_ATTRIBUTE_ARGS,
     ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
   ];
   const recentOutput: string[] = [];
@@ -270,6 +274,7 @@ async function startWithSdkDownloader(
       extraArgs: [
         ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
         ...DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+        ...SEARCH_ATTRIBUTE_ARGS,
         ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
       ],
     },

@@ -1,12 +1,14 @@
 // Starts the message run of a canonical message; the door (accept-message.ts) calls it for every ingress path.
 // The workflow id comes from the channel and the platform's message id, so a redelivered message finds its
-// existing run instead of starting a second one.
+// existing run instead of starting a second one. The run starts labelled (run-labels.ts): its search attributes
+// and the one-line summary the Temporal UI shows.
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { InboundMessage } from '../core/message.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { handleMessage } from '../workflows/handle-message.js';
 import { messageWorkflowId } from './contract.js';
 import { offloadLargeText } from './offload-large-text.js';
+import { messageRunAttributes, messageRunMetadata } from './run-labels.js';
 
 export interface StartedRun {
   workflowId: string;
@@ -28,6 +30,9 @@ export async function startMessageRun(
       workflowId,
       taskQueue,
       args: [{ message: payload }],
+      // Found by channel, conversation and sender from the first moment; read as one line in the UI's list.
+      typedSearchAttributes: messageRunAttributes(message),
+      ...messageRunMetadata(message),
       // A run, once finished, keeps its id for the namespace's retention period: redeliveries start nothing.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',

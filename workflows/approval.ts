@@ -37,6 +37,8 @@ export async function awaitApproval(input: {
   timeoutMs: number;
   signals: RunSignals;
   status: RunStatus;
+  /** Called as the run starts and stops waiting, so its search attributes say so (run-labels.ts). */
+  onStep?: () => void;
 }): Promise<ApprovalOutcome> {
   const { workflowId, message, tool, signals, status } = input;
   // Read through functions: TypeScript would otherwise keep a narrowing across awaits that signals change.
@@ -46,23 +48,22 @@ export async function awaitApproval(input: {
   status.step = 'awaiting_approval';
   status.pendingApproval = { jobId, tool };
   signals.decision = undefined;
-  await bookkeeping.createJob({
-    id: jobId,
-    kind: 'approval',
-    workflowId,
-    message,
-    summary: `run ${tool}(${input.args.slice(0, 200)})`,
-  });
-  await delivery.sendReply({
-    key: `${workflowId}:approval:${jobId}`,
-    workflowId,
-    kind: 'progress',
-    target: message.replyTarget,
-    reply: {
-      text: `Running **${tool}** needs approval by a second person: /approve ${jobId} or /reject ${jobId}.`,
-      format: 'markdown',
+  input.onStep?.();
+  await bookkeeping.createJob.executeWithOptions({ summary: `approval ${jobId} for ${tool}: record the job` }, [
+    { id: jobId, kind: 'approval', workflowId, message, summary: `run ${tool}(${input.args.slice(0, 200)})` },
+  ]);
+  await delivery.sendReply.executeWithOptions({ summary: `approval ${jobId}: ask in ${message.channel}` }, [
+    {
+      key: `${workflowId}:approval:${jobId}`,
+      workflowId,
+      kind: 'progress',
+      target: message.replyTarget,
+      reply: {
+        text: `Running **${tool}** needs approval by a second person: /approve ${jobId} or /reject ${jobId}.`,
+        format: 'markdown',
+      },
     },
-  });
+  ]);
   const decided = await condition(() => decision() !== undefined || cancelledBy() !== undefined, input.timeoutMs);
   const outcome: ApprovalOutcome = !decided
     ? 'expired'
@@ -71,8 +72,11 @@ export async function awaitApproval(input: {
       : decision()?.approved
         ? 'approved'
         : 'rejected';
-  await bookkeeping.setJobStatus({ jobId, status: outcome });
+  await bookkeeping.setJobStatus.executeWithOptions({ summary: `approval ${jobId}: ${outcome}` }, [
+    { jobId, status: outcome },
+  ]);
   status.pendingApproval = undefined;
   status.step = 'execute';
+  input.onStep?.();
   return outcome;
 }

@@ -14,6 +14,7 @@ import { awaitApproval, listenForDecisions } from './approval.js';
 import { HELP_TEXT, parseCommand } from './commands.js';
 import { errorMessage } from './failure-text.js';
 import { runCommand } from './run-command.js';
+import { createRunLabels, toolSummary } from './run-labels.js';
 
 /** Set by Temporal on runs a Schedule starts: such runs carry the message as it was when the schedule was made. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -28,6 +29,8 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   // Read through a function: TypeScript would otherwise keep a narrowing across awaits that signals change.
   const cancelledBy = () => signals.cancelledBy;
   setHandler(statusQuery, () => status);
+  const labels = createRunLabels(status);
+  const channel = message.channel;
   // Known once the parse step has recorded the message: replies from then on go into the transcript.
   let conversationId: string | undefined;
 
@@ -38,12 +41,9 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     progressSending = (progressSending ?? Promise.resolve())
       .then(async () => {
         if (status.step === 'done' || status.step === 'reply') return;
-        progress = await delivery.sendProgress({
-          key: `${workflowId}:progress`,
-          target: message.replyTarget,
-          text,
-          previous: progress,
-        });
+        progress = await delivery.sendProgress.executeWithOptions({ summary: `progress notice to ${channel}` }, [
+          { key: `${workflowId}:progress`, target: message.replyTarget, text, previous: progress },
+        ]);
       })
       // Best effort: a notice the platform refuses must not fail the run (nor leave a rejection unhandled).
       .catch((error) => log.warn('progress notice not delivered', { error: errorMessage(error) }));
@@ -52,17 +52,20 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   const reply = async (text: string, outcome: NonNullable<RunStatus['outcome']>) => {
     status.step = 'reply';
     status.reply = text;
+    labels.publish();
     await progressSending;
     const outbound: OutboundReply = { text, format: 'markdown' };
     try {
-      await delivery.sendReply({
-        key: `${workflowId}:final`,
-        workflowId,
-        kind: 'final',
-        target: message.replyTarget,
-        reply: outbound,
-        conversationId,
-      });
+      await delivery.sendReply.executeWithOptions({ summary: `reply to ${channel}` }, [
+        {
+          key: `${workflowId}:final`,
+          workflowId,
+          kind: 'final',
+          target: message.replyTarget,
+          reply: outbound,
+          conversationId,
+        },
+      ]);
       status.outcome = outcome;
     } catch (error) {
       // The platform refused the reply for good (or retries ran out): the run still ends, recorded as failed,
@@ -72,15 +75,21 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
       status.deliveryError = errorMessage(error);
     }
     status.step = 'done';
-    await local.finishRun({ workflowId, outcome: status.outcome, intent: status.intent });
+    labels.publish();
+    await local.finishRun.executeWithOptions({ summary: `record the outcome: ${status.outcome}` }, [
+      { workflowId, outcome: status.outcome, intent: status.intent },
+    ]);
     return status;
   };
 
   // The run's row exists from the first step on, so every outcome (a refusal too) only updates it.
-  await local.recordRun({ workflowId, message });
+  labels.publish();
+  await local.recordRun.executeWithOptions({ summary: 'record the run' }, [{ workflowId, message }]);
 
   // verify
-  const verdict = await local.verifySender({ message, runStartedAtMs: workflowInfo().startTime.getTime() });
+  const verdict = await local.verifySender.executeWithOptions({ summary: `verify the sender on ${channel}` }, [
+    { message, runStartedAtMs: workflowInfo().startTime.getTime() },
+  ]);
   if (!verdict.allowed) {
     log.info('sender refused', { reason: verdict.reason });
     return reply(verdict.reply, 'refused');
@@ -88,7 +97,10 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
 
   // parse
   status.step = 'parse';
-  const context = await local.recordInbound({ workflowId, message });
+  labels.publish();
+  const context = await local.recordInbound.executeWithOptions({ summary: 'parse and record the message' }, [
+    { workflowId, message },
+  ]);
   conversationId = context.conversationId;
   const progressDelay = context.settings.progressDelayMs;
   void sleep(progressDelay).then(() => reportProgress('Working on it…'));
@@ -100,6 +112,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     status.intent = { name: `command:${command.name}`, confidence: 1, source: 'command' };
     status.plan = [`run /${command.name === 'invalid' ? command.command : command.name}`];
     status.step = 'execute';
+    labels.publish();
     try {
       return reply(await runCommand(command, message, workflowId), 'replied');
     } catch (error) {
@@ -115,8 +128,15 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     );
   }
   const llm = modelActivities(context.settings.llmTimeoutMs);
+  const models = context.settings.models ?? {};
+  labels.publish();
   try {
-    status.intent = { ...(await llm.classifyIntent({ text: context.text })), source: 'llm' };
+    status.intent = {
+      ...(await llm.classifyIntent.executeWithOptions({ summary: `intent (${models.intent ?? 'model'})` }, [
+        { text: context.text },
+      ])),
+      source: 'llm',
+    };
   } catch (error) {
     // Classification only labels the run; planning can still answer without it.
     log.warn('intent classification failed', { error: errorMessage(error) });
@@ -136,7 +156,9 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   // Added after the first release: runs already in flight when it shipped replay without this step.
   if (context.needsCompaction && patched('history-compaction')) {
     try {
-      await llm.compactHistory({ conversationId: context.conversationId });
+      await llm.compactHistory.executeWithOptions({ summary: `compact the conversation (${models.plan ?? 'model'})` }, [
+        { conversationId: context.conversationId },
+      ]);
     } catch (error) {
       // The answer is already out; compaction is retried by the next run that finds the window full.
       log.warn('history compaction failed', { error: errorMessage(error) });
@@ -147,6 +169,8 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   // plan and execute: a bounded tool-calling loop; every tool call is its own activity
   async function planAndExecute(): Promise<typeof answer> {
     status.step = 'plan';
+    labels.setModel(models.plan);
+    labels.publish();
     let messages: ChatMessage[] = [
       ...(context.summary
         ? [{ role: 'system' as const, content: `Summary of the earlier conversation: ${context.summary}` }]
@@ -157,7 +181,10 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     for (;;) {
       const cancel = cancelledBy();
       if (cancel) return { text: `Cancelled by ${cancel.by}.`, outcome: 'cancelled' };
-      const planned = await llm.planNextStep({ workflowId, messages });
+      const planned = await llm.planNextStep.executeWithOptions(
+        { summary: `plan (${models.plan ?? 'model'}), turn ${countToolSteps(messages) + 1}` },
+        [{ workflowId, messages }],
+      );
       messages = appendAssistantTurn(messages, planned.assistant);
       const action = nextLoopAction({ messages }, context.settings.maxToolSteps);
       if (action.kind === 'final')
@@ -167,6 +194,8 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
       status.step = 'execute';
       const step = countToolSteps(messages);
       status.plan.push(...action.calls.map((call) => `step ${step}: ${call.name}(${call.arguments})`));
+      for (const call of action.calls) labels.addTool(call.name);
+      labels.publish();
       for (const call of action.calls) {
         const { ok, result } = await executeToolCall(call, planned.tools[call.name]);
         const afterCancel = cancelledBy();
@@ -182,6 +211,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
           reportProgress(`Working on it… (${status.toolCalls.length} tool calls so far, last: ${call.name})`);
       }
       status.step = 'plan';
+      labels.publish();
     }
   }
 
@@ -199,6 +229,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
         timeoutMs: context.settings.approvalTimeoutMs,
         signals,
         status,
+        onStep: labels.publish,
       });
       if (outcome !== 'approved') {
         const by = signals.decision?.by.by;
@@ -208,12 +239,9 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     try {
       return {
         ok: true,
-        result: await toolActivities(policy).runTool({
-          workflowId,
-          callId: call.id,
-          name: call.name,
-          arguments: call.arguments,
-        }),
+        result: await toolActivities(policy).runTool.executeWithOptions({ summary: toolSummary(call) }, [
+          { workflowId, callId: call.id, name: call.name, arguments: call.arguments },
+        ]),
       };
     } catch (error) {
       // A failed tool is information for the model, not the end of the run.

@@ -17,16 +17,25 @@ export async function reminder(input: ReminderInput): Promise<'delivered' | 'can
   const waitMs = Math.max(0, input.dueAtMs - Date.now());
   await condition(() => cancelledBy !== undefined, waitMs);
   if (cancelledBy) {
-    await delivery.setJobStatus({ jobId: input.jobId, status: 'cancelled' });
+    await delivery.setJobStatus.executeWithOptions({ summary: `reminder ${input.jobId}: cancelled` }, [
+      { jobId: input.jobId, status: 'cancelled' },
+    ]);
     return 'cancelled';
   }
-  await delivery.sendReply({
-    key: `reminder:${input.jobId}`,
-    workflowId: `reminder:${input.jobId}`,
-    kind: 'reminder',
-    target: input.message.replyTarget,
-    reply: { text: `⏰ Reminder: ${input.text}`, format: 'text', mentionUserIds: [input.message.sender.id] },
-  });
-  await delivery.setJobStatus({ jobId: input.jobId, status: 'done' });
+  await delivery.sendReply.executeWithOptions(
+    { summary: `reminder ${input.jobId}: deliver to ${input.message.channel}` },
+    [
+      {
+        key: `reminder:${input.jobId}`,
+        workflowId: `reminder:${input.jobId}`,
+        kind: 'reminder',
+        target: input.message.replyTarget,
+        reply: { text: `⏰ Reminder: ${input.text}`, format: 'text', mentionUserIds: [input.message.sender.id] },
+      },
+    ],
+  );
+  await delivery.setJobStatus.executeWithOptions({ summary: `reminder ${input.jobId}: done` }, [
+    { jobId: input.jobId, status: 'done' },
+  ]);
   return 'delivered';
 }

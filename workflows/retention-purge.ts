@@ -27,13 +27,18 @@ export async function retentionPurge(input: RetentionPurgeInput = {}): Promise<R
   for (const dataClass of input.classes ?? RETENTION_CLASSES) {
     let deleted = 0;
     for (let call = 0; call < MAX_CALLS_PER_CLASS; call += 1) {
-      const progress = await purge.purgeExpired({ dataClass, nowMs });
+      const progress = await purge.purgeExpired.executeWithOptions(
+        { summary: `purge expired ${dataClass}${call > 0 ? ` (batch ${call + 1})` : ''}` },
+        [{ dataClass, nowMs }],
+      );
       if (progress.skipped) result.skipped.push(dataClass);
       deleted += progress.deleted;
       if (progress.done) break;
     }
     if (!result.skipped.includes(dataClass)) result.deleted[dataClass] = deleted;
   }
-  await purge.recordRetentionPurge({ trigger: input.trigger ?? 'unknown', result });
+  await purge.recordRetentionPurge.executeWithOptions({ summary: 'record the purge in the audit log' }, [
+    { trigger: input.trigger ?? 'unknown', result },
+  ]);
   return result;
 }

@@ -1,0 +1,255 @@
+// Runs are found and read in Temporal by what they did: real messages on the real stack (a Feishu event through the
+// webhook, API messages calling tools and waiting for approval), then every query of docs/operations.md "Find a
+// run" run as written through the visibility API, and the summaries each step carries read back from the history.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunStatus } from '../runs/contract.js';
+import { pseudonym } from '../runs/run-labels.js';
+import {
+  CHANNEL_ATTRIBUTE,
+  CONVERSATION_ATTRIBUTE,
+  INTENT_ATTRIBUTE,
+  MODEL_ATTRIBUTE,
+  OUTCOME_ATTRIBUTE,
+  SENDER_ATTRIBUTE,
+  STEP_ATTRIBUTE,
+  TOOLS_ATTRIBUTE,
+} from '../runs/search-attributes.js';
+import { type FeishuOpenApiFake, startFeishuOpenApi } from './fakes/feishu-open-api.js';
+import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
+import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
+
+const FEISHU = { appId: 'cli_labels', appSecret: `fs-labels-${randomBytes(8).toString('hex')}`, token: 'fs-labels' };
+
+let platform: TestPlatform;
+let llm: FakeLlm;
+let feishu: FeishuOpenApiFake;
+let web: Server;
+let webOrigin: string;
+let queries: string[];
+
+beforeAll(async () => {
+  web = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+  webOrigin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+  llm = await startFakeLlm();
+  feishu = await startFeishuOpenApi({ appId: FEISHU.appId, appSecret: FEISHU.appSecret });
+  platform = await startTestPlatform({
+    LLM_BASE_URL: llm.baseUrl,
+    LLM_MODEL: 'labels-model',
+    LLM_TIMEOUT_MS: '5000',
+    LLM_CACHE_TTL_SECONDS: '0',
+    APPROVAL_TIMEOUT_MS: '60000',
+    PIPELINE_PROGRESS_DELAY_MS: '600000',
+    TOOLS_HTTP_ALLOWED_HOSTS: '127.0.0.1',
+    FEISHU_APP_ID: FEISHU.appId,
+    FEISHU_APP_SECRET: FEISHU.appSecret,
+    FEISHU_VERIFICATION_TOKEN: FEISHU.token,
+    FEISHU_BASE_URL: feishu.url,
+  });
+  const docs = await readFile(`${projectRoot}/docs/operations.md`, 'utf8');
+  queries = [...docs.matchAll(/--query "([^"]+)"/g)].map((match) => match[1] as string);
+});
+afterAll(async () => {
+  await platform?.stop();
+  await llm?.close();
+  await feishu?.close();
+  await new Promise((resolve) => web?.close(resolve));
+});
+
+const intent = (name: string) => ({ json: { intent: name, confidence: 0.9, reason: 'scripted' } });
+const handle = (workflowId: string) => platform.temporal.workflow.getHandle(workflowId);
+const result = async (workflowId: string) => (await handle(workflowId).result()) as RunStatus;
+
+async function sendApi(text: string, conversation: string, sender = 'u-labels'): Promise<string> {
+  const response = await platform.api('/v1/messages', {
+    method: 'POST',
+    body: JSON.stringify({ conversation_id: conversation, sender: { id: sender, name: 'Zhang San' }, text }),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { workflowId: string }).workflowId;
+}
+
+/** A plain (unencrypted) Feishu im.message.receive_v1 event, as the webhook receives it. */
+async function sendFeishu(text: string, chatId: string): Promise<string> {
+  const messageId = `om_${randomBytes(12).toString('hex')}`;
+  const now = String(Date.now());
+  const response = await fetch(`${platform.apiUrl}/webhooks/feishu`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      schema: '2.0',
+      header: {
+        event_id: randomBytes(16).toString('hex'),
+        event_type: 'im.message.receive_v1',
+        create_time: now,
+        token: FEISHU.token,
+        app_id: FEISHU.appId,
+        tenant_key: 't-labels',
+      },
+      event: {
+        sender: { sender_id: { open_id: 'ou_labels', user_id: 'u1', union_id: 'on_1' }, sender_type: 'user' },
+        message: {
+          message_id: messageId,
+          create_time: now,
+          chat_id: chatId,
+          chat_type: 'p2p',
+          message_type: 'text',
+          content: JSON.stringify({ text }),
+        },
+      },
+    }),
+  });
+  expect(response.status).toBe(200);
+  return `message:feishu:${messageId}`;
+}
+
+/** The workflow ids a visibility query lists, polled until `expected` are all there (visibility lags a little). */
+async function listed(query: string, expected: string[]): Promise<string[]> {
+  return eventually(
+    async () => {
+      const ids: string[] = [];
+      for await (const run of platform.temporal.workflow.list({ query }))
+        ids.push((run as WorkflowExecutionInfo).workflowId);
+      return expected.every((id) => ids.includes(id)) ? ids : undefined;
+    },
+    20_000,
+    `${expected.join(', ')} listed by ${query}`,
+  );
+}
+
+/** Today's midnight in China Standard Time, the form the documented query uses. */
+function todayInShanghai(): string {
+  const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+  return `${day}T00:00:00+08:00`;
+}
+
+describe('search attributes', () => {
+  it('answer every "Find a run" query of docs/operations.md, as written there', async () => {
+    expect(queries).toHaveLength(4);
+    const [feishuFailed, waitingForApproval, usedHttpRequest, oneConversation] = queries as [
+      string,
+      string,
+      string,
+      string,
+    ];
+
+    // A Feishu run that fails (the model refuses the key) and one that succeeds, in one chat.
+    const chatId = `oc_${randomBytes(12).toString('hex')}`;
+    llm.script(intent('question'), { status: 401, error: { message: 'invalid api key', type: 'auth' } });
+    const failed = await sendFeishu('what is the weather in Hangzhou today?', chatId);
+    expect(await result(failed)).toMatchObject({ outcome: 'failed' });
+    const replied = await sendFeishu('/echo fine', chatId);
+    expect(await result(replied)).toMatchObject({ outcome: 'replied' });
+
+    // An API run that reads with http_get, then asks for http_request and waits for approval.
+    llm.script(
+      intent('task'),
+      { toolCalls: [{ id: 'g', name: 'http_get', arguments: { url: `${webOrigin}/status` } }] },
+      { toolCalls: [{ id: 'p', name: 'http_request', arguments: { method: 'POST', url: `${webOrigin}/orders` } }] },
+    );
+    const conversation = `labels-${randomBytes(4).toString('hex')}`;
+    const waiting = await sendApi('check the status and order tea', conversation);
+    const jobId = await eventually(
+      async () => (await handle(waiting).query<RunStatus>('status')).pendingApproval?.jobId,
+      30_000,
+      'a pending approval',
+    );
+
+    const today = todayInShanghai();
+    const failedToday = feishuFailed.replace(/'\d{4}-\d{2}-\d{2}T00:00:00\+08:00'/, `'${today}'`);
+    expect(failedToday).toContain(today);
+    const failedIds = await listed(failedToday, [failed]);
+    expect(failedIds).not.toContain(replied);
+    expect(failedIds).not.toContain(waiting);
+
+    expect(await listed(waitingForApproval, [waiting])).not.toContain(replied);
+    expect(await listed(usedHttpRequest, [waiting])).not.toContain(failed);
+
+    const feishuConversation = oneConversation.replace(/'[0-9a-f]{16}'/, `'${pseudonym('feishu', chatId)}'`);
+    const conversationIds = await listed(feishuConversation, [failed, replied]);
+    expect(conversationIds).not.toContain(waiting);
+
+    // Approved: the run goes on and its attributes follow, so it leaves the "waiting" list.
+    llm.script({ text: 'Ordered tea.' });
+    await result(await sendApi(`/approve ${jobId}`, conversation, 'u-boss'));
+    expect(await result(waiting)).toMatchObject({ outcome: 'replied' });
+    await eventually(async () => {
+      const ids = await listed(`WorkflowId = '${waiting}'`, [waiting]);
+      const stillWaiting: string[] = [];
+      for await (const run of platform.temporal.workflow.list({ query: waitingForApproval }))
+        stillWaiting.push(run.workflowId);
+      return ids.length === 1 && !stillWaiting.includes(waiting) ? true : undefined;
+    });
+
+    const attributes = (await handle(waiting).describe()).typedSearchAttributes;
+    expect(attributes.get(CHANNEL_ATTRIBUTE)).toBe('api');
+    expect(attributes.get(CONVERSATION_ATTRIBUTE)).toBe(pseudonym('api', conversation));
+    expect(attributes.get(SENDER_ATTRIBUTE)).toBe(pseudonym('api', 'u-labels'));
+    expect(attributes.get(INTENT_ATTRIBUTE)).toBe('task');
+    expect(attributes.get(STEP_ATTRIBUTE)).toBe('done');
+    expect(attributes.get(OUTCOME_ATTRIBUTE)).toBe('replied');
+    expect(attributes.get(MODEL_ATTRIBUTE)).toBe('labels-model');
+    expect(attributes.get(TOOLS_ATTRIBUTE)).toEqual(['http_get', 'http_request']);
+    // Pseudonyms, never the platform's ids or any of the message's words.
+    const fields = (await handle(failed).describe()).raw.workflowExecutionInfo?.searchAttributes?.indexedFields ?? {};
+    const stored = Object.values(fields)
+      .map((payload) => Buffer.from(payload.data ?? []).toString('utf8'))
+      .join(' ');
+    expect(stored).toContain(pseudonym('feishu', chatId));
+    expect(stored).not.toContain(chatId);
+    expect(stored).not.toContain('ou_labels');
+    expect(stored).not.toContain('Hangzhou');
+  });
+});
+
+describe('readable histories', () => {
+  it('gives the run a masked one-line summary and every step a summary of what it did', async () => {
+    llm.script(
+      intent('task'),
+      { toolCalls: [{ id: 'g', name: 'http_get', arguments: { url: `${webOrigin}/weather?city=hz` } }] },
+      { text: 'Sunny.' },
+    );
+    const workflowId = await sendApi(
+      'call me on 13812345678 about the weather in Hangzhou and the rest of the week please',
+      `labels-${randomBytes(4).toString('hex')}`,
+    );
+    expect(await result(workflowId)).toMatchObject({ outcome: 'replied', reply: 'Sunny.' });
+
+    const description = await handle(workflowId).describe();
+    const summary = await description.staticSummary();
+    expect(summary).toBe('api · Zhang San: "call me on [PHONE_1] about the weather in …"');
+    expect(await description.staticDetails()).toContain(`ConduitConversation = '`);
+
+    const summaries = await activitySummaries(workflowId);
+    expect(summaries).toEqual([
+      'record the run',
+      'verify the sender on api',
+      'parse and record the message',
+      'intent (labels-model)',
+      'plan (labels-model), turn 1',
+      'tool http_get 127.0.0.1',
+      'plan (labels-model), turn 2',
+      'reply to api',
+      'record the outcome: replied',
+    ]);
+  });
+});
+
+/** The summaries of the run's activities and local activities (markers), in history order, decoded. */
+async function activitySummaries(workflowId: string): Promise<string[]> {
+  const history = await handle(workflowId).fetchHistory();
+  const converter = platform.temporal.options.loadedDataConverter;
+  const summaries: string[] = [];
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes ?? event.markerRecordedEventAttributes;
+    if (!scheduled || !event.userMetadata?.summary) continue;
+    summaries.push((await decodeOptionalSinglePayload<string>(converter, event.userMetadata.summary)) ?? '');
+  }
+  return summaries;
+}
