@@ -15,6 +15,16 @@ export interface GoToolSpec {
 
 export type Progress = (line: string) => void;
 
+/**
+ * MinIO, the S3 server the integration tests and `npm run tools` build (the platform itself never runs it). Its
+ * module proxy serves no RELEASE tags, only this pseudo-version of master (2026-02-12).
+ */
+export const minioSpec: GoToolSpec = {
+  binary: 'minio',
+  module: 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c',
+  label: 'MinIO',
+};
+
 export const toolsBinDir = (projectRoot: string) => join(projectRoot, '.tools', 'bin');
 
 export function findOnPath(binary: string, pathVariable = process.env.PATH ?? ''): string | undefined {

@@ -15,7 +15,6 @@ const KNOWN_VIOLATIONS: readonly string[] = [
   'core-imports-project core/config.ts -> tools/builtin/http/headers.ts',
   'core-imports-project core/config.ts -> tools/mcp/server-config.ts',
   'core-imports-project core/logger.ts -> pii/masking.ts',
-  'layer scripts/tools.ts -> test/support/minio-server.ts',
   'no-cycle core/config.ts -> llm/settings.ts',
   'no-cycle llm/config-file.ts -> core/config.ts',
   'no-cycle llm/presets.ts -> core/config.ts',

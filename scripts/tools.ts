@@ -1,19 +1,15 @@
 // `npm run tools`: builds (once) the real components the tests run against, the Temporal CLI and MinIO,
 // into .tools/bin, with progress, so the test run itself never waits on a silent multi-minute build.
 import { fileURLToPath } from 'node:url';
-import { acquireGoTool, formatDuration } from '../platform/go-tool.js';
+import { acquireGoTool, formatDuration, minioSpec } from '../platform/go-tool.js';
 import { temporalCliSpec } from '../platform/temporal-dev-server.js';
-import { MINIO_MODULE } from '../test/support/minio-server.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const progress = (line: string) => console.error(`tools: ${line}`);
 const started = Date.now();
 const needTemporal = !process.env.TEMPORAL_ADDRESS;
 
-const specs = [
-  ...(needTemporal ? [temporalCliSpec(process.env.TEMPORAL_CLI_VERSION ?? 'v1.5.1')] : []),
-  { binary: 'minio', module: MINIO_MODULE, label: 'MinIO' },
-];
+const specs = [...(needTemporal ? [temporalCliSpec(process.env.TEMPORAL_CLI_VERSION ?? 'v1.5.1')] : []), minioSpec];
 // Both builds at once: on two cores they finish together in about the time of the longer one.
 const results = await Promise.allSettled(specs.map((spec) => acquireGoTool(projectRoot, spec, progress)));
 let failed = false;

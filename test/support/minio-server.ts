@@ -4,10 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { stopProcess } from '../../platform/child-process.js';
 import { freePort } from '../../platform/free-port.js';
-import { acquireGoTool, type Progress } from '../../platform/go-tool.js';
-
-/** MinIO's module proxy serves no RELEASE tags, only this pseudo-version of master (2026-02-12). */
-export const MINIO_MODULE = 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c';
+import { acquireGoTool, minioSpec, type Progress } from '../../platform/go-tool.js';
 
 export interface RunningMinio {
   endpoint: string;
@@ -17,7 +14,7 @@ export interface RunningMinio {
 }
 
 export async function startMinio(projectRoot: string, dataDir: string, progress: Progress): Promise<RunningMinio> {
-  const tool = await acquireGoTool(projectRoot, { binary: 'minio', module: MINIO_MODULE, label: 'MinIO' }, progress);
+  const tool = await acquireGoTool(projectRoot, minioSpec, progress);
   if (!tool) throw new Error('MinIO: no `minio` on PATH or in .tools/bin and no Go toolchain to build it');
   await mkdir(dataDir, { recursive: true });
   const [port, consolePort] = [await freePort(), await freePort()];
