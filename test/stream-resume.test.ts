@@ -300,6 +300,58 @@ describe('a WebSocket client that drops and resumes', () => {
 });
 
 describe('a gRPC watcher that drops and resumes', () => {
+  /** Collects a WatchRun stream until the server ends it. */
+  function watchToEnd(key: string, workflowId: string, afterEventId: number) {
+    const events: Array<{ id: number; type: string; data: Record<string, unknown> }> = [];
+    const stream = grpcClient.WatchRun({ workflow_id: workflowId, after_event_id: String(afterEventId) }, withKey(key));
+    stream.on('data', (event: GrpcRunEvent) =>
+      events.push({ id: Number(event.id), type: event.type, data: JSON.parse(event.data_json) }),
+    );
+    const ended = new Promise<typeof events>((resolve, reject) => {
+      stream.on('end', () => resolve(events));
+      stream.on('error', reject);
+    });
+    return { stream, events, ended };
+  }
+
+  it('gets the rest of a parked run from WatchRun called again with after_event_id, once it is approved', async () => {
+    const key = await memberKey();
+    llm.script(intent, { toolCalls: [{ id: 'gp1', name: 'pay', arguments: { to: 'Initech' } }] });
+    const messageId = unique('grpc-parked');
+    const workflowId = `message:ws:${messageId}`;
+    const starter = await connect(key);
+    starter.send(messageFrame(messageId, `pay Initech ${messageId}`));
+    await until(() => starter.events[0], 'the accepted event');
+    starter.ws.terminate();
+    const first = watchToEnd(key, workflowId, 0);
+    await eventually(
+      async () =>
+        (await platform.temporal.workflow.getHandle(workflowId).query<RunStatus>('status')).pendingApproval?.jobId,
+      20_000,
+      'the run to park on its approval',
+    );
+    await eventually(
+      async () => (lastId(first.events) === (await recordedIds(workflowId)).at(-1) ? true : undefined),
+      10_000,
+      'the events before parking',
+    );
+    first.stream.cancel();
+    await first.ended.catch(() => undefined);
+    const beforeDrop = [...first.events];
+
+    const second = watchToEnd(key, workflowId, lastId(beforeDrop));
+    llm.script({ text: 'Paid Initech.' });
+    const approve = await fetch(`${platform.apiUrl}/v1/runs/${encodeURIComponent(workflowId)}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${platform.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'ok' }),
+    });
+    expect(approve.status).toBe(202);
+    const rest = await second.ended;
+    expect(rest.at(-1)).toMatchObject({ type: 'reply', data: { text: 'Paid Initech.' } });
+    await expectWholeRun([...beforeDrop, ...rest], workflowId);
+  });
+
   it('misses nothing when WatchRun is cancelled after every event and called again with after_event_id', async () => {
     const key = await memberKey();
     const held = [
