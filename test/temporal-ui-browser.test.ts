@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../platform/free-port.js';
+import { pseudonym } from '../runs/run-labels.js';
 import { launchBrowser, outputDir, type TestBrowser } from './support/browser.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 
@@ -59,6 +60,66 @@ describe('the embedded Temporal UI', () => {
     expect(codecCalls.length).toBeGreaterThan(0);
     expect(codecCalls.every((status) => status === 200)).toBe(true);
     expect(await page.content()).not.toContain('binary/encrypted');
+  });
+
+  it('reads a run as a story: its summary and the summary of every step, decoded', async () => {
+    const word = randomBytes(4).toString('hex');
+    const response = await platform.api('/v1/messages?wait=10', {
+      method: 'POST',
+      body: JSON.stringify({
+        conversation_id: `browser-${word}`,
+        sender: { id: 'u-browser', name: 'Li Si' },
+        text: `/echo story ${word} for 13812345678`,
+      }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { workflowId: string; runId: string };
+
+    const page = await browser.context.newPage();
+    const namespace = platform.config.temporal.namespace;
+    await page.goto(
+      `${platform.temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(body.workflowId)}/${body.runId}/history`,
+    );
+    try {
+      await page.getByText('reply to api').first().waitFor({ timeout: 30_000 });
+    } finally {
+      await page.screenshot({ path: join(outputDir, 'temporal-ui-run-summaries.png'), fullPage: true });
+    }
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as the person reads it
+    const shown = await page.locator('body').innerText();
+    expect(shown).toContain('record the outcome: replied');
+    // The run's own summary, masked as the logs are (the decoded input below it shows the text as sent).
+    expect(shown).toContain(`api · Li Si: "/echo story ${word} for [PHONE_1]"`);
+  });
+
+  it('lists a run by a search-attribute query typed into the workflow list', async () => {
+    const conversation = `browser-query-${randomBytes(4).toString('hex')}`;
+    const response = await platform.api('/v1/messages?wait=10', {
+      method: 'POST',
+      body: JSON.stringify({ conversation_id: conversation, sender: { id: 'u-browser' }, text: '/echo found me' }),
+    });
+    const body = (await response.json()) as { workflowId: string };
+    const other = await platform.api('/v1/messages?wait=10', {
+      method: 'POST',
+      body: JSON.stringify({
+        conversation_id: `${conversation}-other`,
+        sender: { id: 'u-browser' },
+        text: '/echo not me',
+      }),
+    });
+    const otherId = ((await other.json()) as { workflowId: string }).workflowId;
+
+    const query = `ConduitConversation = '${pseudonym('api', conversation)}' AND ConduitOutcome = 'replied'`;
+    const namespace = platform.config.temporal.namespace;
+    const page = await browser.context.newPage();
+    await page.goto(`${platform.temporalUiUrl}/namespaces/${namespace}/workflows?query=${encodeURIComponent(query)}`);
+    try {
+      await page.getByText(body.workflowId).first().waitFor({ timeout: 30_000 });
+    } finally {
+      await page.screenshot({ path: join(outputDir, 'temporal-ui-search-attribute-query.png'), fullPage: true });
+    }
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as the person reads it
+    expect(await page.locator('body').innerText()).not.toContain(otherId);
   });
 
   it('lets the embedded UI decode without a credential, and nothing else', async () => {
