@@ -138,7 +138,14 @@ function createPoller(db: Database, pollMs: number, settleMs: number): Poller {
       more = page.more;
       failures = 0;
       const now = Date.now();
-      for (const { subscriber, asked } of ready) subscriber.deliver(page.events, asked, !page.more, now);
+      for (const { subscriber, asked } of ready) {
+        // One client's failure (a transport that throws) is its own: the others still get their events.
+        try {
+          subscriber.deliver(page.events, asked, !page.more, now);
+        } catch (error) {
+          subscriber.onError(error);
+        }
+      }
     } catch (error) {
       failures += 1;
       // Reported once, not once per follower: the database failed, not a client.
