@@ -114,10 +114,53 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('the Temporal UI in production', () => {
+  it('compose: signs people in with the provider Conduit trusts and forwards their token to the codec', async () => {
+    const compose = await readYaml('docker-compose.yml');
+    const ui = compose.services['temporal-ui'].environment as Doc;
+    expect(ui.TEMPORAL_CODEC_ENDPOINT).toContain('/codec');
+    // On unless an operator turns it off (a default of false would send no token, and decode nothing).
+    expect(ui.TEMPORAL_CODEC_PASS_ACCESS_TOKEN).toBe('${TEMPORAL_CODEC_PASS_ACCESS_TOKEN:-true}');
+    expect(ui.TEMPORAL_AUTH_TYPE).toBe('oidc');
+    for (const key of ['ENABLED', 'CLIENT_ID', 'CLIENT_SECRET', 'CALLBACK_URL', 'SCOPES']) {
+      expect(ui[`TEMPORAL_AUTH_${key}`], `TEMPORAL_AUTH_${key}`).toBeDefined();
+    }
+    expect(ui.TEMPORAL_AUTH_SCOPES).toContain('openid');
+    // One identity provider for both: the UI's sign-in and the tokens Conduit's /codec verifies.
+    const conduit = compose['x-conduit-env'] as Doc;
+    expect(ui.TEMPORAL_AUTH_PROVIDER_URL).toBe(conduit.OIDC_ISSUER);
+    expect(conduit.OIDC_AUDIENCE).toBeDefined();
+    for (const role of ['api', 'worker']) expect(compose.services[role].environment.OIDC_ISSUER, role).toBeDefined();
+  });
+
+  it('kubernetes: the same, with the client secret from a Secret and the issuer Conduit trusts', async () => {
+    const documents = await k8sDocuments();
+    const configMap = (name: string) =>
+      documents.find(({ doc }) => doc.kind === 'ConfigMap' && doc.metadata.name === name)!.doc.data as Doc;
+    const ui = configMap('temporal-ui-config');
+    const conduit = configMap('conduit-config');
+    expect(ui.TEMPORAL_CODEC_ENDPOINT).toMatch(/^https:\/\/.+\/codec$/);
+    expect(ui.TEMPORAL_CODEC_PASS_ACCESS_TOKEN).toBe('true');
+    expect(ui.TEMPORAL_AUTH_ENABLED).toBe('true');
+    expect(ui.TEMPORAL_AUTH_PROVIDER_URL).toBe(conduit.OIDC_ISSUER);
+    expect(conduit.OIDC_AUDIENCE).toBeTruthy();
+    expect(conduit.TEMPORAL_UI_ORIGIN).toBe(new URL(ui.TEMPORAL_AUTH_CALLBACK_URL).origin);
+    const deployment = documents.find(({ doc }) => doc.kind === 'Deployment' && doc.metadata.name === 'temporal-ui')!;
+    const container = deployment.doc.spec.template.spec.containers[0] as Doc;
+    expect(container.envFrom[0].configMapRef.name).toBe('temporal-ui-config');
+    const secret = (container.env as Doc[]).find((entry) => entry.name === 'TEMPORAL_AUTH_CLIENT_SECRET');
+    expect(secret?.valueFrom?.secretKeyRef?.name).toBe('temporal-ui-secrets');
+  });
+});
+
 describe('Kubernetes manifests', () => {
   it('give every Deployment liveness and readiness probes, resource requests and limits, pinned images', async () => {
     const deployments = (await k8sDocuments()).filter(({ doc }) => doc.kind === 'Deployment');
-    expect(deployments.map(({ doc }) => doc.metadata.name).sort()).toEqual(['conduit-api', 'conduit-worker']);
+    expect(deployments.map(({ doc }) => doc.metadata.name).sort()).toEqual([
+      'conduit-api',
+      'conduit-worker',
+      'temporal-ui',
+    ]);
     for (const { file, doc } of deployments) {
       const where = `${file} ${doc.metadata.name}`;
       for (const [key, value] of Object.entries(doc.spec.selector.matchLabels as Record<string, string>)) {
