@@ -120,7 +120,7 @@ describe('the Temporal UI in production', () => {
     const ui = compose.services['temporal-ui'].environment as Doc;
     expect(ui.TEMPORAL_CODEC_ENDPOINT).toContain('/codec');
     // On unless an operator turns it off (a default of false would send no token, and decode nothing).
-    expect(ui.TEMPORAL_CODEC_PASS_ACCESS_TOKEN).toBe('${TEMPORAL_CODEC_PASS_ACCESS_TOKEN:-true}');
+    expect(ui.TEMPORAL_CODEC_PASS_ACCESS_TOKEN).toMatch(/^\$\{TEMPORAL_CODEC_PASS_ACCESS_TOKEN:-true\}$/);
     expect(ui.TEMPORAL_AUTH_TYPE).toBe('oidc');
     for (const key of ['ENABLED', 'CLIENT_ID', 'CLIENT_SECRET', 'CALLBACK_URL', 'SCOPES']) {
       expect(ui[`TEMPORAL_AUTH_${key}`], `TEMPORAL_AUTH_${key}`).toBeDefined();
