@@ -51,12 +51,16 @@ export async function runProcess(role: ProcessRole, start: StartProcess): Promis
   // the start has finished (or failed), with nothing left running.
   let platform: Platform | undefined;
   let stopping = false;
+  let stoppingSince = 0;
   const shutdown = async (reason: string) => {
     if (stopping) {
+      // The same Ctrl-C can arrive twice (from the terminal and passed on by npm): only a later one forces.
+      if (Date.now() - stoppingSince < 500) return;
       progress(`${reason} again: exiting without waiting`);
       process.exit(1);
     }
     stopping = true;
+    stoppingSince = Date.now();
     if (!platform) {
       progress(`${reason}: stopping as soon as the start has finished`);
       return;
