@@ -22,6 +22,7 @@ export async function ensureRetentionSchedule(temporal: Client, taskQueue: strin
     workflowId: scheduleId,
     taskQueue,
     args: [{ trigger: 'schedule' }],
+    staticSummary: 'retention purge, daily schedule',
   };
   // A purge still running at the next tick is not doubled; a day missed during an outage is made up within 6 h.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '6 hours' } as const;

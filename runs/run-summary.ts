@@ -26,3 +26,13 @@ export function senderLabel(message: Pick<InboundMessage, 'sender'>): string {
 export function messageRunSummary(message: Pick<InboundMessage, 'channel' | 'sender' | 'text'>): string {
   return `${message.channel} · ${senderLabel(message)}: "${firstWords(message.text)}"`;
 }
+
+/** `reminder r-1a2b · feishu · Zhang San, due 2026-11-28T06:00:00.000Z: "stretch"` */
+export function reminderRunSummary(
+  jobId: string,
+  message: Pick<InboundMessage, 'channel' | 'sender'>,
+  text: string,
+  dueAtMs: number,
+): string {
+  return `reminder ${jobId} · ${message.channel} · ${senderLabel(message)}, due ${new Date(dueAtMs).toISOString()}: "${firstWords(text)}"`;
+}

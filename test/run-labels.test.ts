@@ -187,6 +187,17 @@ describe('search attributes', () => {
       return ids.length === 1 && !stillWaiting.includes(waiting) ? true : undefined;
     });
 
+    // The approval reads as three labelled steps in the history.
+    expect(await activitySummaries(waiting)).toEqual(
+      expect.arrayContaining([
+        'tool http_get 127.0.0.1',
+        `approval ${jobId} for http_request: record the job`,
+        `approval ${jobId}: ask in api`,
+        `approval ${jobId}: approved`,
+        'tool http_request 127.0.0.1',
+      ]),
+    );
+
     const attributes = (await handle(waiting).describe()).typedSearchAttributes;
     expect(attributes.get(CHANNEL_ATTRIBUTE)).toBe('api');
     expect(attributes.get(CONVERSATION_ATTRIBUTE)).toBe(pseudonym('api', conversation));
@@ -238,6 +249,27 @@ describe('readable histories', () => {
       'reply to api',
       'record the outcome: replied',
     ]);
+  });
+});
+
+describe('reminders', () => {
+  it('are found with the conversation that made them and say what they will remind of', async () => {
+    const conversation = `labels-${randomBytes(4).toString('hex')}`;
+    const run = await result(await sendApi('/remind 1h stretch your legs', conversation));
+    const jobId = /Job id: (r-[0-9a-f]+)/.exec(run.reply ?? '')?.[1];
+    expect(jobId).toBeDefined();
+    const reminder = await handle(`reminder:${jobId}`).describe();
+    expect(await reminder.staticSummary()).toMatch(
+      new RegExp(`^reminder ${jobId} · api · Zhang San, due \\S+: "stretch your legs"$`),
+    );
+    expect(reminder.typedSearchAttributes.get(CONVERSATION_ATTRIBUTE)).toBe(pseudonym('api', conversation));
+    expect(reminder.typedSearchAttributes.get(CHANNEL_ATTRIBUTE)).toBe('api');
+    await listed(`ConduitConversation = '${pseudonym('api', conversation)}' AND WorkflowType = 'reminder'`, [
+      `reminder:${jobId}`,
+    ]);
+    await result(await sendApi(`/cancel ${jobId}`, conversation));
+    await handle(`reminder:${jobId}`).result();
+    expect(await activitySummaries(`reminder:${jobId}`)).toEqual([`reminder ${jobId}: cancelled`]);
   });
 });
 

@@ -5,7 +5,7 @@ import { log, ParentClosePolicy, startChild, uuid4, workflowInfo } from '@tempor
 import type { InboundMessage } from '../core/message.js';
 import { formatDuration } from '../jobs/durations.js';
 import { reminderWorkflowId } from '../runs/contract.js';
-import { firstWords, senderLabel } from '../runs/run-summary.js';
+import { reminderRunSummary } from '../runs/run-summary.js';
 import { CHANNEL_ATTRIBUTE, CONVERSATION_ATTRIBUTE, SENDER_ATTRIBUTE } from '../runs/search-attributes.js';
 import { bookkeeping } from './activity-options.js';
 import { type Command, HELP_TEXT } from './commands.js';
@@ -66,7 +66,7 @@ export async function runCommand(command: Command, message: InboundMessage, work
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // Found with the run that made it (same channel, conversation and sender), read as one line.
         typedSearchAttributes: inheritedAttributes(),
-        staticSummary: `reminder ${jobId} · ${message.channel} · ${senderLabel(message)}, due ${new Date(dueAtMs).toISOString()}: "${firstWords(command.text)}"`,
+        staticSummary: reminderRunSummary(jobId, message, command.text, dueAtMs),
       });
       log.info('reminder scheduled', { jobId, parent: workflowId });
       return `OK, I will remind you in ${formatDuration(command.delayMs)} (at ${new Date(dueAtMs).toISOString()}). Job id: ${jobId}; /cancel ${jobId} to cancel.`;

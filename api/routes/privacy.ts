@@ -46,7 +46,12 @@ export function privacyRoutes({ config, database, blobs, temporal }: ApiDeps) {
     const actor = actorOf(c);
     const input: RetentionPurgeInput = { trigger: actor, classes: parsed.data?.classes };
     const workflowId = `${retentionScheduleId(taskQueue)}:manual:${randomUUID()}`;
-    await temporal.workflow.start('retentionPurge', { taskQueue, workflowId, args: [input] });
+    await temporal.workflow.start('retentionPurge', {
+      taskQueue,
+      workflowId,
+      args: [input],
+      staticSummary: `retention purge, on demand by ${actor}${input.classes ? ` (${input.classes.join(', ')})` : ''}`,
+    });
     await appendAudit(db, { actor, action: 'retention.purge.request', target: workflowId, detail: { ...input } });
     return c.json({ workflowId, statusUrl: `/v1/runs/${encodeURIComponent(workflowId)}` }, 202);
   });

@@ -13,6 +13,8 @@ import { conversations } from '../../db/schema.js';
 import { MAX_REMINDER_MS, parseDuration } from '../../jobs/durations.js';
 import { insertJob } from '../../jobs/pending-jobs.js';
 import { type ReminderInput, reminderWorkflowId } from '../../runs/contract.js';
+import { messageRunAttributes } from '../../runs/run-labels.js';
+import { reminderRunSummary } from '../../runs/run-summary.js';
 import type { reminder } from '../../workflows/reminder.js';
 import type { ToolContext, ToolDefinition } from '../types.js';
 
@@ -103,6 +105,9 @@ export function createScheduleReminderTool(
           taskQueue: options.taskQueue,
           args: [args],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // Found with the conversation's other runs, and read as one line in the Temporal UI.
+          typedSearchAttributes: messageRunAttributes(message),
+          staticSummary: reminderRunSummary(jobId, message, input.text, dueAtMs),
         });
       } catch (error) {
         // A retried call: the first attempt already started it.
