@@ -5,10 +5,11 @@
 // command to run (docs/deploy.md).
 import type { Client } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
-import { temporal as proto } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { CLI_TYPE_NAMES, CONDUIT_SEARCH_ATTRIBUTES } from '../runs/search-attributes.js';
 
-const { IndexedValueType } = proto.api.enums.v1;
+// The default import: @temporalio/proto is CommonJS, and Node's ESM loader (npm start) offers no named exports.
+const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 /** The one-time command that registers the attributes on a cluster, one `--name`/`--type` pair each. */
 export function createSearchAttributesCommand(namespace: string): string {
