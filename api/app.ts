@@ -8,6 +8,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { ApiDeps, ApiEnv } from './deps.js';
 import { createErrorHandler } from './errors.js';
 import { createGuards } from './guards.js';
+import { limitBody, MAX_API_BODY_BYTES } from './middleware/body-limit.js';
 import { requestMetrics } from './middleware/request-metrics.js';
 import { docsPage, openApiDocument } from './openapi.js';
 import { auditRoutes } from './routes/audit.js';
@@ -42,6 +43,8 @@ export function createApp(deps: ApiDeps) {
   app.route('/codec', codecRoutes(deps));
   const v1 = new Hono<ApiEnv>();
   v1.use(guards.v1);
+  // After the guards, so only an authorized caller gets a body read at all, and then at most this much.
+  v1.use(limitBody(MAX_API_BODY_BYTES, 'request bodies'));
   v1.get('/whoami', (c) => c.json({ principal: c.get('principal') }));
   v1.route('/keys', keyRoutes(deps));
   v1.route('/audit', auditRoutes(deps));

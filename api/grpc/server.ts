@@ -17,6 +17,7 @@ import { isRunOpen, runState } from '../../runs/is-run-open.js';
 import { followRunEvents, hasRunEvents, type RunEventFollower } from '../../runs/run-event-feed.js';
 import type { Permission } from '../../security/rbac.js';
 import type { Principal } from '../admin-keys.js';
+import { MAX_API_BODY_BYTES } from '../middleware/body-limit.js';
 import { createSendGate } from '../stream-backpressure.js';
 import { may, type StreamEndpointDeps } from '../stream-guards.js';
 
@@ -246,7 +247,9 @@ export async function startGrpcServer(
   };
 
   const credentials = tls ? await tlsCredentials(tls) : grpc.ServerCredentials.createInsecure();
-  const server = new grpc.Server();
+  // A SendMessage holds at most 32,000 characters of text: a message over the API's body limit is refused by
+  // grpc-js (RESOURCE_EXHAUSTED) before it is decoded, instead of grpc-js's default of 4 MiB.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_API_BODY_BYTES });
   server.addService(loadConduitService(), { SendMessage: sendMessage, WatchRun: watchRun });
   const boundPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, credentials, (error, bound) =>

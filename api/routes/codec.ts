@@ -3,14 +3,19 @@
 // (protobuf JSON). They use the Temporal client's own codec chain, so what they decode is what workers read.
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { BadRequestError, PayloadTooLargeError } from '../../core/errors.js';
+import { BadRequestError } from '../../core/errors.js';
 import { describeIssue } from '../../core/validation.js';
 import { PayloadDecryptionError } from '../../security/payload-codec.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
+import { limitBody } from '../middleware/body-limit.js';
 
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * A batch is what the UI or CLI read in one Temporal response: the frontend sends at most 4 MiB per gRPC message
+ * by default (a history page), 5.4 MiB as base64 JSON. 16 MiB leaves room for a server configured with larger
+ * messages; the codec guards (rate limits, authentication) run before any of it is read.
+ */
+export const MAX_CODEC_BODY_BYTES = 16 * 1024 * 1024;
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'expected base64');
 // Protobuf JSON leaves out empty fields: the CLI sends `{}` for a query without arguments (no payloads), and
 // a payload without metadata or data leaves those out too. Absent means empty, as protojson reads it; an
@@ -52,34 +57,25 @@ export function codecRoutes({ temporal }: Pick<ApiDeps, 'temporal'>) {
   const codecs = temporal.options.loadedDataConverter.payloadCodecs;
   const app = new Hono<ApiEnv>();
   for (const direction of ['encode', 'decode'] as const) {
-    app.post(
-      `/${direction}`,
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new PayloadTooLargeError(`codec requests are limited to ${MAX_BODY_BYTES} bytes`);
-        },
-      }),
-      async (c) => {
-        let raw: unknown;
-        try {
-          raw = await c.req.json();
-        } catch {
-          throw new BadRequestError('expected a JSON body');
-        }
-        const parsed = bodySchema.safeParse(raw);
-        if (!parsed.success) {
-          throw new BadRequestError(describeIssue(parsed.error));
-        }
-        try {
-          const payloads = await runCodecs(codecs, direction, parsed.data.payloads.map(fromJson));
-          return c.json({ payloads: payloads.map(toJson) });
-        } catch (error) {
-          if (error instanceof PayloadDecryptionError) throw new BadRequestError(error.message);
-          throw error;
-        }
-      },
-    );
+    app.post(`/${direction}`, limitBody<ApiEnv>(MAX_CODEC_BODY_BYTES, 'codec requests'), async (c) => {
+      let raw: unknown;
+      try {
+        raw = await c.req.json();
+      } catch {
+        throw new BadRequestError('expected a JSON body');
+      }
+      const parsed = bodySchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new BadRequestError(describeIssue(parsed.error));
+      }
+      try {
+        const payloads = await runCodecs(codecs, direction, parsed.data.payloads.map(fromJson));
+        return c.json({ payloads: payloads.map(toJson) });
+      } catch (error) {
+        if (error instanceof PayloadDecryptionError) throw new BadRequestError(error.message);
+        throw error;
+      }
+    });
   }
   return app;
 }
