@@ -1,8 +1,10 @@
 // The security middleware in front of each route group, composed once from the config:
 //   /webhooks  IP allowlist (each platform's signature is checked by its adapter)
-//   /codec     IP allowlist, CORS for the Temporal UI, bearer authentication (or the embedded UI's loopback
-//              trust), role check
+//   /codec     IP allowlist, CORS for the Temporal UI, per-address rate limit, bearer authentication (or the
+//              embedded UI's loopback trust), per-credential rate limit, role check
 //   /v1        IP allowlist, per-address rate limit, bearer authentication, per-credential rate limit, role check
+// /codec and /v1 share their buckets: an address or a credential has one budget for both, and a request with a
+// wrong key spends its address's budget before it is refused, so guessing keys on either ends in 429s.
 import type { MiddlewareHandler } from 'hono';
 import { every } from 'hono/combine';
 import { cors } from 'hono/cors';
@@ -30,6 +32,21 @@ export function createGuards({
   const apiAllowlist = ipAllowlist(security.ipAllowlist.api, clientAddress);
   const authn = authenticate(verifyApiKey);
   const authz = authorize();
+  // Before authentication, so guessing keys costs the guesser's address its budget too.
+  const perAddress = rateLimit<ApiEnv>({
+    perMinute: security.rateLimit.perIpPerMinute,
+    key: (c) => clientAddress(c) || undefined,
+    what: 'from this address',
+  });
+  const perCredential = rateLimit<ApiEnv>({
+    perMinute: security.rateLimit.perKeyPerMinute,
+    // The embedded UI is one shared principal for every browser on this host; its address budget applies.
+    key: (c) => {
+      const principal = c.get('principal');
+      return principal?.via === 'embedded-ui' ? undefined : principal?.keyId;
+    },
+    what: 'for this credential',
+  });
   const origins = new Set([
     ...security.temporalUiOrigins,
     ...(embeddedTemporalUiUrl ? embeddedUiOrigins(embeddedTemporalUiUrl) : []),
@@ -46,24 +63,11 @@ export function createGuards({
         credentials: true,
         maxAge: 600,
       }),
+      perAddress,
       embeddedUiOrAuthenticate(embeddedTemporalUiUrl, authn),
+      perCredential,
       authz,
     ),
-    v1: every(
-      apiAllowlist,
-      // Before authentication, so guessing keys costs the guesser's address its budget too.
-      rateLimit<ApiEnv>({
-        perMinute: security.rateLimit.perIpPerMinute,
-        key: (c) => clientAddress(c) || undefined,
-        what: 'from this address',
-      }),
-      authn,
-      rateLimit<ApiEnv>({
-        perMinute: security.rateLimit.perKeyPerMinute,
-        key: (c) => c.get('principal')?.keyId,
-        what: 'for this credential',
-      }),
-      authz,
-    ),
+    v1: every(apiAllowlist, perAddress, authn, perCredential, authz),
   };
 }

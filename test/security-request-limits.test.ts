@@ -1,6 +1,6 @@
-// Hostile callers against a real API: no door reads an oversized body. HTTP routes answer 413 before the body
-// has been sent, a WebSocket frame over the limit closes the connection (1009), a gRPC message over it is
-// refused with RESOURCE_EXHAUSTED.
+// Hostile callers against a real API: guessing keys on the codec endpoints ends in 429s as on /v1, and no door
+// reads an oversized body. HTTP routes answer 413 before the body has been sent, a WebSocket frame over the
+// limit closes the connection (1009), a gRPC message over it is refused with RESOURCE_EXHAUSTED.
 import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -19,6 +19,55 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await platform?.stop();
+});
+
+describe('rate limits on /codec', () => {
+  it('2,000 wrong-key requests to /codec/decode end in 429s with Retry-After, like wrong-key requests to /v1', async () => {
+    // Defaults (1,200 requests a minute per address): the same settings as /v1.
+    const limited = await startTestPlatform({}, { worker: false });
+    try {
+      const statuses = new Map<number, number>();
+      let retryAfter: string | null = null;
+      let next = 0;
+      const worker = async () => {
+        while (next < 2000) {
+          next += 1;
+          const response = await fetch(`${limited.apiUrl}/codec/decode`, {
+            method: 'POST',
+            headers: { authorization: 'Bearer cdt_wrong-key-guess', 'content-type': 'application/json' },
+            body: '{"payloads":[]}',
+          });
+          await response.arrayBuffer();
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          if (response.status === 429) retryAfter = response.headers.get('retry-after');
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+      expect(statuses.get(401) ?? 0).toBeGreaterThan(0);
+      expect(statuses.get(401) ?? 0).toBeLessThan(1400);
+      expect(statuses.get(429) ?? 0).toBeGreaterThan(600);
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('limits a valid credential on /codec per key, as on /v1', async () => {
+    const limited = await startTestPlatform(
+      { API_RATE_LIMIT_PER_KEY_PER_MINUTE: '3', API_RATE_LIMIT_PER_IP_PER_MINUTE: '100' },
+      { worker: false },
+    );
+    try {
+      const decode = () => limited.api('/codec/decode', { method: 'POST', body: '{"payloads":[]}' });
+      for (let i = 0; i < 3; i += 1) expect((await decode()).status).toBe(200);
+      const over = await decode();
+      expect(over.status).toBe(429);
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(((await over.json()) as { error: { message: string } }).error.message).toContain('for this credential');
+    } finally {
+      await limited.stop();
+    }
+  });
 });
 
 /**
