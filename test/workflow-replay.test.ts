@@ -1,6 +1,8 @@
 // Replays every recorded history in test/histories/ against today's workflow code: a change that would break a
 // run already in flight (a different command order, a removed activity call without a patch) fails here.
 // The histories are recorded from real runs by `npm run histories:record` (test/histories/record-histories.ts).
+// The `*-labelled` ones were recorded after the patch 'search-attributes' (workflows/run-labels.ts), the others
+// before it: runs started on either side of that change replay.
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
