@@ -7,11 +7,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureSearchAttributes } from '../platform/search-attributes.js';
 import type { RunStatus } from '../runs/contract.js';
 import { pseudonym } from '../runs/run-labels.js';
 import {
   CHANNEL_ATTRIBUTE,
+  CONDUIT_SEARCH_ATTRIBUTES,
   CONVERSATION_ATTRIBUTE,
   INTENT_ATTRIBUTE,
   MODEL_ATTRIBUTE,
@@ -270,6 +274,23 @@ describe('reminders', () => {
     await result(await sendApi(`/cancel ${jobId}`, conversation));
     await handle(`reminder:${jobId}`).result();
     expect(await activitySummaries(`reminder:${jobId}`)).toEqual([`reminder ${jobId}: cancelled`]);
+  });
+});
+
+describe('a namespace that lacks the attributes (a cluster)', () => {
+  it('gets them added at start by the first process, and the next finds them there', async () => {
+    const namespace = `labels-${randomBytes(4).toString('hex')}`;
+    await platform.temporal.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    // A namespace just registered takes a moment to be known to every service of the server.
+    const first = await eventually(() => ensureSearchAttributes(platform.temporal, namespace), 30_000, 'registration');
+    expect(first.added).toEqual(CONDUIT_SEARCH_ATTRIBUTES.map((key) => key.name));
+    expect(await ensureSearchAttributes(platform.temporal, namespace)).toEqual({ added: [] });
+    const { customAttributes } = await platform.temporal.connection.operatorService.listSearchAttributes({ namespace });
+    expect(customAttributes?.ConduitTools).toBe(temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST);
+    expect(customAttributes?.ConduitStep).toBe(temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD);
   });
 });
 
