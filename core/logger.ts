@@ -41,15 +41,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       redact: { paths: redactPaths, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Personal data in log lines is masked irreversibly: logs leave the data's owner more often than data does.
-      formatters: { log: maskStringFields },
+      // Errors are masked too (message, stack, cause, at any depth): a failed step's error can quote the user.
+      formatters: { log: (object) => maskObject(object, 0) },
+      serializers: { err: (value: unknown) => maskValue(value, 0) },
       hooks: {
         logMethod(args, method) {
-          method.apply(
-            this,
-            args.map((arg) =>
-              typeof arg === 'string' ? maskPii(arg, { reversible: false }).text : arg,
-            ) as typeof args,
-          );
+          // `logger.warn(error)` and `logger.warn({ err })` take the error's message as the line's message.
+          const [first] = args;
+          const error = first instanceof Error ? first : (first as { err?: unknown } | undefined)?.err;
+          const withMessage = args.length === 1 && error instanceof Error ? [first, error.message] : args;
+          method.apply(this, withMessage.map((arg) => (typeof arg === 'string' ? mask(arg) : arg)) as typeof args);
         },
       },
     },
@@ -57,10 +58,29 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-function maskStringFields(object: Record<string, unknown>): Record<string, unknown> {
+const mask = (text: string) => maskPii(text, { reversible: false }).text;
+
+/** Deep enough for an SDK log entry's meta and an error's cause chain; deeper values are left out. */
+const MAX_DEPTH = 6;
+
+function maskObject(object: Record<string, unknown>, depth: number): Record<string, unknown> {
   const masked: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(object)) {
-    masked[key] = typeof value === 'string' ? maskPii(value, { reversible: false }).text : value;
-  }
+  for (const [key, value] of Object.entries(object)) masked[key] = maskValue(value, depth + 1);
   return masked;
+}
+
+/** Strings masked; errors turned into plain `{ type, message, stack, … }` with every string masked. */
+export function maskValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[depth]';
+  if (value instanceof Error) {
+    const serialized = pino.stdSerializers.err(value) as unknown as Record<string, unknown>;
+    return maskObject({ ...serialized }, depth);
+  }
+  if (Array.isArray(value)) return value.map((item) => maskValue(item, depth + 1));
+  const prototype = Object.getPrototypeOf(value);
+  // Class instances (dates, buffers, URLs) keep pino's own rendering; plain data is walked.
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  return maskObject(value as Record<string, unknown>, depth);
 }

@@ -3,7 +3,6 @@
 // database, the object store, the metrics registry with its state gauges, and the chat channel adapters.
 // startRoles opens these once and starts the roles given to it on top (api/start-api.ts,
 // workers/start-worker.ts); it is how `npm start`, `npm run api` and `npm run worker` are put together.
-import { mkdir } from 'node:fs/promises';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
@@ -22,6 +21,7 @@ import { temporalTlsConfig } from '../security/tls.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
 import type { Progress } from './go-tool.js';
 import { checkPorts, type PortClaim } from './ports.js';
+import { makeDataDirPrivate } from './private-data-dir.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { startStateGauges } from './state-gauges.js';
 import { type RunningDevServer, startDevServer, stopLeftoverDevServer } from './temporal-dev-server.js';
@@ -133,7 +133,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   const stack = stopStack(logger);
 
   try {
-    await mkdir(config.dataDir, { recursive: true });
+    await makeDataDirPrivate(config.dataDir);
 
     const metrics = options.metrics ?? createMetrics();
     let devServer: RunningDevServer | undefined;

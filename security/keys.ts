@@ -2,6 +2,7 @@
 // choice when several processes share a Temporal namespace or a database), otherwise a key file generated
 // once under the data directory, so an embedded `npm start` encrypts from its first run.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import type { SecuritySettings } from '../core/config.js';
 import { type LoadedKeys, loadOrCreateKeyFile } from './key-file.js';
@@ -24,7 +25,10 @@ export function loadMasterKeys(settings: Pick<SecuritySettings, 'masterKeys' | '
   return loadOrCreateKeyFile(join(settings.keyDir, MASTER_KEY_FILE), 'master');
 }
 
+/** Encodes failure messages and stack traces so the codec seals them too (failure-converter.cjs). */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
 /** The data converter every Temporal client and worker of this instance must share. */
 export function createDataConverter(keys: LoadedKeys['keys']): DataConverter {
-  return { payloadCodecs: [new AesGcmPayloadCodec(keys)] };
+  return { payloadCodecs: [new AesGcmPayloadCodec(keys)], failureConverterPath };
 }
