@@ -186,8 +186,14 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     stack.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     // Runs are started with Conduit's search attributes: a namespace without them would refuse every run.
-    const { added } = await ensureSearchAttributes(temporal, config.temporal.namespace);
-    if (added.length > 0) progress(`Temporal search attributes registered: ${added.join(', ')}`);
+    const attributes = await ensureSearchAttributes(temporal, config.temporal.namespace);
+    if (attributes.added.length > 0) progress(`Temporal search attributes registered: ${attributes.added.join(', ')}`);
+    if (attributes.unchecked) {
+      logger.warn(
+        { namespace: config.temporal.namespace },
+        'could not check the namespace for Conduit search attributes (operator API refused); they must be registered once (docs/deploy.md)',
+      );
+    }
 
     const channelDeps: ChannelDeps = {
       fetch: globalThis.fetch,

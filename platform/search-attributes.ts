@@ -3,7 +3,8 @@
 // upserts one fails again and again. The embedded dev server registers them with its start flags; on a cluster
 // they are added here if the connection may (the operator API), and otherwise the start stops with the one-time
 // command to run (docs/deploy.md).
-import type { Client } from '@temporalio/client';
+import { status } from '@grpc/grpc-js';
+import { type Client, isGrpcServiceError } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { CLI_TYPE_NAMES, CONDUIT_SEARCH_ATTRIBUTES } from '../runs/search-attributes.js';
@@ -17,12 +18,25 @@ export function createSearchAttributesCommand(namespace: string): string {
   return `temporal operator search-attribute create --namespace ${namespace} ${pairs.join(' ')}`;
 }
 
-export async function ensureSearchAttributes(client: Client, namespace: string): Promise<{ added: string[] }> {
+export async function ensureSearchAttributes(
+  client: Client,
+  namespace: string,
+): Promise<{ added: string[]; unchecked?: boolean }> {
   const missing = async () => {
     const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
     return CONDUIT_SEARCH_ATTRIBUTES.filter((key) => customAttributes?.[key.name] === undefined);
   };
-  const absent = await missing();
+  let absent: (typeof CONDUIT_SEARCH_ATTRIBUTES)[number][];
+  try {
+    absent = await missing();
+  } catch (error) {
+    // A cluster whose authorizer keeps the operator API from this process (or a service without it) cannot be
+    // asked; runs started there fail loudly if the one-time step was skipped (docs/deploy.md).
+    if (isGrpcServiceError(error) && [status.PERMISSION_DENIED, status.UNIMPLEMENTED].includes(error.code)) {
+      return { added: [], unchecked: true };
+    }
+    throw error;
+  }
   if (absent.length === 0) return { added: [] };
   try {
     await client.connection.operatorService.addSearchAttributes({
