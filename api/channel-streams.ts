@@ -7,10 +7,10 @@ import type { ChannelDeps, IngressOutcome } from '../channels/adapter.js';
 import { readDingTalkMessage } from '../channels/dingtalk/inbound.js';
 import { createDingTalkStreamClient, DINGTALK_GATEWAY_PATH } from '../channels/dingtalk/stream-client.js';
 import { parseDispatchedFeishuEvent, startFeishuLongConnection } from '../channels/feishu/long-connection.js';
-import type { Config } from '../core/config.js';
 import { ConduitError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import type { Config } from '../platform/config.js';
 import { acceptMessage, noteIgnored, noteRefused } from '../runs/accept-message.js';
 import type { BlobStore } from '../storage/blob-store.js';
 

@@ -2,10 +2,10 @@
 import type { Client } from '@temporalio/client';
 import type { AuditMonitor } from '../audit/monitor.js';
 import type { ChannelAdapter } from '../channels/adapter.js';
-import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { DatabaseHandle } from '../db/client.js';
+import type { Config } from '../platform/config.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Principal } from './admin-keys.js';
 

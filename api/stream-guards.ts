@@ -1,13 +1,14 @@
 // The management API's guards for the doors that bypass Hono middleware: WebSocket upgrades and gRPC calls
 // get the same IP allowlist (IP_ALLOWLIST_API), per-address and per-credential rate limits, and role checks
 // as /v1 (see guards.ts), built from the same settings and security/ helpers.
-import type { SecuritySettings } from '../core/config.js';
+
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
 import type { AcceptDeps } from '../runs/accept-message.js';
 import { createAddressMatcher, resolveClientAddress } from '../security/client-ip.js';
 import { can, type Permission } from '../security/rbac.js';
+import type { SecuritySettings } from '../security/settings.js';
 import { createTokenBuckets, type TakeResult } from '../security/token-bucket.js';
 import type { Principal } from './admin-keys.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../platform/config.js';
 import { createChannelAdapters } from './registry.js';
 
 const deps = { fetch: globalThis.fetch, now: () => new Date() };

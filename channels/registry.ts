@@ -1,27 +1,11 @@
 // Builds the adapters for every channel whose settings are present. Adding a channel touches this file and the
 // channel's own folder, nothing else.
-import type { Env } from '../core/config.js';
+
 import type { ChannelAdapter, ChannelDeps } from './adapter.js';
 import { createCustomAdapter } from './custom/adapter.js';
 import { createDingTalkAdapter } from './dingtalk/adapter.js';
 import { createFeishuAdapter } from './feishu/adapter.js';
-
-type ChannelSettings = Pick<
-  Env,
-  | 'CUSTOM_WEBHOOK_SECRET'
-  | 'CUSTOM_CALLBACK_ALLOWED_HOSTS'
-  | 'DINGTALK_APP_KEY'
-  | 'DINGTALK_APP_SECRET'
-  | 'DINGTALK_CORP_ID'
-  | 'DINGTALK_SIGNATURE_MAX_AGE_SECONDS'
-  | 'DINGTALK_API_BASE_URL'
-  | 'FEISHU_APP_ID'
-  | 'FEISHU_APP_SECRET'
-  | 'FEISHU_ENCRYPT_KEY'
-  | 'FEISHU_VERIFICATION_TOKEN'
-  | 'FEISHU_BASE_URL'
-  | 'FEISHU_LONG_CONNECTION'
->;
+import type { ChannelSettings } from './settings.js';
 
 /** Each entry builds its adapter, or answers undefined when the channel is not configured. */
 const channels: Array<(env: ChannelSettings, deps: ChannelDeps) => ChannelAdapter | undefined> = [

@@ -4,8 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type { Config } from '../core/config.js';
 import * as schema from './schema.js';
+import type { DatabaseSettings } from './settings.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -19,7 +19,7 @@ export interface DatabaseHandle {
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
 export async function openDatabase(
-  settings: Config['database'],
+  settings: DatabaseSettings,
   options: { migrate?: boolean; maxConnections?: number } = {},
 ): Promise<DatabaseHandle> {
   const handle =

@@ -2,7 +2,7 @@
 // list of their names. Parsing only: the file's text comes in, ProviderSettings by name and role lists go out.
 // Keys never need to be in the file: `apiKeyEnv` names the variable that holds one.
 import { z } from 'zod';
-import { ConfigError } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
 import type { ProviderSettings } from './presets.js';
 
 export const LLM_ROLES = ['intent', 'plan'] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
 import { isPrivateUrl, resolveProvider } from './presets.js';
 
 const timeoutMs = 60_000;

@@ -1,6 +1,6 @@
 // Named OpenAI-compatible endpoints and the one function that turns `config.llm` into a concrete provider.
 // A remote provider sees user text leave the machine, so PII masking defaults on for it.
-import { ConfigError } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
 
 export interface ProviderPreset {
   baseUrl: string;

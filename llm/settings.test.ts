@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
+import { loadConfig } from '../platform/config.js';
 import { type LlmEnv, loadLlmSettings } from './settings.js';
 
 const base: LlmEnv = {

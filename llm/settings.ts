@@ -1,8 +1,17 @@
 // Turns the LLM_* variables (and LLM_CONFIG_FILE, when set) into `config.llm`: resolved providers, each role's
-// failover list, cache settings and the time budget of one model activity. Called by core/config.ts, which
-// hands in the parsed variables; nothing here reads process.env.
+// failover list, cache settings and the time budget of one model activity. platform/config.ts hands in the
+// environment; nothing here reads process.env.
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../core/config.js';
+import { z } from 'zod';
+import {
+  ConfigError,
+  nonNegativeInt,
+  optionalString,
+  optionalUrl,
+  parseVariables,
+  positiveInt,
+  type Variables,
+} from '../core/settings.js';
 import { type LlmRole, parseLlmConfigFile } from './config-file.js';
 import { type ProviderOrigin, type ProviderSettings, type ResolvedProvider, resolveProvider } from './presets.js';
 
@@ -19,7 +28,23 @@ export interface LlmSettings {
   timeoutMs: number;
 }
 
-/** The LLM variables after core/config.ts has parsed them. */
+const llmVariables = z.object({
+  LLM_PROVIDER: optionalString,
+  LLM_BASE_URL: optionalUrl('an http(s):// URL of an OpenAI-compatible API'),
+  LLM_API_KEY: optionalString,
+  LLM_MODEL: optionalString,
+  LLM_TIMEOUT_MS: positiveInt(60000, 'a timeout in milliseconds'),
+  LLM_FALLBACK_PROVIDER: optionalString,
+  LLM_FALLBACK_BASE_URL: optionalUrl('an http(s):// URL of an OpenAI-compatible API'),
+  LLM_FALLBACK_API_KEY: optionalString,
+  LLM_FALLBACK_MODEL: optionalString,
+  LLM_CONFIG_FILE: optionalString,
+  LLM_MAX_CONCURRENCY: positiveInt(16, 'a positive whole number of requests'),
+  LLM_CACHE_TTL_SECONDS: nonNegativeInt(300, 'a whole number of seconds (0 disables)'),
+  LLM_CACHE_MAX_ENTRIES: positiveInt(1000, 'a positive whole number of entries'),
+});
+
+/** The LLM variables once parsed (what llmVariables yields; tests build it by hand). */
 export interface LlmEnv {
   LLM_CONFIG_FILE?: string;
   LLM_PROVIDER?: string;
@@ -34,6 +59,14 @@ export interface LlmEnv {
   LLM_MAX_CONCURRENCY: number;
   LLM_CACHE_TTL_SECONDS: number;
   LLM_CACHE_MAX_ENTRIES: number;
+}
+
+/**
+ * Parses the LLM variables of `source` and resolves the providers; undefined when no model is configured.
+ * `source` is the whole environment, since a config file may name any variable in `apiKeyEnv`.
+ */
+export function parseLlmSettings(source: Variables): LlmSettings | undefined {
+  return loadLlmSettings(parseVariables(llmVariables, source), source);
 }
 
 /**

@@ -11,7 +11,6 @@ import { API_CHANNEL, createApiChannelAdapter } from '../channels/api/adapter.js
 import { createGrpcChannelAdapter, GRPC_CHANNEL } from '../channels/grpc/adapter.js';
 import { createChannelAdapters } from '../channels/registry.js';
 import { createWebSocketChannelAdapter, WS_CHANNEL } from '../channels/websocket/adapter.js';
-import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
@@ -19,6 +18,7 @@ import { createDatabaseSignatureClaims } from '../db/signature-claims.js';
 import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
 import { temporalTlsConfig } from '../security/tls.js';
 import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
+import type { Config } from './config.js';
 import type { Progress } from './go-tool.js';
 import { checkPorts, type PortClaim } from './ports.js';
 import { makeDataDirPrivate } from './private-data-dir.js';

@@ -4,11 +4,11 @@
 import { and, lt, ne, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { purgeAuditBefore } from '../audit/chain.js';
-import type { PrivacySettings } from '../core/config.js';
 import type { Database } from '../db/client.js';
 import { jobs, memories, messages, rateWindows, replyOutbox, runEvents, runs } from '../db/schema.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { RetentionClass } from './retention-classes.js';
+import type { PrivacySettings } from './settings.js';
 
 const DAY_MS = 86_400_000;
 /** Object-store prefixes that hold conversation content: offloaded message texts and memory snapshots. */

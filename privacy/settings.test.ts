@@ -1,7 +1,8 @@
-// The privacy settings as core/config.ts parses them: retention defaults, 0 for "keep forever", and errors that
+// The privacy settings as privacy/settings.ts parses them: retention defaults, 0 for "keep forever", and errors that
 // name the variable.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
+import { loadConfig } from '../platform/config.js';
 
 describe('privacy settings', () => {
   it('keep transcripts as written, for a year, run events for a month and audit rows forever by default', () => {

@@ -3,8 +3,9 @@
 //   --anchor <sequence>:<hash>   also require that row, from an earlier run or a log line, to be unchanged
 import dotenv from 'dotenv';
 import { verifyAuditChain } from '../audit/chain.js';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
 import { openDatabase } from '../db/client.js';
+import { loadConfig } from '../platform/config.js';
 
 function fail(message: string, code: number): never {
   console.error(`audit:verify: ${message}`);

@@ -4,9 +4,9 @@
 // role each (api/server.ts, workers/main.ts).
 import { apiRole } from '../api/start-api.js';
 import type { ChannelDeps } from '../channels/adapter.js';
-import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import type { Config } from '../platform/config.js';
 import type { Progress } from '../platform/go-tool.js';
 import { apiOrigin, type Platform, type Role, type StartOptions, startRoles } from '../platform/open-services.js';
 import type { ToolDefinition } from '../tools/types.js';

@@ -5,8 +5,9 @@
 //   new-key <purpose>      prints a fresh id:base64 line for CONDUIT_PAYLOAD_KEYS / CONDUIT_MASTER_KEY
 import dotenv from 'dotenv';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/admin-keys.js';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
 import { openDatabase } from '../db/client.js';
+import { loadConfig } from '../platform/config.js';
 import { formatKey, generateKey } from '../security/key-list.js';
 import { isRole, ROLES } from '../security/rbac.js';
 

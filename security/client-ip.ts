@@ -11,7 +11,7 @@ export function normalizeAddress(address: string): string {
   return mapped ? mapped[1]! : address;
 }
 
-/** Matches addresses against IPs and CIDR ranges (entries are validated by core/config.ts). */
+/** Matches addresses against IPs and CIDR ranges (entries are validated by security/settings.ts). */
 export function createAddressMatcher(entries: readonly string[]): AddressMatcher {
   const list = new BlockList();
   for (const entry of entries) {

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OidcSettings } from '../core/config.js';
 import { UnavailableError } from '../core/errors.js';
 import { type FakeIdentityProvider, startFakeIdentityProvider } from '../test/fakes/identity-provider.js';
 import { createJwtVerifier, type JwtVerifier, rolesFromClaims, TokenRejectedError } from './jwt-verifier.js';
+import type { OidcSettings } from './settings.js';
 
 let idp: FakeIdentityProvider;
 let verify: JwtVerifier;

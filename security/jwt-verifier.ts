@@ -2,9 +2,9 @@
 // provider's JWKS (fetched and cached by jose), issuer, audience, expiry and not-before, an allowlist of
 // asymmetric algorithms (so `none` and HS256-signed-with-the-public-key are refused), then roles from claims.
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
-import type { OidcSettings } from '../core/config.js';
 import { UnavailableError } from '../core/errors.js';
 import { highestRole, isRole, type Role } from './rbac.js';
+import type { OidcSettings } from './settings.js';
 
 /** Scope values that grant a role (`scope: "openid conduit:approver"`). */
 const SCOPE_PREFIX = 'conduit:';

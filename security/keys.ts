@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
-import type { SecuritySettings } from '../core/config.js';
 import { type LoadedKeys, loadOrCreateKeyFile } from './key-file.js';
 import { AesGcmPayloadCodec } from './payload-codec.js';
+import type { SecuritySettings } from './settings.js';
 
 export const PAYLOAD_KEY_FILE = 'payload-keys';
 export const MASTER_KEY_FILE = 'master-key';

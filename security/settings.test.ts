@@ -1,8 +1,9 @@
-// The security settings as core/config.ts parses them: defaults, validation messages naming the variable,
+// The security settings as security/settings.ts parses them: defaults, validation messages naming the variable,
 // and the settings that must come together.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ConfigError } from '../core/settings.js';
+import { loadConfig } from '../platform/config.js';
 
 const key = () => randomBytes(32).toString('base64');
 const configError = (env: Record<string, string>) => {

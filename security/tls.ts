@@ -4,9 +4,17 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type ServerOptions } from 'node:https';
 import type { TLSConfig } from '@temporalio/client';
-import type { SecuritySettings, TemporalTls } from '../core/config.js';
+import type { SecuritySettings } from './settings.js';
 
 export const MIN_TLS_VERSION = 'TLSv1.2';
+
+/** TLS to the Temporal frontend (TEMPORAL_TLS*, parsed with the other Temporal settings in platform/settings.ts). */
+export interface TemporalTls {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+}
 
 async function readNamed(path: string, variable: string): Promise<Buffer> {
   try {

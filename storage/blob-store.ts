@@ -1,6 +1,6 @@
 // The object-store interface: large artifacts, attachments and memory snapshots, addressed by key. Both
 // drivers (MinIO/S3 and the local filesystem) pass the same contract tests.
-import type { Config } from '../core/config.js';
+import type { BlobSettings } from './settings.js';
 
 export interface BlobEntry {
   key: string;
@@ -30,7 +30,7 @@ export function assertValidKey(key: string): void {
   if (!valid) throw new Error(`invalid object key: ${JSON.stringify(key.slice(0, 80))}`);
 }
 
-export async function openBlobStore(settings: Config['blobs']): Promise<BlobStore> {
+export async function openBlobStore(settings: BlobSettings): Promise<BlobStore> {
   if (settings.kind === 's3') {
     const { openMinioStore } = await import('./minio-store.js');
     return openMinioStore(settings);

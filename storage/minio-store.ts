@@ -1,10 +1,8 @@
 // The S3 object store through the `minio` client (MinIO, or any S3-compatible service). The bucket is
 // created on open when it does not exist yet.
 import { Client } from 'minio';
-import type { Config } from '../core/config.js';
 import { assertValidKey, type BlobEntry, type BlobStore } from './blob-store.js';
-
-type S3Settings = Extract<Config['blobs'], { kind: 's3' }>;
+import type { S3Settings } from './settings.js';
 
 export async function openMinioStore(settings: S3Settings): Promise<BlobStore> {
   const url = new URL(settings.endpoint);

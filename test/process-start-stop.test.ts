@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { revokeApiKey, storedKeyState } from '../api/admin-keys.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../core/logger.js';
 import { openDatabase } from '../db/client.js';
 import { freePort } from '../platform/free-port.js';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../platform/config.js';
 import { freePort } from '../platform/free-port.js';
 import { checkPorts, PortInUseError } from '../platform/ports.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';

@@ -3,19 +3,21 @@
 // closed by close(). The worker's registry is built from this list.
 import { readFile } from 'node:fs/promises';
 import type { Client } from '@temporalio/client';
-import { type Config, ConfigError } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { ConfigError } from '../core/settings.js';
 import type { Database } from '../db/client.js';
 import { createBuiltinTools } from './builtin/index.js';
 import { createMemorySearchTool } from './builtin/memory-search.js';
 import { createScheduleReminderTool } from './builtin/schedule-reminder.js';
 import { connectMcpServers } from './mcp/bridge.js';
 import { type McpServerConfig, parseMcpServers } from './mcp/server-config.js';
+import type { ToolSettings } from './settings.js';
 import type { ToolDefinition } from './types.js';
 
 export interface ToolDeps {
-  config: Config;
+  /** The tools' own settings and the task queue reminders are scheduled on (a Config will do). */
+  config: { tools: ToolSettings; temporal: { taskQueue: string } };
   db: Database;
   temporal: Client;
   metrics: Metrics;

@@ -1,11 +1,12 @@
 // The worker role on top of the shared services (platform/open-services.ts): the LLM roles (behind PII
 // masking where configured), the tools with their MCP connections, the Temporal Worker, and, in a process
 // without an API, a small server of its own for /metrics and the probes.
-import type { Config } from '../core/config.js';
+
 import { withPiiMasking } from '../llm/pii-masking-client.js';
 import type { ResolvedProvider } from '../llm/presets.js';
 import { createLlmRoles } from '../llm/roles.js';
 import type { LlmClient } from '../llm/types.js';
+import type { Config } from '../platform/config.js';
 import { type Role, type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
 import { loadTools } from '../tools/load.js';
 import { createToolRegistry } from '../tools/registry.js';

@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { GRPC_CHANNEL } from '../../channels/grpc/adapter.js';
-import type { SecuritySettings } from '../../core/config.js';
 import { BadRequestError, UnavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { messageInputSchema, toInboundMessage } from '../../core/message-input.js';
@@ -16,6 +15,7 @@ import { type AcceptedMessage, acceptMessage, noteRefused } from '../../runs/acc
 import { isRunOpen, runState } from '../../runs/is-run-open.js';
 import { followRunEvents, hasRunEvents, type RunEventFollower } from '../../runs/run-event-feed.js';
 import type { Permission } from '../../security/rbac.js';
+import type { SecuritySettings } from '../../security/settings.js';
 import type { Principal } from '../admin-keys.js';
 import { MAX_API_BODY_BYTES } from '../middleware/body-limit.js';
 import { createSendGate } from '../stream-backpressure.js';

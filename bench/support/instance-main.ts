@@ -1,6 +1,6 @@
 // A Conduit process under test, started by the bench as its own OS process (as `npm run api` and
 // `npm run worker` run in production) so its CPU, memory and event loop are its own and it can be SIGKILLed.
-// Configuration comes from the environment (core/config.ts); the spec in argv chooses the roles and the
+// Configuration comes from the environment (platform/config.ts); the spec in argv chooses the roles and the
 // worker tuning. Writes one `BENCH_READY {json}` line to fd 3 when startPlatform has returned.
 import { writeSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { ConnectionLike } from '@temporalio/client';
 import { Client } from '@temporalio/client';
 import { createCustomAdapter } from '../../channels/custom/adapter.js';
-import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import { loadConfig } from '../../platform/config.js';
 import { acceptMessage } from '../../runs/accept-message.js';
 import { type PlatformOptions, startPlatform } from '../../scripts/conduit.js';
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
-import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import { loadConfig } from '../../platform/config.js';
 import { freePort } from '../../platform/free-port.js';
 import { type Platform, type PlatformOptions, startPlatform } from '../../scripts/conduit.js';
 

@@ -1,5 +1,5 @@
 // Which external MCP tool servers to connect to: the shape of MCP_SERVERS (and of the MCP_CONFIG_FILE file),
-// validated with zod. Pure data, no I/O, so core/config.ts can check MCP_SERVERS when the config loads.
+// validated with zod. Pure data, no I/O, so tools/settings.ts can check MCP_SERVERS when the config loads.
 import { z } from 'zod';
 
 const serverName = z
