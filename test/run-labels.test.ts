@@ -136,6 +136,10 @@ function todayInShanghai(): string {
 describe('search attributes', () => {
   it('answer every "Find a run" query of docs/operations.md, as written there', async () => {
     expect(queries).toHaveLength(4);
+    // The README's "Find a run" table shows the same queries (the conversation one with a placeholder).
+    const readme = await readFile(`${projectRoot}/README.md`, 'utf8');
+    for (const query of queries.slice(0, 3)) expect(readme).toContain(`\`${query}\``);
+    expect(readme).toContain("`ConduitConversation = '<pseudonym>'`");
     const [feishuFailed, waitingForApproval, usedHttpRequest, oneConversation] = queries as [
       string,
       string,
