@@ -3,6 +3,7 @@
 // transcript snapshot to the object store, so the summary never is the only copy of what was said.
 import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
 import { UnavailableError } from '../core/errors.js';
+import { encodeKeyPart, hasLoneSurrogate } from '../core/key-encoding.js';
 import { estimateTokens } from '../core/tokens.js';
 import type { Database } from '../db/client.js';
 import { memories, messages } from '../db/schema.js';
@@ -70,9 +71,19 @@ export async function loadConversationContext(
   };
 }
 
-/** Where a conversation's transcript snapshots live in the object store (erasing a user's data removes them). */
-export const memorySnapshotPrefix = (conversationId: string) =>
-  `memory/${encodeURIComponent(conversationId).replace(/%/g, '_')}/`;
+/**
+ * Where a conversation's transcript snapshots live in the object store (erasing a user's data removes them). The
+ * conversation id is encoded injectively (core/key-encoding.ts): `api:team:ops` and `api:team_3Aops` get two
+ * prefixes, and neither is a prefix of the other's.
+ */
+export const memorySnapshotPrefix = (conversationId: string) => `memory/${encodeKeyPart(conversationId)}/`;
+
+/**
+ * The prefix snapshots were written under before the encoding was injective (`%` → `_`, so `team:ops` and
+ * `team_3Aops` shared it). Objects under it are only ever matched by the conversation id stored inside them.
+ */
+export const legacyMemorySnapshotPrefix = (conversationId: string): string | undefined =>
+  hasLoneSurrogate(conversationId) ? undefined : `memory/${encodeURIComponent(conversationId).replace(/%/g, '_')}/`;
 
 const COMPACTION_PROMPT = [
   'Summarise the conversation below for an assistant that will continue it.',

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { and, eq, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/chain.js';
-import { memorySnapshotPrefix } from '../conversations/memory.js';
+import { legacyMemorySnapshotPrefix, memorySnapshotPrefix } from '../conversations/memory.js';
 import type { InboundMessage } from '../core/message.js';
 import type { Database } from '../db/client.js';
 import {
@@ -218,9 +218,7 @@ async function findFootprint(deps: UserDataDeps, user: UserRef): Promise<Footpri
       schedule.createdBy === owner || (schedule.channel === user.channel && schedule.senderId === user.userId),
   );
   const soleConversations = conversationIds.filter((id) => !shared.has(id));
-  const snapshotKeys = (
-    await Promise.all(soleConversations.map((id) => deps.blobs.list(memorySnapshotPrefix(id))))
-  ).flat();
+  const snapshotKeys = (await Promise.all(soleConversations.map((id) => snapshotKeysOf(deps.blobs, id)))).flat();
   return {
     runIds,
     workflowIds: [
@@ -252,6 +250,28 @@ function messageCondition(user: UserRef, footprint: Footprint): SQL {
     parts.push(inArray(messages.conversationId, footprint.soleConversations.slice(start, start + CHUNK)));
   }
   return or(...parts)!;
+}
+
+/**
+ * A conversation's transcript snapshots: everything under its prefix, and, under the prefix older versions wrote
+ * (which two conversation ids could share), only the snapshots that name this conversation inside.
+ */
+async function snapshotKeysOf(blobs: BlobStore, conversationId: string): Promise<string[]> {
+  const keys = await blobs.list(memorySnapshotPrefix(conversationId));
+  const legacy = legacyMemorySnapshotPrefix(conversationId);
+  for (const key of legacy ? await blobs.list(legacy) : []) {
+    if ((await storedConversationId(blobs, key)) === conversationId) keys.push(key);
+  }
+  return keys;
+}
+
+async function storedConversationId(blobs: BlobStore, key: string): Promise<unknown> {
+  const stored = await blobs.get(key);
+  try {
+    return stored ? (JSON.parse(stored.toString('utf8')) as { conversationId?: unknown }).conversationId : undefined;
+  } catch {
+    return undefined; // not a snapshot this module wrote: never taken for one
+  }
 }
 
 /** Where ingress put a run's message text when it was too large to travel inline. */

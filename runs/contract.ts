@@ -1,6 +1,8 @@
 // Names and shapes shared by workflows, activities and the API: the signals that approve, reject or cancel
-// waiting work, the status query, and the plain-data types a run carries. Workflow-safe (definitions only).
+// waiting work, the status query, and the plain-data types a run carries. Workflow-safe (definitions and the
+// workflow-safe key encoding of core/key-encoding.ts).
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { encodeKeyPart } from '../core/key-encoding.js';
 import type { InboundMessage } from '../core/message.js';
 
 export type PipelineStep = 'verify' | 'parse' | 'intent' | 'plan' | 'execute' | 'awaiting_approval' | 'reply' | 'done';
@@ -53,9 +55,13 @@ export const rejectSignal = defineSignal<[Decision]>('reject');
 export const cancelSignal = defineSignal<[Decision]>('cancel');
 export const statusQuery = defineQuery<RunStatus>('status');
 
-/** Workflow ids are derived from the channel and the platform's message id: a redelivery finds the same run. */
+/**
+ * Workflow ids are derived from the channel and the platform's message id: a redelivery finds the same run.
+ * Injective (core/key-encoding.ts): the channel is encoded, so it holds no `:` and the first `:` after it ends
+ * it; the message id, the last part, is kept as it is (validated at the door), so ids stay what they were.
+ */
 export function messageWorkflowId(channel: string, messageId: string): string {
-  return `message:${channel}:${messageId}`;
+  return `message:${encodeKeyPart(channel)}:${messageId}`;
 }
 
 /**

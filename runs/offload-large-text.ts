@@ -2,6 +2,7 @@
 // starts, and the run carries a preview and the object's key. Temporal refuses payloads over 2 MB and
 // slows down long before that; every step that needs the full text reads it back by key.
 import { createHash } from 'node:crypto';
+import { encodeKeyPart, hasLoneSurrogate } from '../core/key-encoding.js';
 import type { InboundMessage } from '../core/message.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
@@ -9,8 +10,11 @@ export const MAX_INLINE_TEXT_BYTES = 128 * 1024;
 const PREVIEW_CHARS = 2_000;
 
 export function offloadKey(message: InboundMessage): string {
-  // Hashing keeps platform ids (which may hold any character) out of object keys.
-  const digest = createHash('sha256').update(`${message.channel}\u0000${message.messageId}`).digest('hex');
+  // Hashing keeps platform ids (which may hold any character) out of object keys. A lone surrogate would be
+  // hashed as U+FFFD (two ids, one key): such ids are hashed in their injective encoding behind another marker.
+  const id = message.messageId;
+  const input = hasLoneSurrogate(id) ? `${message.channel}\u0001${encodeKeyPart(id)}` : `${message.channel}\u0000${id}`;
+  const digest = createHash('sha256').update(input).digest('hex');
   return `messages/${message.channel.replace(/[^\w-]/g, '_')}/${digest}.txt`;
 }
 

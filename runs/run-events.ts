@@ -1,16 +1,28 @@
 // Appends to a run's event log (`run_events`), which streaming clients follow (run-event-feed.ts). Each event has
 // one dedupe key, `<workflow id>:<type>:<suffix>`, so an activity retried or an event recorded by the door and by
 // the run alike is stored once. The workflow id is always given: this module knows nothing of Temporal.
+import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
+import { encodeKeyPart } from '../core/key-encoding.js';
 import type { Database } from '../db/client.js';
 import { runEvents } from '../db/schema.js';
 
 export type RunEventType = 'accepted' | 'step' | 'intent' | 'tool' | 'progress' | 'reply' | 'refused';
 
-/** The one dedupe key format of the run-event log. */
+/**
+ * The one dedupe key format of the run-event log. Injective: the suffix is encoded (core/key-encoding.ts) and the
+ * type is a fixed word, neither holds a `:`, so the key splits from the right one way only; the workflow id (which
+ * does hold `:`) is what remains. Safe-character suffixes (`reply`, `recordInbound`) are written as they were.
+ * A long encoded suffix (a progress notice's text) is replaced by `#` and its SHA-256, keeping the unique index's
+ * entries small; `#` never occurs in an encoded part, so the two forms cannot meet.
+ */
 export function runEventDedupeKey(workflowId: string, type: RunEventType, suffix: string): string {
-  return `${workflowId}:${type}:${suffix}`;
+  const encoded = encodeKeyPart(suffix);
+  const part = encoded.length <= MAX_SUFFIX ? encoded : `#${createHash('sha256').update(encoded).digest('hex')}`;
+  return `${workflowId}:${type}:${part}`;
 }
+
+const MAX_SUFFIX = 200;
 
 /**
  * Appends one event unless its key was recorded before. `dedupeSuffix` tells apart events of one type within a

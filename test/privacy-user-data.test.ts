@@ -6,7 +6,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../audit/chain.js';
-import { memorySnapshotPrefix } from '../conversations/memory.js';
+import { legacyMemorySnapshotPrefix, memorySnapshotPrefix } from '../conversations/memory.js';
 import type { InboundMessage } from '../core/message.js';
 import { auditLog, jobs, memories, messages, replyOutbox, runEvents, runs } from '../db/schema.js';
 import type { RunStatus } from '../runs/contract.js';
@@ -216,5 +216,31 @@ describe("one user's data", () => {
       deleted: Record<string, number>;
     };
     expect(again.deleted).toMatchObject({ runs: 0, messages: 0, jobs: 0, memories: 0 });
+  });
+});
+
+describe('erasure with look-alike conversation ids', () => {
+  it('erasing the user of conversation x_3Aops leaves the snapshots of another user’s x:ops alone', async () => {
+    const carol = `carol-${run}`;
+    const dave = `dave-${run}`;
+    const lookAlike = `${run}_3Aops`;
+    const colon = `${run}:ops`;
+    await send(carol, lookAlike, '/echo carol');
+    await send(dave, colon, '/echo dave');
+    const snapshot = (id: string) => JSON.stringify({ conversationId: id, messages: [] });
+    for (const id of [conversation(lookAlike), conversation(colon)]) {
+      await platform.blobs.put(`${memorySnapshotPrefix(id)}2026-01-01T00-00-00-000Z.json`, snapshot(id));
+    }
+    // Snapshots an older version wrote: both conversations under one prefix, told apart only by their content.
+    const legacy = legacyMemorySnapshotPrefix(conversation(colon))!;
+    expect(legacyMemorySnapshotPrefix(conversation(lookAlike))).toBe(legacy);
+    await platform.blobs.put(`${legacy}2025-01-01T00-00-00-000Z.json`, snapshot(conversation(lookAlike)));
+    await platform.blobs.put(`${legacy}2025-01-02T00-00-00-000Z.json`, snapshot(conversation(colon)));
+
+    const response = await platform.api(`/v1/privacy/users/api/${carol}`, { method: 'DELETE' });
+    expect(response.status).toBe(200);
+    expect(await platform.blobs.list(memorySnapshotPrefix(conversation(lookAlike)))).toEqual([]);
+    expect(await platform.blobs.list(memorySnapshotPrefix(conversation(colon)))).toHaveLength(1);
+    expect(await platform.blobs.list(legacy)).toEqual([`${legacy}2025-01-02T00-00-00-000Z.json`]);
   });
 });
