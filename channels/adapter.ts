@@ -1,5 +1,6 @@
 // The one interface every chat platform implements. Adapters know their platform's wire format and nothing
 // of Temporal; the pipeline knows InboundMessage and nothing of any platform.
+import type { z } from 'zod';
 import type { InboundMessage, OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
 
 /** A webhook delivery exactly as it arrived: header names lower-cased, the body as the raw bytes' UTF-8 text. */
@@ -61,4 +62,17 @@ export interface SignatureClaims {
    * id keeps to one run); false when it already authenticated another message (a replay).
    */
   claim(claim: SignatureClaim): Promise<boolean>;
+}
+
+/**
+ * What a channel's folder hands to registry.ts: the zod schema of the channel's own environment variables
+ * (composed with every other channel's by settings.ts), the checks between them, and a builder that answers
+ * undefined while the settings leave the channel off.
+ */
+export interface ChannelDefinition<Variables extends z.ZodObject = z.ZodObject> {
+  readonly name: string;
+  readonly variables: Variables;
+  /** Checks that span several of this channel's variables (one needs another); add issues to `ctx`. */
+  readonly check?: (settings: z.output<Variables>, ctx: z.RefinementCtx) => void;
+  create(settings: z.output<Variables>, deps: ChannelDeps): ChannelAdapter | undefined;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../platform/config.js';
-import { createChannelAdapters } from './registry.js';
+import { CHANNELS, createChannelAdapters } from './registry.js';
 
 const deps = { fetch: globalThis.fetch, now: () => new Date() };
 const names = (vars: Record<string, string>) => [...createChannelAdapters(loadConfig(vars).env, deps).keys()].sort();
@@ -53,5 +53,19 @@ describe('channel registry', () => {
         FEISHU_VERIFICATION_TOKEN: 't',
       }),
     ).toEqual(['custom', 'dingtalk', 'feishu']);
+  });
+});
+
+describe('channel definitions', () => {
+  it('keep each channel’s variables in its own folder, named after the channel, none shared', () => {
+    const seen = new Set<string>();
+    for (const channel of CHANNELS) {
+      for (const variable of Object.keys(channel.variables.shape)) {
+        expect(variable.startsWith(`${channel.name.toUpperCase()}_`), variable).toBe(true);
+        expect(seen.has(variable), variable).toBe(false);
+        seen.add(variable);
+      }
+    }
+    expect(new Set(CHANNELS.map((channel) => channel.name)).size).toBe(CHANNELS.length);
   });
 });
