@@ -10,10 +10,6 @@ import { checkDependencyRule, type Edge, formatViolation, judge, readImports } f
 
 const KNOWN_VIOLATIONS: readonly string[] = [
   'core-imports-project core/logger.ts -> pii/masking.ts',
-  'no-cycle storage/blob-store.ts -> storage/filesystem-store.ts',
-  'no-cycle storage/blob-store.ts -> storage/minio-store.ts',
-  'no-cycle storage/filesystem-store.ts -> storage/blob-store.ts',
-  'no-cycle storage/minio-store.ts -> storage/blob-store.ts',
 ];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -20,16 +20,6 @@ export interface BlobStore {
   ping(): Promise<void>;
 }
 
-/** Keys are relative paths of safe segments, so the filesystem driver can never escape its directory. */
-export function assertValidKey(key: string): void {
-  const segments = key.split('/');
-  const valid =
-    key.length > 0 &&
-    key.length <= 512 &&
-    segments.every((s) => s.length > 0 && s !== '.' && s !== '..' && /^[\w.@=+-]+$/.test(s));
-  if (!valid) throw new Error(`invalid object key: ${JSON.stringify(key.slice(0, 80))}`);
-}
-
 export async function openBlobStore(settings: BlobSettings): Promise<BlobStore> {
   if (settings.kind === 's3') {
     const { openMinioStore } = await import('./minio-store.js');

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { assertValidKey, type BlobStore } from './blob-store.js';
+import type { BlobStore } from './blob-store.js';
+import { assertValidKey } from './object-key.js';
 
 export async function openFilesystemStore(root: string): Promise<BlobStore> {
   const objectsDir = join(root, 'objects');

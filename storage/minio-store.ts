@@ -1,7 +1,8 @@
 // The S3 object store through the `minio` client (MinIO, or any S3-compatible service). The bucket is
 // created on open when it does not exist yet.
 import { Client } from 'minio';
-import { assertValidKey, type BlobEntry, type BlobStore } from './blob-store.js';
+import type { BlobEntry, BlobStore } from './blob-store.js';
+import { assertValidKey } from './object-key.js';
 import type { S3Settings } from './settings.js';
 
 export async function openMinioStore(settings: S3Settings): Promise<BlobStore> {
