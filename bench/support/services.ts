@@ -197,7 +197,7 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
 }
 
 /**
- * The same dev server as runtime/temporal-dev-server.ts starts (same binary, pragmas and log level) with extra
+ * The same dev server as platform/temporal-dev-server.ts starts (same binary, pragmas and log level) with extra
  * arguments, for experiments such as `--dynamic-config-value system.enableActivityEagerExecution=true`.
  */
 async function startDevServerWith(projectRoot: string, dataDir: string, extraArgs: string[]): Promise<BenchTemporal> {
