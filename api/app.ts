@@ -10,6 +10,7 @@ import { createErrorHandler } from './errors.js';
 import { createGuards } from './guards.js';
 import { limitBody, MAX_API_BODY_BYTES } from './middleware/body-limit.js';
 import { requestMetrics } from './middleware/request-metrics.js';
+import { urlGuard } from './middleware/url-guard.js';
 import { docsPage, openApiDocument } from './openapi.js';
 import { auditRoutes } from './routes/audit.js';
 import { codecRoutes } from './routes/codec.js';
@@ -26,6 +27,7 @@ export function createApp(deps: ApiDeps) {
   app.use(requestId());
   app.use(secureHeaders());
   app.use(requestMetrics(deps.metrics));
+  app.use(urlGuard());
   app.route('/', healthRoutes(deps));
   if (deps.config.metrics.enabled) {
     app.get('/metrics', async (c) => {

@@ -8,9 +8,10 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { type Client, isGrpcServiceError } from '@temporalio/client';
 import { RefusedDelivery } from '../channels/refusal.js';
 import { createRefusalLog, type RefusalLog } from '../channels/refusal-log.js';
-import { type ConduitError, UnavailableError } from '../core/errors.js';
+import { BadRequestError, type ConduitError, UnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { InboundMessage } from '../core/message.js';
+import { checkInboundMessage } from '../core/message-input.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -77,11 +78,19 @@ export interface AcceptedMessage extends StartedRun {
 
 export async function acceptMessage(
   deps: AcceptDeps,
-  message: InboundMessage,
+  received: InboundMessage,
   options: AcceptOptions,
 ): Promise<AcceptedMessage> {
-  const { channel } = message;
+  const { channel } = received;
   const context = { channel, transport: options.transport, requestId: options.requestId };
+  // Every channel's ids are checked here, once, and text PostgreSQL cannot store is normalised (core/message-input.ts).
+  let message: InboundMessage;
+  try {
+    message = checkInboundMessage(received);
+  } catch (error) {
+    if (error instanceof BadRequestError) noteRefused(deps, error, context);
+    throw error;
+  }
   let run: StartedRun;
   try {
     run = await record(deps, message, options);

@@ -1,6 +1,7 @@
 // A DingTalk robot message body → IngressOutcome, shared by the two ways messages arrive: the HTTP callback
 // (whose sign header the adapter checks first) and Stream mode (authenticated by the gateway connection itself).
 import { BadRequestError } from '../../core/errors.js';
+import { checkId } from '../../core/message-input.js';
 import type { IngressOutcome } from '../adapter.js';
 import { parseDingTalkCallback } from './payload.js';
 import { isTrustedSessionWebhook } from './session-webhook.js';
@@ -35,5 +36,7 @@ export function readDingTalkIdentity(rawBody: string): DingTalkCallbackIdentity 
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const msgId = text(body['msgId']);
   if (!msgId) throw new BadRequestError('invalid DingTalk callback: msgId: missing');
+  // Checked before the signature claim records it; the door checks every id again.
+  checkId('message id', msgId);
   return { msgId, robotCode: text(body['robotCode']), chatbotCorpId: text(body['chatbotCorpId']) };
 }
