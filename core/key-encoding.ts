@@ -5,7 +5,7 @@
 //
 // Rule: every UTF-8 byte of a character outside [A-Za-z0-9_.-] is written `=HH` (upper-case hex), the escape
 // character `=` included; a lone surrogate (not valid UTF-16, so not encodable as UTF-8) is written `=uHHHH`.
-// `=`, digits, letters, `_`, `.` and `-` are all accepted in object-store keys (storage/blob-store.ts).
+// `=`, digits, letters, `_`, `.` and `-` are all accepted in object-store keys (storage/object-key.ts).
 // Workflow-safe (no Node builtins, no TextEncoder): runs/contract.ts builds workflow ids with it.
 
 const SAFE = /^[A-Za-z0-9_.-]$/;
