@@ -1,36 +1,33 @@
-// Which permission each route of the management API needs. A route missing here needs `admin`: a new
-// endpoint is closed to everyone else until it is added to this table (see docs/security.md).
+// Which permission each route needs, derived from the route descriptions (api/api-routes.ts: `x-permission`).
+// A route missing here needs `admin`: a new endpoint is closed to everyone else until its description names who
+// may call it (see docs/security.md).
 import { PatternRouter } from 'hono/router/pattern-router';
 import type { Permission } from '../security/rbac.js';
+import { HTTP_ROUTES } from './api-routes.js';
+import { type ApiRoute, honoPath } from './route-spec.js';
 
-export const ROUTE_PERMISSIONS: ReadonlyArray<readonly [method: string, path: string, permission: Permission]> = [
-  ['GET', '/v1/whoami', 'self:read'],
-  ['GET', '/v1/runs/:workflowId', 'runs:read'],
-  ['GET', '/v1/runs/:workflowId/*', 'runs:read'],
-  ['GET', '/v1/jobs', 'jobs:read'],
-  ['POST', '/v1/messages', 'messages:send'],
-  ['POST', '/v1/runs/:workflowId/approve', 'runs:decide'],
-  ['POST', '/v1/runs/:workflowId/reject', 'runs:decide'],
-  ['POST', '/v1/runs/:workflowId/cancel', 'runs:cancel'],
-  // A schedule is a message posted again at every tick: whoever may post may schedule.
-  ['GET', '/v1/schedules', 'runs:read'],
-  ['GET', '/v1/schedules/:id', 'runs:read'],
-  ['POST', '/v1/schedules', 'messages:send'],
-  ['DELETE', '/v1/schedules/:id', 'messages:send'],
-  ['ALL', '/v1/keys', 'keys:manage'],
-  ['ALL', '/v1/keys/*', 'keys:manage'],
-  // Admin only (docs/security.md): who did what, and one user's data.
-  ['GET', '/v1/audit', 'audit:read'],
-  ['POST', '/v1/audit/verify', 'audit:read'],
-  ['POST', '/v1/privacy/purge', 'privacy:manage'],
-  ['GET', '/v1/privacy/users/:channel/:userId/export', 'privacy:manage'],
-  ['DELETE', '/v1/privacy/users/:channel/:userId', 'privacy:manage'],
-  ['POST', '/codec/decode', 'payloads:decode'],
-  ['POST', '/codec/encode', 'payloads:encode'],
-];
+type PermissionRow = readonly [method: string, path: string, permission: Permission];
+
+/** The table of the described routes: public ones are left out (no guard asks for them). */
+export function permissionTable(routes: readonly ApiRoute[]): PermissionRow[] {
+  return routes.flatMap((route): PermissionRow[] => {
+    const permission = route['x-permission'];
+    if (permission === 'public') return [];
+    const method = route.method.toUpperCase();
+    const path = honoPath(route.path);
+    return route['x-permission-subpaths']
+      ? [
+          [method, path, permission],
+          [method, `${path}/*`, permission],
+        ]
+      : [[method, path, permission]];
+  });
+}
+
+export const ROUTE_PERMISSIONS: readonly PermissionRow[] = permissionTable(HTTP_ROUTES);
 
 export function createPermissionLookup(
-  table: ReadonlyArray<readonly [string, string, Permission]> = ROUTE_PERMISSIONS,
+  table: readonly PermissionRow[] = ROUTE_PERMISSIONS,
 ): (method: string, path: string) => Permission {
   const router = new PatternRouter<Permission>();
   for (const [method, path, permission] of table) router.add(method, path, permission);

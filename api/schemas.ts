@@ -1,4 +1,4 @@
-// Request schemas of the management API: the same zod objects validate requests (zValidator) and generate
+// Request schemas of the management API: the same zod objects validate requests (api/route-spec.ts) and generate
 // the OpenAPI document, so the published contract cannot drift from what the handlers accept.
 import { z } from 'zod';
 import { messageInputSchema } from '../core/message-input.js';

@@ -1,12 +1,11 @@
 // The audit log over the management API (admin): GET /v1/audit lists entries newest first, filtered by action,
 // actor and time and paged by sequence; POST /v1/audit/verify checks the hash chain now and updates the metric.
-import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { verifyAuditChain } from '../../audit/chain.js';
 import { listAuditEntries } from '../../audit/query.js';
-import { validationHookFor } from '../../core/validation.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
+import { bearer, defineRoute, errorResponses, serve } from '../route-spec.js';
 
 export const auditQuerySchema = z.object({
   action: z.string().min(1).max(100).optional().describe('Only this action, e.g. api_key.create'),
@@ -16,10 +15,31 @@ export const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export function auditRoutes({ database, auditMonitor }: Pick<ApiDeps, 'database' | 'auditMonitor'>) {
-  const app = new Hono<ApiEnv>();
+export const listAuditRoute = defineRoute({
+  method: 'get',
+  path: '/v1/audit',
+  'x-permission': 'audit:read',
+  summary: 'Query the hash-chained audit log (admin)',
+  security: bearer,
+  request: { query: auditQuerySchema },
+  responses: { 200: { description: 'Audit rows' }, ...errorResponses },
+});
 
-  app.get('/', zValidator('query', auditQuerySchema, validationHookFor('query')), async (c) => {
+export const verifyAuditRoute = defineRoute({
+  method: 'post',
+  path: '/v1/audit/verify',
+  'x-permission': 'audit:read',
+  summary: 'Verify the audit chain now (admin)',
+  security: bearer,
+  responses: { 200: { description: 'Verification result' }, ...errorResponses },
+});
+
+export const auditRouteList = [listAuditRoute, verifyAuditRoute];
+
+export function auditRoutes({ database, auditMonitor }: Pick<ApiDeps, 'database' | 'auditMonitor'>) {
+  const app = new OpenAPIHono<ApiEnv>();
+
+  serve(app, listAuditRoute, async (c) => {
     const query = c.req.valid('query');
     const page = await listAuditEntries(database.db, {
       ...query,
@@ -28,7 +48,7 @@ export function auditRoutes({ database, auditMonitor }: Pick<ApiDeps, 'database'
     return c.json(page);
   });
 
-  app.post('/verify', async (c) =>
+  serve(app, verifyAuditRoute, async (c) =>
     c.json(auditMonitor ? await auditMonitor.check() : await verifyAuditChain(database.db)),
   );
 

@@ -1,14 +1,16 @@
 // Temporal's codec server protocol, so the Temporal UI and CLI can show what the payload codec encrypted:
 // POST /codec/decode and /codec/encode take and return `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`
 // (protobuf JSON). They use the Temporal client's own codec chain, so what they decode is what workers read.
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { Hono } from 'hono';
 import { z } from 'zod';
 import { BadRequestError } from '../../core/errors.js';
 import { describeIssue } from '../../core/validation.js';
 import { PayloadDecryptionError } from '../../security/payload-codec.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { limitBody } from '../middleware/body-limit.js';
+import { bearer, defineRoute, errorResponses, jsonContent, serve } from '../route-spec.js';
+import { errorSchema } from '../schemas.js';
 
 /**
  * A batch is what the UI or CLI read in one Temporal response: the frontend sends at most 4 MiB per gRPC message
@@ -53,29 +55,58 @@ async function runCodecs(codecs: readonly PayloadCodec[], direction: 'encode' | 
   return result;
 }
 
+const codecRoute = <D extends 'encode' | 'decode'>(direction: D, summary: string, answer: string) =>
+  defineRoute({
+    method: 'post',
+    path: `/codec/${direction}`,
+    'x-permission': direction === 'decode' ? 'payloads:decode' : 'payloads:encode',
+    summary,
+    security: bearer,
+    request: { body: { required: true, content: jsonContent(bodySchema) } },
+    responses: {
+      200: { description: answer, content: jsonContent(bodySchema) },
+      ...errorResponses,
+      413: { description: 'Body over 16 MiB', content: jsonContent(errorSchema) },
+    },
+  });
+
+export const codecRouteSpecs = {
+  decode: codecRoute('decode', 'Temporal codec server: decrypt payloads for the Temporal UI/CLI', 'Decoded payloads'),
+  encode: codecRoute('encode', 'Temporal codec server: encrypt payloads', 'Encoded payloads'),
+};
+
+export const codecRouteList = [codecRouteSpecs.decode, codecRouteSpecs.encode];
+
 export function codecRoutes({ temporal }: Pick<ApiDeps, 'temporal'>) {
   const codecs = temporal.options.loadedDataConverter.payloadCodecs;
-  const app = new Hono<ApiEnv>();
+  const app = new OpenAPIHono<ApiEnv>();
+  const middleware = [limitBody<ApiEnv>(MAX_CODEC_BODY_BYTES, 'codec requests')];
   for (const direction of ['encode', 'decode'] as const) {
-    app.post(`/${direction}`, limitBody<ApiEnv>(MAX_CODEC_BODY_BYTES, 'codec requests'), async (c) => {
-      let raw: unknown;
-      try {
-        raw = await c.req.json();
-      } catch {
-        throw new BadRequestError('expected a JSON body');
-      }
-      const parsed = bodySchema.safeParse(raw);
-      if (!parsed.success) {
-        throw new BadRequestError(describeIssue(parsed.error));
-      }
-      try {
-        const payloads = await runCodecs(codecs, direction, parsed.data.payloads.map(fromJson));
-        return c.json({ payloads: payloads.map(toJson) });
-      } catch (error) {
-        if (error instanceof PayloadDecryptionError) throw new BadRequestError(error.message);
-        throw error;
-      }
-    });
+    // The handler reads the body itself: protobuf JSON's rules (absent means empty), after the size limit.
+    serve(
+      app,
+      codecRouteSpecs[direction],
+      async (c) => {
+        let raw: unknown;
+        try {
+          raw = await c.req.json();
+        } catch {
+          throw new BadRequestError('expected a JSON body');
+        }
+        const parsed = bodySchema.safeParse(raw);
+        if (!parsed.success) {
+          throw new BadRequestError(describeIssue(parsed.error));
+        }
+        try {
+          const payloads = await runCodecs(codecs, direction, parsed.data.payloads.map(fromJson));
+          return c.json({ payloads: payloads.map(toJson) });
+        } catch (error) {
+          if (error instanceof PayloadDecryptionError) throw new BadRequestError(error.message);
+          throw error;
+        }
+      },
+      { bodyReadBy: 'handler', middleware },
+    );
   }
   return app;
 }

@@ -1,7 +1,8 @@
 // Liveness (/healthz: the process answers) and readiness (/readyz: Temporal, the database and the object
 // store all answer; otherwise 503 naming each component that failed).
-import { Hono } from 'hono';
-import type { ApiDeps } from '../deps.js';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { ApiDeps, ApiEnv } from '../deps.js';
+import { defineRoute, publish, serve } from '../route-spec.js';
 
 const CHECK_TIMEOUT_MS = 3000;
 
@@ -22,10 +23,36 @@ async function check(fn: () => Promise<unknown>): Promise<{ ok: true } | { ok: f
   }
 }
 
-export function healthRoutes({ temporal, database, blobs, config }: ApiDeps) {
-  const app = new Hono();
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
+export const livenessRoute = defineRoute({
+  method: 'get',
+  path: '/healthz',
+  'x-permission': 'public',
+  summary: 'Liveness',
+  responses: { 200: { description: 'The process answers' } },
+});
+
+export const readinessRoute = defineRoute({
+  method: 'get',
+  path: '/readyz',
+  'x-permission': 'public',
+  summary: 'Readiness of Temporal, the database and the object store',
+  responses: { 200: { description: 'Ready' }, 503: { description: 'Names the components that failed' } },
+});
+
+export const metricsRoute = defineRoute({
+  method: 'get',
+  path: '/metrics',
+  'x-permission': 'public',
+  summary: 'Prometheus metrics',
+  responses: { 200: { description: 'Text exposition format' } },
+});
+
+export const healthRouteList = [livenessRoute, readinessRoute, metricsRoute];
+
+export function healthRoutes({ temporal, database, blobs, config, metrics }: ApiDeps) {
+  const app = new OpenAPIHono<ApiEnv>();
+  serve(app, livenessRoute, (c) => c.json({ status: 'ok' }));
+  serve(app, readinessRoute, async (c) => {
     const [temporalCheck, databaseCheck, storeCheck] = await Promise.all([
       check(() => temporal.workflowService.describeNamespace({ namespace: config.temporal.namespace })),
       check(() => database.ping()),
@@ -40,5 +67,14 @@ export function healthRoutes({ temporal, database, blobs, config }: ApiDeps) {
       failed.length === 0 ? 200 : 503,
     );
   });
+  // Described either way; served only when METRICS_ENABLED (otherwise the usual 404).
+  if (config.metrics.enabled) {
+    serve(app, metricsRoute, async (c) => {
+      c.header('Content-Type', metrics.registry.contentType);
+      return c.body(await metrics.registry.metrics());
+    });
+  } else {
+    publish(app, metricsRoute);
+  }
   return app;
 }

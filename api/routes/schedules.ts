@@ -1,14 +1,12 @@
 // Recurring messages over the management API: POST /v1/schedules creates a Temporal Schedule whose every tick
 // starts a handleMessage run on the `api` channel (a cron expression or a fixed interval), GET lists this
 // deployment's schedules or shows one, DELETE removes one. The schedule logic is ingress/message-schedules.ts.
-import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import type { InboundMessage } from '../../core/message.js';
 import { toInboundMessage } from '../../core/message-input.js';
-import { validationHook } from '../../core/validation.js';
 import {
   createMessageSchedule,
   deleteMessageSchedule,
@@ -17,6 +15,8 @@ import {
   type MessageSchedule,
 } from '../../jobs/message-schedules.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
+import { bearer, defineRoute, errorResponses, jsonContent, serve } from '../route-spec.js';
+import { errorSchema } from '../schemas.js';
 
 const idPattern = /^[\w.:@-]{1,128}$/;
 
@@ -66,11 +66,56 @@ const view = ({ conversationId, senderId, channel: _channel, ...rest }: MessageS
 /** A message without its id: a schedule's ticks all run under the schedule's own message id. */
 const messageTemplate = ({ messageId: _id, ...template }: InboundMessage) => template;
 
+const scheduleParams = z.object({ id: z.string() });
+const noSchedule = { description: 'No such schedule', content: jsonContent(errorSchema) };
+
+// A schedule is a message posted again at every tick: whoever may post may schedule.
+export const createScheduleRoute = defineRoute({
+  method: 'post',
+  path: '/v1/schedules',
+  'x-permission': 'messages:send',
+  summary: 'Create a recurring message (cron or interval) as a Temporal Schedule',
+  security: bearer,
+  request: { body: { required: true, content: jsonContent(createScheduleSchema) } },
+  responses: { 201: { description: 'Created' }, ...errorResponses },
+});
+
+export const listSchedulesRoute = defineRoute({
+  method: 'get',
+  path: '/v1/schedules',
+  'x-permission': 'runs:read',
+  summary: 'Recurring messages of this deployment',
+  security: bearer,
+  responses: { 200: { description: 'Schedules' }, ...errorResponses },
+});
+
+export const getScheduleRoute = defineRoute({
+  method: 'get',
+  path: '/v1/schedules/{id}',
+  'x-permission': 'runs:read',
+  summary: 'One schedule',
+  security: bearer,
+  request: { params: scheduleParams },
+  responses: { 200: { description: 'The schedule' }, 404: noSchedule, ...errorResponses },
+});
+
+export const deleteScheduleRoute = defineRoute({
+  method: 'delete',
+  path: '/v1/schedules/{id}',
+  'x-permission': 'messages:send',
+  summary: 'Delete a schedule',
+  security: bearer,
+  request: { params: scheduleParams },
+  responses: { 200: { description: 'Deleted' }, 404: noSchedule, ...errorResponses },
+});
+
+export const scheduleRouteList = [createScheduleRoute, listSchedulesRoute, getScheduleRoute, deleteScheduleRoute];
+
 export function scheduleRoutes({ temporal, config, database, now = () => new Date() }: ApiDeps) {
-  const app = new Hono<ApiEnv>();
+  const app = new OpenAPIHono<ApiEnv>();
   const taskQueue = config.temporal.taskQueue;
 
-  app.post('/', zValidator('json', createScheduleSchema, validationHook), async (c) => {
+  serve(app, createScheduleRoute, async (c) => {
     const body = c.req.valid('json');
     const schedule = await createMessageSchedule(temporal, taskQueue, {
       timing: { cron: body.cron, timezone: body.timezone, intervalSeconds: body.intervalSeconds },
@@ -87,11 +132,15 @@ export function scheduleRoutes({ temporal, config, database, now = () => new Dat
     return c.json(view(schedule), 201);
   });
 
-  app.get('/', async (c) => c.json({ schedules: (await listMessageSchedules(temporal, taskQueue)).map(view) }));
+  serve(app, listSchedulesRoute, async (c) =>
+    c.json({ schedules: (await listMessageSchedules(temporal, taskQueue)).map(view) }),
+  );
 
-  app.get('/:id', async (c) => c.json(view(await describeMessageSchedule(temporal, taskQueue, c.req.param('id')))));
+  serve(app, getScheduleRoute, async (c) =>
+    c.json(view(await describeMessageSchedule(temporal, taskQueue, c.req.param('id')))),
+  );
 
-  app.delete('/:id', async (c) => {
+  serve(app, deleteScheduleRoute, async (c) => {
     const id = c.req.param('id');
     await deleteMessageSchedule(temporal, taskQueue, id);
     await appendAudit(database.db, { actor: `api:${c.get('principal').keyId}`, action: 'schedule.delete', target: id });

@@ -1,28 +1,128 @@
 // The management API (bearer API key): post a message as the `api` channel, inspect a run, decide on or
-// cancel waiting work, and list a user's pending jobs.
+// cancel waiting work, list a user's pending jobs, and say who the caller is (GET /v1/whoami).
 
-import { zValidator } from '@hono/zod-validator';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
-import { Hono } from 'hono';
+import { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, NotFoundError } from '../../core/errors.js';
 import { toInboundMessage } from '../../core/message-input.js';
-import { validationHook } from '../../core/validation.js';
 import { jobs } from '../../db/schema.js';
 import { acceptMessage } from '../../runs/accept-message.js';
 import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../runs/contract.js';
 import { parseWaitSeconds } from '../../runs/wait-for-run.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
-import { decisionSchema, postMessageSchema } from '../schemas.js';
+import { bearer, defineRoute, errorResponses, jsonContent, serve } from '../route-spec.js';
+import { decisionSchema, errorSchema, postMessageSchema, startedRunSchema } from '../schemas.js';
+
+const runParams = z.object({ workflowId: z.string() });
+
+export const postMessageRoute = defineRoute({
+  method: 'post',
+  path: '/v1/messages',
+  'x-permission': 'messages:send',
+  summary: 'Send a message as the api channel; starts (or finds) its durable run',
+  security: bearer,
+  parameters: [
+    {
+      name: 'wait',
+      in: 'query',
+      required: false,
+      schema: { type: 'number', maximum: 60 },
+      description: 'Seconds to wait for the reply',
+    },
+  ],
+  request: { body: { required: true, content: jsonContent(postMessageSchema) } },
+  responses: {
+    200: { description: 'Duplicate message, or finished within ?wait', content: jsonContent(startedRunSchema) },
+    202: { description: 'Run started', content: jsonContent(startedRunSchema) },
+    ...errorResponses,
+    413: { description: 'Body over 1 MiB', content: jsonContent(errorSchema) },
+    503: {
+      description: 'Temporal is unreachable and the message was not recorded; send it again after Retry-After',
+      content: jsonContent(errorSchema),
+    },
+  },
+});
+
+export const getRunRoute = defineRoute({
+  method: 'get',
+  path: '/v1/runs/{workflowId}',
+  'x-permission': 'runs:read',
+  // Whatever is read below a run (its events, say) is read with the same permission.
+  'x-permission-subpaths': true,
+  summary: "A run's state, current step, intent, plan, tool calls and reply",
+  security: bearer,
+  request: { params: runParams },
+  responses: {
+    200: { description: 'The run' },
+    404: { description: 'No such run', content: jsonContent(errorSchema) },
+    ...errorResponses,
+  },
+});
+
+const decisionRoute = <A extends 'approve' | 'reject' | 'cancel'>(action: A, summary: string) =>
+  defineRoute({
+    method: 'post',
+    path: `/v1/runs/{workflowId}/${action}`,
+    'x-permission': action === 'cancel' ? 'runs:cancel' : 'runs:decide',
+    summary,
+    security: bearer,
+    request: { params: runParams, body: { content: jsonContent(decisionSchema) } },
+    responses: {
+      202: { description: 'Signal delivered' },
+      404: { description: 'No such running run', content: jsonContent(errorSchema) },
+      ...errorResponses,
+    },
+  });
+
+export const decisionRoutes = {
+  approve: decisionRoute('approve', 'Approve a waiting run'),
+  reject: decisionRoute('reject', 'Reject a waiting run'),
+  cancel: decisionRoute('cancel', 'Cancel a waiting run'),
+};
+
+export const listJobsRoute = defineRoute({
+  method: 'get',
+  path: '/v1/jobs',
+  'x-permission': 'jobs:read',
+  summary: "A user's pending reminders and approvals",
+  security: bearer,
+  // Checked by the handler, which names both when one is missing.
+  parameters: [
+    { name: 'owner', in: 'query', required: true, schema: { type: 'string' } },
+    { name: 'channel', in: 'query', required: true, schema: { type: 'string' } },
+  ],
+  responses: { 200: { description: 'Pending jobs' }, ...errorResponses },
+});
+
+export const whoamiRoute = defineRoute({
+  method: 'get',
+  path: '/v1/whoami',
+  'x-permission': 'self:read',
+  summary: 'The calling principal: key id or JWT subject, and role',
+  security: bearer,
+  responses: { 200: { description: 'The principal' }, ...errorResponses },
+});
+
+export const v1RouteList = [
+  postMessageRoute,
+  getRunRoute,
+  ...Object.values(decisionRoutes),
+  listJobsRoute,
+  whoamiRoute,
+];
 
 export function v1Routes({ temporal, config, database, blobs, metrics, logger, now = () => new Date() }: ApiDeps) {
-  const app = new Hono<ApiEnv>();
+  const app = new OpenAPIHono<ApiEnv>();
   const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger };
 
-  app.post('/messages', zValidator('json', postMessageSchema, validationHook), async (c) => {
+  serve(app, whoamiRoute, (c) => c.json({ principal: c.get('principal') }));
+
+  serve(app, postMessageRoute, async (c) => {
     const message = toInboundMessage(API_CHANNEL, c.req.valid('json'), now());
     const accepted = await acceptMessage(door, message, {
       transport: 'api',
@@ -32,7 +132,7 @@ export function v1Routes({ temporal, config, database, blobs, metrics, logger, n
     return c.json(accepted.answer, accepted.httpStatus);
   });
 
-  app.get('/runs/:workflowId', async (c) => {
+  serve(app, getRunRoute, async (c) => {
     const workflowId = c.req.param('workflowId');
     const handle = temporal.workflow.getHandle(workflowId);
     try {
@@ -63,7 +163,7 @@ export function v1Routes({ temporal, config, database, blobs, metrics, logger, n
     ['reject', rejectSignal],
     ['cancel', cancelSignal],
   ] as const) {
-    app.post(`/runs/:workflowId/${action}`, zValidator('json', decisionSchema, validationHook), async (c) => {
+    serve(app, decisionRoutes[action], async (c) => {
       const workflowId = c.req.param('workflowId');
       const principal = c.get('principal');
       const reason = c.req.valid('json').reason;
@@ -84,7 +184,7 @@ export function v1Routes({ temporal, config, database, blobs, metrics, logger, n
     });
   }
 
-  app.get('/jobs', async (c) => {
+  serve(app, listJobsRoute, async (c) => {
     const owner = c.req.query('owner');
     const channel = c.req.query('channel');
     if (!owner || !channel) throw new BadRequestError('owner and channel query parameters are required');

@@ -1,16 +1,50 @@
-import { type Context, Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { createRefusalLog } from '../../channels/refusal-log.js';
 import { ConduitError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
 import { acceptMessage, noteIgnored, noteRefused } from '../../runs/accept-message.js';
 import { parseWaitSeconds } from '../../runs/wait-for-run.js';
-import type { ApiDeps } from '../deps.js';
+import type { ApiDeps, ApiEnv } from '../deps.js';
+import { defineRoute, jsonContent, serve } from '../route-spec.js';
+import { errorSchema, startedRunSchema } from '../schemas.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
+const refusal = (description: string) => ({ description, content: jsonContent(errorSchema) });
+
+/** Public: each platform's own signature, checked by its adapter, is the credential. */
+export const webhookRoute = defineRoute({
+  method: 'post',
+  path: '/webhooks/{channel}',
+  'x-permission': 'public',
+  summary: "A chat platform's webhook (custom, dingtalk, feishu), verified with that platform's signature",
+  request: { params: z.object({ channel: z.string() }) },
+  parameters: [
+    {
+      name: 'wait',
+      in: 'query',
+      required: false,
+      schema: { type: 'number', maximum: 60 },
+      description: 'Seconds to wait for the reply (custom channel; platforms are answered at once)',
+    },
+  ],
+  responses: {
+    200: { description: 'Acknowledged (duplicate, ignored event, or handshake)' },
+    202: { description: 'Run started', content: jsonContent(startedRunSchema) },
+    401: refusal('Forged or stale signature, wrong token'),
+    404: refusal('Channel not enabled'),
+    413: refusal('Body over 1 MiB'),
+    503: refusal('Temporal is unreachable and the message was not recorded; send it again after Retry-After'),
+  },
+});
+
+export const webhookRouteList = [webhookRoute];
+
 export function webhookRoutes({ channels, temporal, config, metrics, logger, blobs, now = () => new Date() }: ApiDeps) {
-  const app = new Hono();
+  const app = new OpenAPIHono<ApiEnv>();
   // A flood of forged deliveries must not become a flood of log lines: metrics count each, the log samples.
   const refusalLog = createRefusalLog(logger, {
     perInterval: config.env.WEBHOOK_REFUSAL_LOG_PER_INTERVAL,
@@ -32,19 +66,21 @@ export function webhookRoutes({ channels, temporal, config, metrics, logger, blo
     });
   };
 
-  app.post(
-    '/:channel',
-    bodyLimit({
-      maxSize: MAX_WEBHOOK_BODY_BYTES,
-      onError: (c) => {
-        const error = new PayloadTooLargeError(`webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes`);
-        reject(c, error);
-        // The rest of the body is never read, so the connection cannot carry another request: say so, or the
-        // client's next request on it fails with a reset.
-        c.header('Connection', 'close');
-        throw error;
-      },
-    }),
+  const limit = bodyLimit({
+    maxSize: MAX_WEBHOOK_BODY_BYTES,
+    onError: (c) => {
+      const error = new PayloadTooLargeError(`webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes`);
+      reject(c, error);
+      // The rest of the body is never read, so the connection cannot carry another request: say so, or the
+      // client's next request on it fails with a reset.
+      c.header('Connection', 'close');
+      throw error;
+    },
+  });
+
+  serve(
+    app,
+    webhookRoute,
     async (c) => {
       const name = c.req.param('channel');
       const adapter = adapterFor(name);
@@ -88,6 +124,7 @@ export function webhookRoutes({ channels, temporal, config, metrics, logger, blo
       if (outcome.ack) return c.json(outcome.ack.body as object, outcome.ack.status as 200);
       return c.json(accepted.answer, accepted.httpStatus);
     },
+    { middleware: [limit] },
   );
   return app;
 }

@@ -6,9 +6,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { errorBody } from '../errors.js';
 import { may, type StreamEndpointDeps } from '../stream-guards.js';
+import { WEBSOCKET_PATH, websocketRoute } from './route.js';
 import { openSession } from './session.js';
-
-export const WEBSOCKET_PATH = '/v1/ws';
 /** The subprotocol a browser offers, followed by its key, when it cannot set an Authorization header. */
 export const BEARER_SUBPROTOCOL = 'bearer';
 /** A message frame holds at most 32,000 characters of text; UTF-8 and JSON escaping fit in this. */
@@ -51,8 +50,9 @@ export function attachWebSocketHub(server: Server, deps: WebSocketHubDeps): WebS
         if (!principal) return refuse(socket, 401, 'unauthorized', 'invalid or revoked API key');
         const forCredential = guards.takeForCredential(principal);
         if (!forCredential.ok) return refuseRateLimited(socket, 'for this credential', forCredential.retryAfterSeconds);
-        if (!may(principal, 'runs:read')) {
-          return refuse(socket, 403, 'forbidden', `role ${principal.role} lacks the runs:read permission`);
+        const permission = websocketRoute['x-permission'];
+        if (!may(principal, permission)) {
+          return refuse(socket, 403, 'forbidden', `role ${principal.role} lacks the ${permission} permission`);
         }
         wss.handleUpgrade(request, socket, head, (ws) => {
           alive.set(ws, true);
