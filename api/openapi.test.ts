@@ -21,4 +21,11 @@ describe('the OpenAPI document', () => {
     expect(html).toContain('href="/openapi.json"');
     expect(html).not.toMatch(/<script/);
   });
+
+  it("publishes each route's permission, from the same description that guards it", () => {
+    expect(document.paths['/v1/runs/{workflowId}/cancel'].post['x-permission']).toBe('runs:cancel');
+    expect(document.paths['/webhooks/{channel}'].post['x-permission']).toBe('public');
+    expect(document.paths['/v1/ws'].get['x-permission']).toBe('runs:read');
+    expect(docsPage(document)).toContain('<td>privacy:manage</td>');
+  });
 });

@@ -61,13 +61,15 @@ const escapeHtml = (text: string) =>
 /** A readable page of every operation, rendered from the same document. */
 export function docsPage(document: ApiDocument): string {
   const rows = Object.entries(document.paths).flatMap(([path, operations]) =>
-    Object.entries(operations as Record<string, { summary: string; security?: unknown[]; requestBody?: unknown }>).map(
+    Object.entries(
+      operations as Record<string, { summary: string; security?: unknown[]; 'x-permission'?: Access }>,
+    ).map(
       ([method, operation]) =>
-        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(operation.summary)}</td><td>${operation.security ? 'bearer' : 'none'}</td></tr>`,
+        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(operation.summary)}</td><td>${operation.security ? 'bearer' : 'none'}</td><td>${escapeHtml(operation['x-permission'] ?? '')}</td></tr>`,
     ),
   );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Conduit API</title>
 <style>body{font:15px system-ui,sans-serif;margin:2rem;max-width:70rem}td,th{padding:.3rem .6rem;text-align:left;border-bottom:1px solid #ddd}</style>
 </head><body><h1>Conduit API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${document.openapi}).</p>
-<table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Auth</th></tr></thead><tbody>${rows.join('')}</tbody></table></body></html>`;
+<table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Auth</th><th>Permission</th></tr></thead><tbody>${rows.join('')}</tbody></table></body></html>`;
 }
