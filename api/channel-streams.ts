@@ -29,7 +29,7 @@ export interface ChannelStreams {
 
 /** Starts the connections enabled by DINGTALK_STREAM and FEISHU_LONG_CONNECTION; none when neither is set. */
 export async function startChannelStreams(deps: ChannelStreamDeps): Promise<ChannelStreams> {
-  const { env } = deps.config;
+  const env = deps.config.channels;
   const accept = createStreamAcceptor(deps);
   const running: Array<{ channel: string; stop: () => Promise<void> }> = [];
 

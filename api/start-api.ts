@@ -31,14 +31,14 @@ export async function startApi(services: Services): Promise<RoleHandle> {
   try {
     // API keys, and identity-provider JWTs when OIDC_ISSUER is set: one verifier for HTTP, WebSocket, gRPC.
     const verifyApiKey = createCredentialVerifier({
-      apiKeys: createKeyVerifier(database.db, config.env.CONDUIT_ADMIN_API_KEY),
+      apiKeys: createKeyVerifier(database.db, config.adminApiKey),
       jwt: config.security.oidc ? createJwtVerifier(config.security.oidc) : undefined,
       logger,
     });
     // With no key configured and none stored, a bootstrap admin key is made; it is stored only after the start
     // has shown it (afterAnnounce). A start that finds keys but no live admin key says how to make one.
     let bootstrap: ReturnType<typeof prepareBootstrapKey> | undefined;
-    if (!config.env.CONDUIT_ADMIN_API_KEY) {
+    if (!config.adminApiKey) {
       const state = await storedKeyState(database.db);
       if (state === 'empty') bootstrap = prepareBootstrapKey(database.db);
       if (state === 'no-admin') services.progress(`no admin API key is configured or stored: ${CREATE_ADMIN_KEY_HINT}`);

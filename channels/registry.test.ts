@@ -3,7 +3,8 @@ import { loadConfig } from '../platform/config.js';
 import { CHANNELS, createChannelAdapters } from './registry.js';
 
 const deps = { fetch: globalThis.fetch, now: () => new Date() };
-const names = (vars: Record<string, string>) => [...createChannelAdapters(loadConfig(vars).env, deps).keys()].sort();
+const names = (vars: Record<string, string>) =>
+  [...createChannelAdapters(loadConfig(vars).channels, deps).keys()].sort();
 
 describe('channel registry', () => {
   it('registers no channel when none is configured', () => {
@@ -36,7 +37,9 @@ describe('channel registry', () => {
       loadConfig({ FEISHU_LONG_CONNECTION: 'true', FEISHU_APP_ID: 'cli_app', FEISHU_APP_SECRET: 's' }),
     ).toThrow('FEISHU_APP_ID: expected an app id like cli_a1b2c3d4e5f6a7b8');
     expect(() => loadConfig({ DINGTALK_STREAM_GATEWAY_URL: 'not a url' })).toThrow('DINGTALK_STREAM_GATEWAY_URL');
-    expect(loadConfig({ DINGTALK_STREAM: 'true', DINGTALK_APP_KEY: 'k', DINGTALK_APP_SECRET: 's' }).env).toMatchObject({
+    expect(
+      loadConfig({ DINGTALK_STREAM: 'true', DINGTALK_APP_KEY: 'k', DINGTALK_APP_SECRET: 's' }).channels,
+    ).toMatchObject({
       DINGTALK_STREAM: true,
       FEISHU_LONG_CONNECTION: false,
     });

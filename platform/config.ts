@@ -14,11 +14,7 @@ import { type BlobSettings, parseBlobSettings } from '../storage/settings.js';
 import { parseToolSettings, type ToolSettings } from '../tools/settings.js';
 import { type PlatformSettings, parsePlatformSettings } from './settings.js';
 
-/** The raw variables a few consumers still read; the next step hands them their slices instead. */
-export type Env = ChannelSettings & { CONDUIT_ADMIN_API_KEY?: string };
-
 export interface Config extends PlatformSettings {
-  env: Env;
   database: DatabaseSettings;
   blobs: BlobSettings;
   pipeline: PipelineSettings;
@@ -49,7 +45,6 @@ export function loadConfig(source: Variables = process.env): Config {
   const llm = parseLlmSettings(source);
   return {
     ...platform,
-    env: { ...channels, CONDUIT_ADMIN_API_KEY: platform.adminApiKey },
     database,
     blobs,
     pipeline,

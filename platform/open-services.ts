@@ -202,7 +202,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
       signatureClaims: createDatabaseSignatureClaims(database.db),
       ...options.channelDeps,
     };
-    const channels = createChannelAdapters(config.env, channelDeps);
+    const channels = createChannelAdapters(config.channels, channelDeps);
     channels.set(API_CHANNEL, createApiChannelAdapter());
     // Streaming clients read replies from the run's event log; these adapters only acknowledge the send.
     channels.set(WS_CHANNEL, createWebSocketChannelAdapter());

@@ -47,8 +47,8 @@ export function webhookRoutes({ channels, temporal, config, metrics, logger, blo
   const app = new OpenAPIHono<ApiEnv>();
   // A flood of forged deliveries must not become a flood of log lines: metrics count each, the log samples.
   const refusalLog = createRefusalLog(logger, {
-    perInterval: config.env.WEBHOOK_REFUSAL_LOG_PER_INTERVAL,
-    intervalMs: config.env.WEBHOOK_REFUSAL_LOG_INTERVAL_SECONDS * 1000,
+    perInterval: config.channels.WEBHOOK_REFUSAL_LOG_PER_INTERVAL,
+    intervalMs: config.channels.WEBHOOK_REFUSAL_LOG_INTERVAL_SECONDS * 1000,
   });
   const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger, refusalLog };
   // The api channel is in the map so workers can "send" to it, but it takes no webhooks.

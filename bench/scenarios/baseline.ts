@@ -66,7 +66,7 @@ export async function baseline(ctx: BenchContext): Promise<BaselineResult> {
   const connection = Connection.lazy({ address: '127.0.0.1:1' });
   const temporal = new Client({ connection });
   const loaded = await loadTools({ config, db: database.db, temporal, metrics, logger });
-  const channels = createChannelAdapters(config.env, { fetch: globalThis.fetch, now: () => new Date() });
+  const channels = createChannelAdapters(config.channels, { fetch: globalThis.fetch, now: () => new Date() });
   const activities = createActivities({
     config,
     db: database.db,

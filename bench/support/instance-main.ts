@@ -71,7 +71,10 @@ if (spec.eagerIngress && platform.worker?.connection) {
     return handle;
   }) as typeof start;
   const adapter = createCustomAdapter(
-    { secrets: config.env.CUSTOM_WEBHOOK_SECRET, callbackAllowedHosts: config.env.CUSTOM_CALLBACK_ALLOWED_HOSTS },
+    {
+      secrets: config.channels.CUSTOM_WEBHOOK_SECRET,
+      callbackAllowedHosts: config.channels.CUSTOM_CALLBACK_ALLOWED_HOSTS,
+    },
     { fetch: globalThis.fetch, now: () => new Date() },
   );
   const { metrics } = platform;

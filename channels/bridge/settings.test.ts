@@ -7,7 +7,7 @@ const bridge = { BRIDGE_TOKEN: 'a-bridge-token-of-20', BRIDGE_REPLY_URL: 'http:/
 
 describe('bridge settings', () => {
   it('enable the bridge with a token and a reply URL, and leave it off without them', () => {
-    const names = (vars: Record<string, string>) => [...createChannelAdapters(loadConfig(vars).env, deps).keys()];
+    const names = (vars: Record<string, string>) => [...createChannelAdapters(loadConfig(vars).channels, deps).keys()];
     expect(names(bridge)).toEqual(['bridge']);
     expect(names({})).toEqual([]);
   });
