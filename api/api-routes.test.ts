@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../core/metrics.js';
+import { createLogger } from '../pii/logger.js';
 import { loadConfig } from '../platform/config.js';
 import { API_ROUTES, HTTP_ROUTES } from './api-routes.js';
 import { createApp } from './app.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../pii/logger.js';
 import { createRefusalLog } from './refusal-log.js';
 
 function capture() {

@@ -4,8 +4,9 @@
 // SIGINT/SIGTERM/SIGHUP, or when the process that started it (npm, a supervisor) has gone away.
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
-import { createLogger, type Logger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
 import { ConfigError } from '../core/settings.js';
+import { createLogger } from '../pii/logger.js';
 import { type Config, loadConfig } from './config.js';
 import type { Progress } from './go-tool.js';
 import type { Platform } from './open-services.js';

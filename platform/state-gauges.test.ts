@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { jobs } from '../db/schema.js';
+import { createLogger } from '../pii/logger.js';
 import { startStateGauges } from './state-gauges.js';
 
 let dir: string;

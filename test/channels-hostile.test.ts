@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCustomPayload } from '../channels/custom/signature.js';
 import { computeDingTalkSign } from '../channels/dingtalk/sign.js';
 import { computeFeishuSignature } from '../channels/feishu/signature.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../pii/logger.js';
 import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from './fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent } from './fakes/feishu-open-api.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCustomPayload, verifyCustomSignature } from '../channels/custom/signature.js';
 import { computeDingTalkSign } from '../channels/dingtalk/sign.js';
 import { computeFeishuSignature } from '../channels/feishu/signature.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../pii/logger.js';
 import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from './fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent, type FeishuOpenApiFake, startFeishuOpenApi } from './fakes/feishu-open-api.js';

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../pii/logger.js';
 import { freePort } from '../platform/free-port.js';
 import type { RunStatus } from '../runs/contract.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';

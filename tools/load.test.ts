@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../core/metrics.js';
 import { ConfigError } from '../core/settings.js';
 import type { Database } from '../db/client.js';
+import { createLogger } from '../pii/logger.js';
 import { loadConfig } from '../platform/config.js';
 import { loadTools, readMcpConfigFile } from './load.js';
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConnectionLike } from '@temporalio/client';
 import { Client } from '@temporalio/client';
 import { createCustomAdapter } from '../../channels/custom/adapter.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../pii/logger.js';
 import { loadConfig } from '../../platform/config.js';
 import { acceptMessage } from '../../runs/accept-message.js';
 import { type PlatformOptions, startPlatform } from '../../scripts/conduit.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BadRequestError, UnavailableError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../pii/logger.js';
 import {
   type DingTalkStreamGatewayFake,
   startDingTalkStreamGateway,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../pii/logger.js';
 import { loadConfig } from '../../platform/config.js';
 import { freePort } from '../../platform/free-port.js';
 import { type Platform, type PlatformOptions, startPlatform } from '../../scripts/conduit.js';

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError, UpstreamError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../pii/logger.js';
 import { serveFakeMcpOverHttp } from '../../test/fakes/mcp-server.js';
 import { createToolRegistry, type ToolRegistry } from '../registry.js';
 import { bridgedToolName, connectMcpServers, type McpBridge, toResult } from './bridge.js';
