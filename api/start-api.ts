@@ -1,7 +1,7 @@
 // The API role on top of the shared services (platform/open-services.ts): the Hono app with its HTTP server,
 // the WebSocket hub and gRPC for streaming clients, the DingTalk and Feishu stream connections, the audit
 // chain monitor, the daily retention schedule and the bootstrap admin key.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { startAuditMonitor } from '../audit/monitor.js';
@@ -125,6 +125,12 @@ function listen(
 
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
+    // A proxy keeps its keep-alive connections busy, so close() alone would wait for ever (until the process is
+    // killed and the requests in flight are reset: a 502 at nginx). From now on each answer says
+    // `Connection: close`, so every connection ends cleanly after the request it carries.
+    server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+      response.shouldKeepAlive = false;
+    });
     server.close(() => resolve());
     // Keep-alive connections would hold close() open; idle ones are dropped now.
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();

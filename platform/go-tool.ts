@@ -2,7 +2,7 @@
 // build, then `go install` once, with a progress line so a multi-minute first build never looks like a hang.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 
 export interface GoToolSpec {
@@ -11,6 +11,11 @@ export interface GoToolSpec {
   module: string;
   /** Shown in progress lines. */
   label: string;
+  /**
+   * The name `go install` gives the binary (the module path's last element) when it differs from `binary`: the
+   * build is renamed, so a generic name such as `server` never lands in .tools/bin or is looked up on PATH.
+   */
+  installs?: string;
 }
 
 export type Progress = (line: string) => void;
@@ -23,6 +28,24 @@ export const minioSpec: GoToolSpec = {
   binary: 'minio',
   module: 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c',
   label: 'MinIO',
+};
+
+/**
+ * The Temporal server and its SQL schema tool, for the production topology on this machine (`npm run stack:prod`,
+ * the fault suite): v1.29.1 is the newest tag whose go.mod has no replace directive, so `go install` builds it.
+ */
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+export const temporalServerSpec: GoToolSpec = {
+  binary: 'temporal-server',
+  installs: 'server',
+  module: `go.temporal.io/server/cmd/server@${TEMPORAL_SERVER_VERSION}`,
+  label: `Temporal server ${TEMPORAL_SERVER_VERSION}`,
+};
+export const temporalSqlToolSpec: GoToolSpec = {
+  binary: 'temporal-sql-tool',
+  installs: 'sql',
+  module: `go.temporal.io/server/cmd/tools/sql@${TEMPORAL_SERVER_VERSION}`,
+  label: `Temporal SQL tool ${TEMPORAL_SERVER_VERSION}`,
 };
 
 export const toolsBinDir = (projectRoot: string) => join(projectRoot, '.tools', 'bin');
@@ -71,6 +94,8 @@ export async function goInstall(projectRoot: string, spec: GoToolSpec, progress:
       child.on('exit', resolveExit);
     });
     const binary = join(binDir, spec.binary);
+    const built = join(binDir, spec.installs ?? spec.binary);
+    if (code === 0 && built !== binary && existsSync(built)) await rename(built, binary);
     if (code !== 0 || !existsSync(binary)) {
       const tail = output.join('').trim().split('\n').slice(-15).join('\n');
       throw new Error(`${spec.label}: go install ${spec.module} failed (exit ${code}):\n${tail}`);

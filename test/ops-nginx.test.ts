@@ -10,7 +10,7 @@ import { formatKey, generateKey } from '../security/key-list.js';
 import { requireBinary, runTool, type Supervised, supervise } from './support/ops-binaries.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 
-const UPSTREAM_LINE = 'server api:8080 max_fails=2 fail_timeout=10s;';
+const UPSTREAM_LINE = 'server api:8080 max_fails=2 fail_timeout=2s;';
 // The container logs to its stdout; under the test runner stdout is a socket nginx cannot open, so a file.
 const ACCESS_LOG_LINE = 'access_log /dev/stdout conduit_json;';
 
