@@ -21,8 +21,8 @@ import {
   temporalServerSpec,
   temporalSqlToolSpec,
 } from '../platform/go-tool.js';
+import { startMinio } from '../platform/minio-server.js';
 import { formatKey, generateKey } from '../security/key-list.js';
-import { startMinio } from '../test/support/minio-server.js';
 
 export interface ProdStackOptions {
   projectRoot: string;

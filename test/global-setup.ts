@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../platform/free-port.js';
+import { startMinio } from '../platform/minio-server.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
-import { startMinio } from './support/minio-server.js';
 import { createTestDatabase } from './support/postgres.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));

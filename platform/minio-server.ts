@@ -1,10 +1,10 @@
 // Starts a real MinIO server (built from its Go module into .tools/bin) on a free loopback port with its own
-// data directory: the object store the integration tests and local S3 experiments run against.
+// data directory: the object store of the integration tests, of `npm run stack:prod` and of local S3 experiments.
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { stopProcess } from '../../platform/child-process.js';
-import { freePort } from '../../platform/free-port.js';
-import { acquireGoTool, minioSpec, type Progress } from '../../platform/go-tool.js';
+import { stopProcess } from './child-process.js';
+import { freePort } from './free-port.js';
+import { acquireGoTool, minioSpec, type Progress } from './go-tool.js';
 
 export interface RunningMinio {
   endpoint: string;
