@@ -16,6 +16,10 @@ import { errorMessage } from './failure-text.js';
 import { runCommand } from './run-command.js';
 import { createRunLabels, toolSummary } from './run-labels.js';
 
+/** What the sender is told when a step failed for good: nothing of the cause, which may be personal or internal. */
+const STEP_FAILED_TEXT =
+  'Sorry, something went wrong on my side and I could not handle this message. Please try again later.';
+
 /** Set by Temporal on runs a Schedule starts: such runs carry the message as it was when the schedule was made. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -76,20 +80,40 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     }
     status.step = 'done';
     labels.publish();
-    await local.finishRun.executeWithOptions({ summary: `record the outcome: ${status.outcome}` }, [
-      { workflowId, outcome: status.outcome, intent: status.intent },
-    ]);
+    try {
+      await local.finishRun.executeWithOptions({ summary: `record the outcome: ${status.outcome}` }, [
+        { workflowId, outcome: status.outcome, intent: status.intent },
+      ]);
+    } catch (error) {
+      // The sender has their answer; a run row left unfinished is the lesser harm than a failed run.
+      log.warn('run outcome not recorded', { error: errorMessage(error) });
+    }
     return status;
+  };
+
+  // A step that fails for good (retries spent, or a permanent error) still ends with one message to the sender.
+  const failedStep = (step: string, error: unknown) => {
+    log.warn('step failed; answering with a failure notice', { step, error: errorMessage(error) });
+    return reply(STEP_FAILED_TEXT, 'failed');
   };
 
   // The run's row exists from the first step on, so every outcome (a refusal too) only updates it.
   labels.publish();
-  await local.recordRun.executeWithOptions({ summary: 'record the run' }, [{ workflowId, message }]);
+  try {
+    await local.recordRun.executeWithOptions({ summary: 'record the run' }, [{ workflowId, message }]);
+  } catch (error) {
+    return failedStep('record', error);
+  }
 
   // verify
-  const verdict = await local.verifySender.executeWithOptions({ summary: `verify the sender on ${channel}` }, [
-    { message, runStartedAtMs: workflowInfo().startTime.getTime() },
-  ]);
+  let verdict: Awaited<ReturnType<typeof local.verifySender>>;
+  try {
+    verdict = await local.verifySender.executeWithOptions({ summary: `verify the sender on ${channel}` }, [
+      { message, runStartedAtMs: workflowInfo().startTime.getTime() },
+    ]);
+  } catch (error) {
+    return failedStep('verify', error);
+  }
   if (!verdict.allowed) {
     log.info('sender refused', { reason: verdict.reason });
     return reply(verdict.reply, 'refused');
@@ -98,9 +122,14 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   // parse
   status.step = 'parse';
   labels.publish();
-  const context = await local.recordInbound.executeWithOptions({ summary: 'parse and record the message' }, [
-    { workflowId, message },
-  ]);
+  let context: Awaited<ReturnType<typeof local.recordInbound>>;
+  try {
+    context = await local.recordInbound.executeWithOptions({ summary: 'parse and record the message' }, [
+      { workflowId, message },
+    ]);
+  } catch (error) {
+    return failedStep('parse', error);
+  }
   conversationId = context.conversationId;
   const progressDelay = context.settings.progressDelayMs;
   void sleep(progressDelay).then(() => reportProgress('Working on it…'));
