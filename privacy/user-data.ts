@@ -150,9 +150,18 @@ export async function eraseUserData(
           .where(and(eq(jobs.channel, user.channel), eq(jobs.ownerId, user.userId)))
           .returning({ id: jobs.id }),
       ),
-      memories: await byIds(footprint.soleConversations, (ids) =>
-        t.delete(memories).where(inArray(memories.conversationId, ids)).returning({ key: memories.key }),
-      ),
+      memories:
+        (await byIds(footprint.soleConversations, (ids) =>
+          t.delete(memories).where(inArray(memories.conversationId, ids)).returning({ key: memories.key }),
+        )) +
+        // A shared conversation's summary is the model's prose over everyone's lines, the user's included: it
+        // cannot be redacted line by line, so it is dropped; the next compaction rewrites it from what remains.
+        (await byIds(footprint.sharedConversations, (ids) =>
+          t
+            .delete(memories)
+            .where(and(inArray(memories.conversationId, ids), eq(memories.key, SUMMARY_KEY)))
+            .returning({ key: memories.key }),
+        )),
       conversations: await byIds(footprint.soleConversations, (ids) =>
         t.delete(conversations).where(inArray(conversations.id, ids)).returning({ id: conversations.id }),
       ),
@@ -218,7 +227,8 @@ async function findFootprint(deps: UserDataDeps, user: UserRef): Promise<Footpri
       schedule.createdBy === owner || (schedule.channel === user.channel && schedule.senderId === user.userId),
   );
   const soleConversations = conversationIds.filter((id) => !shared.has(id));
-  const snapshotKeys = (await Promise.all(soleConversations.map((id) => snapshotKeysOf(deps.blobs, id)))).flat();
+  // Snapshots of shared conversations go too: they hold the user's lines, unattributed (docs/security.md).
+  const snapshotKeys = (await Promise.all(conversationIds.map((id) => snapshotKeysOf(deps.blobs, id)))).flat();
   return {
     runIds,
     workflowIds: [
@@ -251,6 +261,9 @@ function messageCondition(user: UserRef, footprint: Footprint): SQL {
   }
   return or(...parts)!;
 }
+
+/** The memories row that holds a conversation's running summary (conversations/memory.ts). */
+const SUMMARY_KEY = 'summary';
 
 /**
  * A conversation's transcript snapshots: everything under its prefix, and, under the prefix older versions wrote

@@ -140,9 +140,13 @@ describe("one user's data", () => {
     expect(data.conversations).toEqual({ sole: [conversation(aliceAlone)], shared: [conversation(shared)] });
     expect(data.memories.map((row) => row.conversationId)).toEqual([conversation(aliceAlone)]);
     expect(data.objects.offloadedTexts).toEqual([offloadKey(bigMessage)]);
-    expect(data.objects.memorySnapshots).toEqual([
-      `${memorySnapshotPrefix(conversation(aliceAlone))}2026-01-01T00-00-00-000Z.json`,
-    ]);
+    // The shared conversation's snapshots hold her lines too (unattributed): listed, as they are erased.
+    expect(data.objects.memorySnapshots.sort()).toEqual(
+      [
+        `${memorySnapshotPrefix(conversation(aliceAlone))}2026-01-01T00-00-00-000Z.json`,
+        `${memorySnapshotPrefix(conversation(shared))}2026-01-01T00-00-00-000Z.json`,
+      ].sort(),
+    );
     const [entry] = await platform.database.db
       .select()
       .from(auditLog)
@@ -157,7 +161,9 @@ describe("one user's data", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; deleted: Record<string, number> };
     expect(body.status).toBe('erased');
-    expect(body.deleted).toMatchObject({ runs: aliceRuns.length, jobs: 1, memories: 1, conversations: 1, objects: 2 });
+    // Memories: her own conversation's, and the shared conversation's summary; objects: her offloaded text and the
+    // snapshots of both conversations.
+    expect(body.deleted).toMatchObject({ runs: aliceRuns.length, jobs: 1, memories: 2, conversations: 1, objects: 3 });
     expect(body.deleted.temporalRuns).toBeGreaterThanOrEqual(aliceRuns.length);
 
     // Her rows are gone, everywhere they were.
@@ -199,8 +205,12 @@ describe("one user's data", () => {
           .from(memories)
           .where(inArray(memories.conversationId, [conversation(shared), conversation(bobAlone)]))
       ).length,
-    ).toBe(2);
-    expect(await platform.blobs.list(memorySnapshotPrefix(conversation(shared)))).toHaveLength(1);
+    ).toBe(1);
+    // The shared conversation's summary and snapshots quoted her, unattributed: dropped; Bob's own are kept.
+    expect(await db.$count(memories, eq(memories.conversationId, conversation(shared)))).toBe(0);
+    expect(await db.$count(memories, eq(memories.conversationId, conversation(bobAlone)))).toBe(1);
+    expect(await platform.blobs.list(memorySnapshotPrefix(conversation(shared)))).toEqual([]);
+    expect(await platform.blobs.list(memorySnapshotPrefix(conversation(bobAlone)))).toHaveLength(1);
     expect((await platform.temporal.workflow.getHandle(bobRuns[0]!).describe()).status.name).toBe('COMPLETED');
 
     const [entry] = await db
