@@ -11,7 +11,7 @@ import { loadConfig } from '../platform/config.js';
 import { formatKey, generateKey } from '../security/key-list.js';
 import { isRole, ROLES } from '../security/rbac.js';
 
-const USAGE = `usage: npm run keys -- create <name> <${ROLES.join('|')}> | list | revoke <id> | new-key <payload|master>`;
+const USAGE = `usage: npm run keys -- create <name> <${ROLES.join('|')}> | list | revoke <id> | new-key <payload>`;
 
 function fail(message: string, code = 1): never {
   console.error(`keys: ${message}`);
@@ -22,7 +22,7 @@ const [command, ...args] = process.argv.slice(2);
 
 if (command === 'new-key') {
   const purpose = args[0] ?? 'payload';
-  if (!/^[a-z][a-z0-9-]{0,30}$/.test(purpose)) fail('the purpose is a short lowercase word, e.g. payload or master');
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(purpose)) fail('the purpose is a short lowercase word, e.g. payload');
   console.log(formatKey(generateKey(purpose)));
   process.exit(0);
 }

@@ -1,5 +1,5 @@
-// Where the payload keys and the database master key come from: configuration when set (the only sound
-// choice when several processes share a Temporal namespace or a database), otherwise a key file generated
+// Where the payload keys come from: configuration when set (the only sound
+// choice when several processes share a Temporal namespace), otherwise a key file generated
 // once under the data directory, so an embedded `npm start` encrypts from its first run.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,20 +9,12 @@ import { AesGcmPayloadCodec } from './payload-codec.js';
 import type { SecuritySettings } from './settings.js';
 
 export const PAYLOAD_KEY_FILE = 'payload-keys';
-export const MASTER_KEY_FILE = 'master-key';
 
 export function loadPayloadKeys(settings: Pick<SecuritySettings, 'payloadKeys' | 'keyDir'>): Promise<LoadedKeys> {
   if (settings.payloadKeys) {
     return Promise.resolve({ keys: settings.payloadKeys, source: 'CONDUIT_PAYLOAD_KEYS', created: false });
   }
   return loadOrCreateKeyFile(join(settings.keyDir, PAYLOAD_KEY_FILE), 'payload');
-}
-
-export function loadMasterKeys(settings: Pick<SecuritySettings, 'masterKeys' | 'keyDir'>): Promise<LoadedKeys> {
-  if (settings.masterKeys) {
-    return Promise.resolve({ keys: settings.masterKeys, source: 'CONDUIT_MASTER_KEY', created: false });
-  }
-  return loadOrCreateKeyFile(join(settings.keyDir, MASTER_KEY_FILE), 'master');
 }
 
 /** Encodes failure messages and stack traces so the codec seals them too (failure-converter.cjs). */

@@ -1,6 +1,7 @@
 // The security settings as security/settings.ts parses them: defaults, validation messages naming the variable,
 // and the settings that must come together.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/settings.js';
 import { loadConfig } from '../platform/config.js';
@@ -28,15 +29,13 @@ describe('security settings', () => {
     expect(temporal.tls).toBeUndefined();
   });
 
-  it('parses payload and master keys, and names a bad one without printing it', () => {
+  it('parses payload keys, and names a bad one without printing it', () => {
     const a = key();
     const { security } = loadConfig({
       CONDUIT_PAYLOAD_KEYS: `new:${a},old:${key()}`,
-      CONDUIT_MASTER_KEY: `m1:${key()}`,
     });
     expect(security.payloadKeys?.map((k) => k.id)).toEqual(['new', 'old']);
     expect(security.payloadKeys?.[0]?.key.toString('base64')).toBe(a);
-    expect(security.masterKeys?.map((k) => k.id)).toEqual(['m1']);
     const short = randomBytes(8).toString('base64');
     const message = configError({ CONDUIT_PAYLOAD_KEYS: `k1:${short}` });
     expect(message).toMatch(/^CONDUIT_PAYLOAD_KEYS: key 1 \(k1\): expected 32 bytes/);
@@ -90,5 +89,14 @@ describe('security settings', () => {
     });
     expect(security.tls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem', clientCaFile: undefined });
     expect(temporal.tls).toEqual({ serverName: 'temporal.internal' });
+  });
+
+  it('has no master key: nothing stores secrets in the database, so neither the box nor its setting exist', () => {
+    const { security } = loadConfig({ CONDUIT_MASTER_KEY: `m1:${key()}` });
+    expect(Object.keys(security)).not.toContain('masterKeys');
+    expect(existsSync(new URL('./secret-box.ts', import.meta.url))).toBe(false);
+    for (const file of ['../README.md', '../docker-compose.yml', '../deploy/k8s/secret.example.yaml']) {
+      expect(readFileSync(new URL(file, import.meta.url), 'utf8'), file).not.toContain('CONDUIT_MASTER_KEY');
+    }
   });
 });

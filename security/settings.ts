@@ -1,4 +1,4 @@
-// The security settings (docs/security.md): payload and master keys (`id:base64` lists), the codec's allowed
+// The security settings (docs/security.md): payload keys (an `id:base64` list), the codec's allowed
 // origins, OIDC, IP allowlists and trusted proxies (IPs or CIDR ranges), API rate limits and TLS of the API.
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -55,7 +55,6 @@ const algorithmList = csv.superRefine((entries, ctx) => {
 const securityVariables = z
   .object({
     CONDUIT_PAYLOAD_KEYS: keyList,
-    CONDUIT_MASTER_KEY: keyList,
     TEMPORAL_UI_ORIGIN: originList,
     OIDC_ISSUER: optionalUrl('an https:// issuer URL'),
     OIDC_AUDIENCE: csv,
@@ -99,8 +98,6 @@ export interface OidcSettings {
 export interface SecuritySettings {
   /** From CONDUIT_PAYLOAD_KEYS; unset: generated once into `keyDir/payload-keys`. */
   payloadKeys?: EncryptionKey[];
-  /** From CONDUIT_MASTER_KEY; unset: generated once into `keyDir/master-key`. */
-  masterKeys?: EncryptionKey[];
   keyDir: string;
   /** Origins allowed to call the codec endpoints (the Temporal UI). */
   temporalUiOrigins: string[];
@@ -120,7 +117,6 @@ export function parseSecuritySettings(
   const env = parseVariables(securityVariables, source);
   return {
     payloadKeys: env.CONDUIT_PAYLOAD_KEYS,
-    masterKeys: env.CONDUIT_MASTER_KEY,
     keyDir: `${dataDir}/keys`,
     temporalUiOrigins:
       env.TEMPORAL_UI_ORIGIN.length > 0

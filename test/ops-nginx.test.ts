@@ -37,7 +37,6 @@ beforeAll(async () => {
   const shared = {
     CONDUIT_ADMIN_API_KEY: adminKey,
     CONDUIT_PAYLOAD_KEYS: formatKey(generateKey('payload')),
-    CONDUIT_MASTER_KEY: formatKey(generateKey('master')),
   };
   first = await startTestPlatform(shared, { worker: false });
   second = await startTestPlatform(

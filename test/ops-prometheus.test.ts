@@ -49,7 +49,6 @@ beforeAll(async () => {
   // Replicas of one deployment share their keys (each test platform has its own data directory).
   const keys = {
     CONDUIT_PAYLOAD_KEYS: formatKey(generateKey('payload')),
-    CONDUIT_MASTER_KEY: formatKey(generateKey('master')),
   };
   api = await startTestPlatform(keys, { worker: false });
   const [metricsPort, sdkPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];

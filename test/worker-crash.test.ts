@@ -16,7 +16,6 @@ const taskQueue = `crash-${Date.now()}`;
 // API and worker processes must share the payload and master keys to read each other's runs.
 const sharedKeys = {
   CONDUIT_PAYLOAD_KEYS: formatKey(generateKey('payload')),
-  CONDUIT_MASTER_KEY: formatKey(generateKey('master')),
 };
 let api: TestPlatform;
 let llm: FakeLlm;

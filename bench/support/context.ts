@@ -22,7 +22,6 @@ export interface BenchContext {
   receiver: CallbackReceiver;
   secret: string;
   payloadKeys: string;
-  masterKey: string;
   /** --variants=default,more-slots: which e2e variants to run (default: all; --quick: two). */
   variants?: string[];
   /** --waiting-tuning='{"maxCachedWorkflows":500}': worker tuning for scenario 4 (default: SDK defaults). */
@@ -42,7 +41,6 @@ export function createSecrets() {
   return {
     secret: `whsec_bench_${Math.random().toString(36).slice(2)}`,
     payloadKeys: formatKey(generateKey('payload')),
-    masterKey: formatKey(generateKey('master')),
   };
 }
 
@@ -80,7 +78,6 @@ export async function instanceEnv(
     RATE_LIMIT_PER_USER_PER_MINUTE: '1000000',
     RATE_LIMIT_PER_CONVERSATION_PER_MINUTE: '1000000',
     CONDUIT_PAYLOAD_KEYS: ctx.payloadKeys,
-    CONDUIT_MASTER_KEY: ctx.masterKey,
     CONDUIT_ADMIN_API_KEY: 'bench-admin-key',
     ...(ctx.sdkMetrics ? { TEMPORAL_SDK_METRICS_PORT: String(await freePort()) } : {}),
     ...extra,
