@@ -42,13 +42,14 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
-async function repliedToAll(messageIds: string[]): Promise<number> {
+/** Waits (bounded) for a reply to every message; the caller then counts what is missing. */
+async function waitForReplies(messageIds: string[]): Promise<number> {
   const started = performance.now();
   await eventually(
     async () => (messageIds.every((id) => receiver.replies.has(id)) ? true : undefined),
-    120_000,
+    180_000,
     'a reply to every message',
-  );
+  ).catch(() => undefined);
   // A late duplicate would arrive after the last first reply: give it a moment to show.
   await new Promise((resolve) => setTimeout(resolve, 2000));
   return performance.now() - started;
@@ -76,7 +77,7 @@ describe('the production topology under faults', () => {
         },
       ],
     });
-    const waitedMs = await repliedToAll(deliveries.map((delivery) => delivery.messageId));
+    const waitedMs = await waitForReplies(deliveries.map((delivery) => delivery.messageId));
     const outcome = summarise(deliveries, receiver.replies);
     console.error(
       `prod topology, Temporal server SIGKILL at ${Math.round(faultsAt[0]!)} ms, back after 10 s (ready in ${Math.round(restartedAt)} ms): ` +
@@ -88,7 +89,7 @@ describe('the production topology under faults', () => {
     expect(outcome.duplicated).toBe(0);
     expect(outcome.refusals).toBeGreaterThan(0); // the outage was seen, and answered honestly
     expect(outcome.slowestRefusalMs).toBeLessThan(3_000);
-  }, 240_000);
+  }, 300_000);
 
   it('case 6: both API processes restarted one after the other under load cost no message', async () => {
     const [first, second] = stack.apis;
@@ -113,7 +114,7 @@ describe('the production topology under faults', () => {
         },
       ],
     });
-    await repliedToAll(deliveries.map((delivery) => delivery.messageId));
+    await waitForReplies(deliveries.map((delivery) => delivery.messageId));
     const outcome = summarise(deliveries, receiver.replies);
     console.error(`prod topology, rolling restart of both APIs: ${JSON.stringify(outcome)}`);
     expect(outcome.unexpectedStatuses).toEqual([]);
