@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { BadRequestError } from './errors.js';
-import type { InboundMessage, Person } from './message.js';
+import type { AuthenticatedSender, InboundMessage, Person } from './message.js';
 
 const idPattern = /^[\w.:@-]{1,128}$/;
 
@@ -12,21 +12,32 @@ export const messageInputSchema = z.object({
   message_id: z.string().regex(idPattern).optional().describe('Your id for the message; a repeat returns the same run'),
   conversation_id: z.string().regex(idPattern),
   conversation_type: z.enum(['direct', 'group']).default('direct'),
-  sender: z.object({ id: z.string().regex(idPattern), name: z.string().max(200).optional() }),
+  sender: z
+    .object({ id: z.string().regex(idPattern), name: z.string().max(200).optional() })
+    .optional()
+    .describe('Who sent it: left out, or your own principal id, it is you; naming anyone else needs messages:act_for'),
   text: z.string().min(1).max(32_000),
 });
 
 export type MessageInput = z.infer<typeof messageInputSchema>;
 
-/** The canonical message of an API client's input; without a `message_id`, each call is a new message. */
-export function toInboundMessage(channel: string, input: MessageInput, now: Date): InboundMessage {
+/**
+ * The canonical message of an API client's input; without a `message_id`, each call is a new message. The sender
+ * is the one the API bound to the caller's credential (api/sender-identity.ts), never the input's own.
+ */
+export function toInboundMessage(
+  channel: string,
+  input: MessageInput,
+  now: Date,
+  bound: { sender: Person; authenticated: AuthenticatedSender },
+): InboundMessage {
   return {
     channel,
     messageId: input.message_id ?? randomUUID(),
     conversationId: input.conversation_id,
     conversationType: input.conversation_type,
     // A schedule's message reaches runs without passing the door again: normalised here already.
-    sender: person(input.sender),
+    sender: person(bound.sender),
     text: storable(input.text),
     mentions: [],
     attachments: [],
@@ -34,6 +45,7 @@ export function toInboundMessage(channel: string, input: MessageInput, now: Date
     // Conduit's own channels need nothing to answer: the reply reaches the client through the run's events
     // (WebSocket, gRPC) or the run's status (the API).
     replyTarget: { channel, data: {} },
+    authenticated: bound.authenticated,
   };
 }
 

@@ -42,6 +42,19 @@ export interface InboundMessage {
   /** ISO-8601 time the platform says the message was sent (or received, when it says nothing). */
   sentAt: string;
   replyTarget: ReplyTarget;
+  /**
+   * On Conduit's own channels (api, ws, grpc), the credential that sent the message, as the API authenticated it:
+   * the sender is this principal unless it may act for its users. Approvals compare principals, not sender ids.
+   * Absent on the chat platforms, whose sender ids the platform's own signature vouches for.
+   */
+  authenticated?: AuthenticatedSender;
+}
+
+export interface AuthenticatedSender {
+  /** The API key id, `env:CONDUIT_ADMIN_API_KEY` or `jwt:<subject>`. */
+  principal: string;
+  /** Whether the principal's roles grant `runs:decide`, so that it may approve or reject a waiting run. */
+  mayDecide: boolean;
 }
 
 export type ReplyFormat = 'text' | 'markdown';

@@ -160,7 +160,7 @@ export const apiKeys = pgTable('api_keys', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   keyHash: text('key_hash').notNull().unique(),
-  role: text('role', { enum: ['admin', 'operator', 'approver', 'member', 'viewer'] }).notNull(),
+  role: text('role', { enum: ['admin', 'operator', 'approver', 'integration', 'member', 'viewer'] }).notNull(),
   createdAt: createdAt(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });

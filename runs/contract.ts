@@ -26,7 +26,8 @@ export interface RunStatus {
   /** What the run intends to do, one line per step, as decided by the command or the model. */
   plan: string[];
   toolCalls: ToolCallRecord[];
-  pendingApproval?: { jobId: string; tool: string };
+  /** `requestedBy`: the principal that sent the run's message, on Conduit's own channels (a second one decides). */
+  pendingApproval?: { jobId: string; tool: string; requestedBy?: string };
   reply?: string;
   outcome?: 'replied' | 'refused' | 'cancelled' | 'failed';
   /** Why the reply could not be delivered, when it could not. */
@@ -48,6 +49,8 @@ export interface ReminderInput {
 export interface Decision {
   by: string;
   reason?: string;
+  /** The authenticated principal that decided (API key id or `jwt:<subject>`), when the API authenticated one. */
+  principal?: string;
 }
 
 export const approveSignal = defineSignal<[Decision]>('approve');

@@ -5,6 +5,7 @@ const expected: Record<Role, Permission[]> = {
   viewer: ['self:read', 'runs:read', 'jobs:read', 'payloads:decode'],
   member: ['self:read', 'runs:read', 'jobs:read', 'payloads:decode', 'messages:send'],
   approver: ['self:read', 'runs:read', 'jobs:read', 'payloads:decode', 'messages:send', 'runs:decide'],
+  integration: ['self:read', 'runs:read', 'jobs:read', 'payloads:decode', 'messages:send', 'messages:act_for'],
   operator: [
     'self:read',
     'runs:read',

@@ -1,6 +1,6 @@
 // Roles and what each may do. A role is a fixed set of permissions (not a ladder): an approver decides on
 // waiting work but cannot cancel it, an operator cancels but does not approve. Admin may do everything.
-export const ROLES = ['admin', 'operator', 'approver', 'member', 'viewer'] as const;
+export const ROLES = ['admin', 'operator', 'approver', 'integration', 'member', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
@@ -9,6 +9,11 @@ export const PERMISSIONS = [
   'runs:read',
   'jobs:read',
   'messages:send',
+  /**
+   * Name another sender than oneself on Conduit's own channels (api, ws, grpc): a trusted integration relaying
+   * its users' messages. Each use is audit-logged (`message.act_for`) with both identities.
+   */
+  'messages:act_for',
   'runs:decide',
   'runs:cancel',
   'payloads:decode',
@@ -28,6 +33,8 @@ const READ: Permission[] = ['self:read', 'runs:read', 'jobs:read', 'payloads:dec
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(READ),
   member: new Set([...READ, 'messages:send']),
+  // A bridge in front of Conduit (a help desk, an intranet chat) that speaks for its own signed-in users.
+  integration: new Set([...READ, 'messages:send', 'messages:act_for']),
   approver: new Set([...READ, 'messages:send', 'runs:decide']),
   operator: new Set([...READ, 'messages:send', 'runs:cancel', 'payloads:encode']),
   admin: new Set(PERMISSIONS),

@@ -1,10 +1,11 @@
 // What the pipeline writes to the audit log, on real Temporal and PostgreSQL with a scripted model: decisions on
-// approvals (refused ones too) with the chat user who made them, and a sensitive tool's run, recorded before it
+// approvals (refused ones too) with the credential and the chat user who made them, and a sensitive tool's run, recorded before it
 // starts and again with its outcome.
 import { createHash } from 'node:crypto';
 import { and, asc, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createApiKey } from '../api/admin-keys.js';
 import { auditLog } from '../db/schema.js';
 import type { RunStatus } from '../runs/contract.js';
 import type { ToolDefinition } from '../tools/types.js';
@@ -13,6 +14,8 @@ import { eventually, startTestPlatform, type TestPlatform } from './support/plat
 
 let platform: TestPlatform;
 let llm: FakeLlm;
+/** A relay for chat users (role integration): it sends the requests; decisions come from the admin key. */
+let relay: { id: string; key: string };
 const run = `ae${Date.now().toString(36)}`;
 
 const unlockTool: ToolDefinition<{ door: string }> = {
@@ -33,6 +36,7 @@ beforeAll(async () => {
     { LLM_BASE_URL: llm.baseUrl, LLM_API_KEY: 'sk-test-audit', LLM_MODEL: 'fake-model', LLM_TIMEOUT_MS: '5000' },
     { tools: [unlockTool as ToolDefinition] },
   );
+  relay = await createApiKey(platform.database.db, `${run}-relay`, 'integration');
 });
 afterAll(async () => {
   await platform?.stop();
@@ -40,9 +44,10 @@ afterAll(async () => {
 });
 
 let sequence = 0;
-async function send(text: string, sender: string): Promise<string> {
+async function send(text: string, sender: string, key = relay.key): Promise<string> {
   const response = await platform.api('/v1/messages', {
     method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
     body: JSON.stringify({ message_id: `${run}-${sequence++}`, conversation_id: run, sender: { id: sender }, text }),
   });
   expect(response.status).toBe(202);
@@ -68,7 +73,9 @@ describe('audit rows from the pipeline', () => {
     );
     expect((await result(await send(`/approve ${jobId}`, requester))).reply).toContain('a second person');
     llm.script({ text: 'The server room is open.' });
-    expect((await result(await send(`/approve ${jobId}`, approver))).reply).toBe(`Approved ${jobId}.`);
+    expect((await result(await send(`/approve ${jobId}`, approver, platform.adminKey))).reply).toBe(
+      `Approved ${jobId}.`,
+    );
     expect((await result(workflowId)).reply).toBe('The server room is open.');
 
     const decisions = await platform.database.db
@@ -76,9 +83,18 @@ describe('audit rows from the pipeline', () => {
       .from(auditLog)
       .where(and(eq(auditLog.action, 'job.approve'), eq(auditLog.target, jobId)))
       .orderBy(asc(auditLog.sequence));
+    // On the api channel the actor is the credential; the sender id it named is kept beside it.
     expect(decisions).toMatchObject([
-      { actor: `chat:api:${requester}`, outcome: 'denied', detail: { workflowId, refused: 'requester' } },
-      { actor: `chat:api:${approver}`, outcome: 'success', detail: { workflowId } },
+      {
+        actor: `api:${relay.id}`,
+        outcome: 'denied',
+        detail: { workflowId, refused: 'requester', channel: 'api', sender: requester },
+      },
+      {
+        actor: 'api:env:CONDUIT_ADMIN_API_KEY',
+        outcome: 'success',
+        detail: { workflowId, channel: 'api', sender: approver },
+      },
     ]);
 
     const toolRows = await platform.database.db

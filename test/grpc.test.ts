@@ -159,7 +159,10 @@ describe('gRPC conduit.v1.Conduit', () => {
   });
 
   it('rejects an invalid message as INVALID_ARGUMENT naming the field, and an unknown run as NOT_FOUND', async () => {
-    await expect(sendMessage({ conversation_id: 'c', text: 'no sender' })).rejects.toMatchObject({
+    // A request without a sender is the caller's own (api/sender-identity.ts); a malformed sender id is refused.
+    await expect(
+      sendMessage({ conversation_id: 'c', sender: { id: 'not an id!' }, text: 'bad sender' }),
+    ).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
       details: expect.stringMatching(/^sender/),
     });

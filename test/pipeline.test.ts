@@ -3,6 +3,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createApiKey } from '../api/admin-keys.js';
 import { memories, replyOutbox, runEvents } from '../db/schema.js';
 import type { RunStatus } from '../runs/contract.js';
 import type { ToolDefinition } from '../tools/types.js';
@@ -51,9 +52,10 @@ afterAll(async () => {
 });
 
 let sequence = 0;
-async function send(text: string, sender = 'alice', conversation = 'pipeline') {
+async function send(text: string, sender = 'alice', conversation = 'pipeline', key?: string) {
   const response = await platform.api('/v1/messages', {
     method: 'POST',
+    headers: key ? { authorization: `Bearer ${key}` } : {},
     body: JSON.stringify({
       message_id: `p-${Date.now()}-${sequence++}`,
       conversation_id: conversation,
@@ -227,6 +229,13 @@ describe('approvals for sensitive tools', () => {
     return eventually(async () => (await status(workflowId)).pendingApproval?.jobId, 20_000, 'a pending approval');
   }
 
+  // A second person is a second credential: the boss decides with a key of its own (the admin key that sends
+  // the requests may name any sender, but cannot approve its own requests under another name).
+  let bossKey: string;
+  beforeAll(async () => {
+    bossKey = (await createApiKey(platform.database.db, 'pipeline-boss', 'admin')).key;
+  });
+
   it('runs the tool only after a second person approves', async () => {
     askForTransfer();
     const workflowId = await send('pay ACME 100', 'requester');
@@ -235,7 +244,7 @@ describe('approvals for sensitive tools', () => {
     expect(self.reply).toContain('a second person has to approve it');
     expect(transfers).toHaveLength(0);
     llm.script({ text: 'Paid ACME 100 (tx-1).' });
-    const approval = await result(await send(`/approve ${jobId}`, 'boss'));
+    const approval = await result(await send(`/approve ${jobId}`, 'boss', undefined, bossKey));
     expect(approval.reply).toBe(`Approved ${jobId}.`);
     const run = await result(workflowId);
     expect(transfers).toEqual([{ to: 'ACME', amount: 100 }]);
@@ -248,7 +257,7 @@ describe('approvals for sensitive tools', () => {
     const workflowId = await send('pay ACME again', 'requester');
     const jobId = await pendingApproval(workflowId);
     llm.script({ text: 'The transfer was rejected.' });
-    await result(await send(`/reject ${jobId} not today`, 'boss'));
+    await result(await send(`/reject ${jobId} not today`, 'boss', undefined, bossKey));
     const run = await result(workflowId);
     expect(transfers.length).toBe(before);
     expect(run.toolCalls).toMatchObject([{ name: 'transfer_funds', ok: false }]);
@@ -302,20 +311,25 @@ describe('conversation memory', () => {
 
 describe('chat approvers', () => {
   it('lets only configured approvers decide when CHAT_APPROVERS is set', async () => {
+    // On the api channel an approver is a credential: CHAT_APPROVERS names the boss's key, and the colleague
+    // decides with a key of its own (the platforms share one database, so the keys work on both).
+    const boss = await createApiKey(platform.database.db, 'approvers-boss', 'admin');
+    const colleagueKey = (await createApiKey(platform.database.db, 'approvers-colleague', 'admin')).key;
     const strict = await startTestPlatform(
       {
         LLM_BASE_URL: llm.baseUrl,
         LLM_API_KEY: 'sk-test-pipeline',
         LLM_MODEL: 'fake-model',
         LLM_CACHE_TTL_SECONDS: '0',
-        CHAT_APPROVERS: 'api:boss',
+        CHAT_APPROVERS: `api:${boss.id}`,
       },
       { tools: [transferTool as ToolDefinition] },
     );
     try {
-      const sendTo = async (text: string, sender: string) => {
+      const sendTo = async (text: string, sender: string, key?: string) => {
         const response = await strict.api('/v1/messages', {
           method: 'POST',
+          headers: key ? { authorization: `Bearer ${key}` } : {},
           body: JSON.stringify({ conversation_id: 'approvers', sender: { id: sender }, text }),
         });
         return ((await response.json()) as { workflowId: string }).workflowId;
@@ -332,11 +346,11 @@ describe('chat approvers', () => {
         20_000,
         'a pending approval',
       );
-      const colleague = await outcome(await sendTo(`/approve ${jobId}`, 'colleague'));
+      const colleague = await outcome(await sendTo(`/approve ${jobId}`, 'colleague', colleagueKey));
       expect(colleague.reply).toBe(`Only approvers may approve ${jobId}; ask one of them.`);
       llm.script({ text: 'Paid X.' });
-      const boss = await outcome(await sendTo(`/approve ${jobId}`, 'boss'));
-      expect(boss.reply).toBe(`Approved ${jobId}.`);
+      const approved = await outcome(await sendTo(`/approve ${jobId}`, 'boss', boss.key));
+      expect(approved.reply).toBe(`Approved ${jobId}.`);
       expect((await outcome(workflowId)).reply).toBe('Paid X.');
     } finally {
       await strict.stop();

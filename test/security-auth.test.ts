@@ -38,7 +38,7 @@ const call = (target: TestPlatform, path: string, token: string | null, init: Re
   });
 const post = (path: string, token: string, body: unknown = {}) =>
   call(platform, path, token, { method: 'POST', body: JSON.stringify(body) });
-const message = { conversation_id: 'rbac', sender: { id: 'u-rbac' }, text: '/help' };
+const message = { conversation_id: 'rbac', text: '/help' };
 const now = () => Math.floor(Date.now() / 1000);
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

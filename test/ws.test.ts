@@ -150,7 +150,8 @@ describe('GET /v1/ws', () => {
     const socket = await open(wsUrl(platform), auth(platform));
     try {
       socket.send('{"type":');
-      socket.send({ type: 'message', message_id: 'bad-1', conversation_id: 'c', text: 'no sender' });
+      // A frame without a sender is the caller's own (api/sender-identity.ts); a malformed sender is refused.
+      socket.send({ type: 'message', message_id: 'bad-1', conversation_id: 'c', sender: 'nobody', text: 'bad sender' });
       socket.send({ type: 'shout', text: 'x' });
       const errors = await eventually(
         async () => {

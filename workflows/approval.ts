@@ -11,17 +11,22 @@ export interface RunSignals {
   decision?: { approved: boolean; by: Decision };
 }
 
-/** Installs the signal handlers; the first cancel and the first decision per approval win. */
-export function listenForDecisions(): RunSignals {
+/**
+ * Installs the signal handlers; the first cancel and the first decision per approval win. A decision signed by
+ * the principal that sent the run's message (`requester`) is ignored: the doors refuse it first, and this holds
+ * even for a signal that reached the run another way.
+ */
+export function listenForDecisions(requester?: string): RunSignals {
   const signals: RunSignals = {};
+  const isRequester = (by: Decision) => requester !== undefined && by.principal === requester;
   setHandler(cancelSignal, (by) => {
     signals.cancelledBy ??= by;
   });
   setHandler(approveSignal, (by) => {
-    signals.decision ??= { approved: true, by };
+    if (!isRequester(by)) signals.decision ??= { approved: true, by };
   });
   setHandler(rejectSignal, (by) => {
-    signals.decision ??= { approved: false, by };
+    if (!isRequester(by)) signals.decision ??= { approved: false, by };
   });
   return signals;
 }
@@ -46,7 +51,7 @@ export async function awaitApproval(input: {
   const cancelledBy = () => signals.cancelledBy;
   const jobId = `a-${uuid4().slice(0, 8)}`;
   status.step = 'awaiting_approval';
-  status.pendingApproval = { jobId, tool };
+  status.pendingApproval = { jobId, tool, requestedBy: message.authenticated?.principal };
   signals.decision = undefined;
   input.onStep?.();
   await bookkeeping.createJob.executeWithOptions({ summary: `approval ${jobId} for ${tool}: record the job` }, [

@@ -29,7 +29,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   const scheduledAt = typedSearchAttributes.get(SCHEDULED_START_TIME);
   const message = scheduledAt ? { ...input.message, sentAt: scheduledAt.toISOString() } : input.message;
   const status: RunStatus = { step: 'verify', plan: [], toolCalls: [] };
-  const signals = listenForDecisions();
+  const signals = listenForDecisions(message.authenticated?.principal);
   // Read through a function: TypeScript would otherwise keep a narrowing across awaits that signals change.
   const cancelledBy = () => signals.cancelledBy;
   setHandler(statusQuery, () => status);

@@ -49,7 +49,12 @@ export async function runCommand(command: Command, message: InboundMessage, work
         {
           jobId: command.jobId,
           action: command.name,
-          actor: { channel: message.channel, id: message.sender.id, name: message.sender.name },
+          actor: {
+            channel: message.channel,
+            id: message.sender.id,
+            name: message.sender.name,
+            authenticated: message.authenticated,
+          },
           reason: command.name === 'reject' ? command.reason : undefined,
         },
       ]);

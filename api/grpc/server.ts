@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { GRPC_CHANNEL } from '../../channels/grpc/adapter.js';
-import { BadRequestError, UnavailableError } from '../../core/errors.js';
+import { BadRequestError, ForbiddenError, UnavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { messageInputSchema, toInboundMessage } from '../../core/message-input.js';
 import { describeIssue } from '../../core/validation.js';
@@ -18,6 +18,7 @@ import type { Permission } from '../../security/rbac.js';
 import type { SecuritySettings } from '../../security/settings.js';
 import type { Principal } from '../admin-keys.js';
 import { MAX_API_BODY_BYTES } from '../middleware/body-limit.js';
+import { type BoundSender, bindSender } from '../sender-identity.js';
 import { createSendGate } from '../stream-backpressure.js';
 import { may, type StreamEndpointDeps } from '../stream-guards.js';
 
@@ -151,7 +152,7 @@ export async function startGrpcServer(
         message_id: request.message_id || undefined,
         conversation_id: request.conversation_id,
         conversation_type: request.conversation_type || undefined,
-        sender: request.sender ? { id: request.sender.id, name: request.sender.name || undefined } : undefined,
+        sender: request.sender?.id ? { id: request.sender.id, name: request.sender.name || undefined } : undefined,
         text: request.text,
       });
       if (!parsed.success) {
@@ -159,7 +160,14 @@ export async function startGrpcServer(
         noteRefused(deps, refused, { channel: GRPC_CHANNEL, transport: 'grpc' });
         throw grpcError(grpc.status.INVALID_ARGUMENT, refused.message);
       }
-      const message = toInboundMessage(GRPC_CHANNEL, parsed.data, now());
+      let bound: BoundSender;
+      try {
+        bound = await bindSender(deps.db, principal, GRPC_CHANNEL, parsed.data.sender);
+      } catch (error) {
+        if (!(error instanceof ForbiddenError)) throw error;
+        throw grpcError(grpc.status.PERMISSION_DENIED, error.message);
+      }
+      const message = toInboundMessage(GRPC_CHANNEL, parsed.data, now(), bound);
       let started: AcceptedMessage;
       try {
         started = await acceptMessage(deps, message, { transport: 'grpc', owner: principal.keyId });

@@ -17,6 +17,7 @@ import {
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { bearer, defineRoute, errorResponses, jsonContent, serve } from '../route-spec.js';
 import { errorSchema } from '../schemas.js';
+import { bindSender } from '../sender-identity.js';
 
 const idPattern = /^[\w.:@-]{1,128}$/;
 
@@ -120,7 +121,14 @@ export function scheduleRoutes({ temporal, config, database, now = () => new Dat
     const schedule = await createMessageSchedule(temporal, taskQueue, {
       timing: { cron: body.cron, timezone: body.timezone, intervalSeconds: body.intervalSeconds },
       // The message every tick runs, built like POST /v1/messages builds its own; the schedule gives it its id.
-      message: messageTemplate(toInboundMessage(API_CHANNEL, body, now())),
+      message: messageTemplate(
+        toInboundMessage(
+          API_CHANNEL,
+          body,
+          now(),
+          await bindSender(database.db, c.get('principal'), API_CHANNEL, body.sender),
+        ),
+      ),
       createdBy: c.get('principal').keyId,
     });
     await appendAudit(database.db, {

@@ -7,7 +7,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
-import { BadRequestError, NotFoundError } from '../../core/errors.js';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import { toInboundMessage } from '../../core/message-input.js';
 import { jobs } from '../../db/schema.js';
 import { acceptMessage } from '../../runs/accept-message.js';
@@ -17,6 +17,7 @@ import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
 import { bearer, defineRoute, errorResponses, jsonContent, serve } from '../route-spec.js';
 import { decisionSchema, errorSchema, postMessageSchema, startedRunSchema } from '../schemas.js';
+import { bindSender } from '../sender-identity.js';
 
 const runParams = z.object({ workflowId: z.string() });
 
@@ -123,7 +124,9 @@ export function v1Routes({ temporal, config, database, blobs, metrics, logger, n
   serve(app, whoamiRoute, (c) => c.json({ principal: c.get('principal') }));
 
   serve(app, postMessageRoute, async (c) => {
-    const message = toInboundMessage(API_CHANNEL, c.req.valid('json'), now());
+    const input = c.req.valid('json');
+    const bound = await bindSender(database.db, c.get('principal'), API_CHANNEL, input.sender);
+    const message = toInboundMessage(API_CHANNEL, input, now(), bound);
     const accepted = await acceptMessage(door, message, {
       transport: 'api',
       requestId: c.get('requestId'),
@@ -167,8 +170,28 @@ export function v1Routes({ temporal, config, database, blobs, metrics, logger, n
       const workflowId = c.req.param('workflowId');
       const principal = c.get('principal');
       const reason = c.req.valid('json').reason;
+      const handle = temporal.workflow.getHandle(workflowId);
       try {
-        await temporal.workflow.getHandle(workflowId).signal(signal, { by: `api:${principal.keyId}`, reason });
+        // Secondary verification: the credential that sent the run's message cannot decide on its approval
+        // (the run ignores such a decision too, so a run that cannot answer the query now stays safe; here the
+        // caller is told).
+        if (action !== 'cancel') {
+          const status = await handle.query(statusQuery).catch((error: unknown) => {
+            if (error instanceof WorkflowNotFoundError) throw error;
+            return undefined;
+          });
+          if (status?.pendingApproval?.requestedBy === principal.keyId) {
+            await appendAudit(database.db, {
+              actor: `api:${principal.keyId}`,
+              action: `run.${action}`,
+              target: workflowId,
+              outcome: 'denied',
+              detail: { refused: 'requester' },
+            });
+            throw new ForbiddenError(`you requested this run; a second person has to ${action} it`);
+          }
+        }
+        await handle.signal(signal, { by: `api:${principal.keyId}`, reason, principal: principal.keyId });
       } catch (error) {
         if (error instanceof WorkflowNotFoundError)
           return c.json(errorBody('not_found', `no running run ${workflowId}`), 404);

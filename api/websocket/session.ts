@@ -5,7 +5,7 @@
 import WebSocket from 'ws';
 import { WS_CHANNEL } from '../../channels/websocket/adapter.js';
 import { type ClientFrame, type ErrorFrame, errorFrame, parseClientFrame } from '../../channels/websocket/frames.js';
-import { BadRequestError, UnavailableError } from '../../core/errors.js';
+import { BadRequestError, ForbiddenError, UnavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { toInboundMessage } from '../../core/message-input.js';
 import type { Metrics } from '../../core/metrics.js';
@@ -14,6 +14,7 @@ import { type AcceptDeps, acceptMessage, noteRefused } from '../../runs/accept-m
 import { isRunOpen } from '../../runs/is-run-open.js';
 import { followRunEvents, type RunEvent, runsFollowedAt } from '../../runs/run-event-feed.js';
 import type { Principal } from '../admin-keys.js';
+import { type BoundSender, bindSender } from '../sender-identity.js';
 import { createSendGate } from '../stream-backpressure.js';
 import { may, type StreamGuards } from '../stream-guards.js';
 
@@ -82,7 +83,14 @@ export function openSession(ws: WebSocket, principal: Principal, url: URL, deps:
       const text = `too many requests for this credential; retry in ${budget.retryAfterSeconds} s`;
       return send(errorFrame('rate_limited', text, frame.message_id));
     }
-    const message = toInboundMessage(WS_CHANNEL, frame, now());
+    let bound: BoundSender;
+    try {
+      bound = await bindSender(db, principal, WS_CHANNEL, frame.sender);
+    } catch (error) {
+      if (!(error instanceof ForbiddenError)) throw error;
+      return send(errorFrame('forbidden', error.message, frame.message_id));
+    }
+    const message = toInboundMessage(WS_CHANNEL, frame, now(), bound);
     try {
       const run = await acceptMessage({ ...deps, logger }, message, { transport: 'websocket', owner: principal.keyId });
       follower.follow(run.workflowId, run.duplicate ? resumedAfter : 0);

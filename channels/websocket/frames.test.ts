@@ -30,7 +30,10 @@ describe('parseClientFrame', () => {
   });
 
   it('names the first bad field and echoes the message id', () => {
-    const parsed = parseClientFrame('{"type":"message","message_id":"m1","conversation_id":"c1","text":"x"}');
+    // A missing sender is the caller itself (api/sender-identity.ts); a malformed one is a bad field.
+    const parsed = parseClientFrame(
+      '{"type":"message","message_id":"m1","conversation_id":"c1","sender":"someone","text":"x"}',
+    );
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.error.error.code).toBe('bad_request');
