@@ -41,6 +41,19 @@ describe('withPiiMasking', () => {
     expect(result.message.toolCalls[0]!.arguments).toBe('{"to":"13812345678"}');
   });
 
+  it('restores tool arguments even when irreversible, so a tool gets the address the sender gave', async () => {
+    const { client, seen } = recordingModel(() => ({
+      content: 'Fetching [IP_1].',
+      toolCalls: [{ id: 'c', name: 'http_get', arguments: '{"url":"http://[IP_1]:8080/status"}' }],
+    }));
+    const result = await withPiiMasking(client, { reversible: false }).chat({
+      messages: [{ role: 'user', content: 'Is http://10.1.2.3:8080/status up?' }],
+    });
+    expect(JSON.stringify(seen[0])).not.toContain('10.1.2.3');
+    expect(result.message.toolCalls[0]!.arguments).toBe('{"url":"http://10.1.2.3:8080/status"}');
+    expect(result.message.content).toBe('Fetching [IP_1].');
+  });
+
   it('keeps placeholders in the answer when irreversible', async () => {
     const { client } = recordingModel(() => ({ content: 'I will call [PHONE_1].', toolCalls: [] }));
     const result = await withPiiMasking(client, { reversible: false }).chat({

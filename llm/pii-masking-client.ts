@@ -1,7 +1,7 @@
 // Wraps an LlmClient so personal data never leaves for a remote model: every outgoing message is masked
-// with placeholders first. In reversible mode the placeholders in the model's answer and tool-call arguments
-// are restored inside the same call, so replies and tools see real values while the vendor never does;
-// in irreversible mode the model's output keeps the placeholders.
+// with placeholders first. Tool-call arguments are always restored inside the same call: the tools run here,
+// on values the sender gave, and a URL with the sender's IP address must reach http_get as that address, not
+// as [IP_1]. The model's answer text is restored only in reversible mode; otherwise it keeps the placeholders.
 import { maskPii, type PiiVault, unmaskPii } from '../pii/masking.js';
 import type { AssistantMessage, ChatMessage, LlmClient } from './types.js';
 
@@ -9,7 +9,7 @@ export interface PiiMaskingOptions {
   reversible: boolean;
 }
 
-function maskMessages(messages: ChatMessage[], reversible: boolean): { messages: ChatMessage[]; vault: PiiVault } {
+function maskMessages(messages: ChatMessage[]): { messages: ChatMessage[]; vault: PiiVault } {
   // One vault across the whole request: the same value gets the same placeholder in every message.
   let vault: PiiVault = {};
   const mask = (text: string) => {
@@ -29,13 +29,13 @@ function maskMessages(messages: ChatMessage[], reversible: boolean): { messages:
         return { ...message, content: mask(message.content) };
     }
   });
-  return { messages: masked, vault: reversible ? vault : {} };
+  return { messages: masked, vault };
 }
 
-function restore(message: AssistantMessage, vault: PiiVault): AssistantMessage {
+function restore(message: AssistantMessage, vault: PiiVault, reversible: boolean): AssistantMessage {
   if (Object.keys(vault).length === 0) return message;
   return {
-    content: unmaskPii(message.content, vault),
+    content: reversible ? unmaskPii(message.content, vault) : message.content,
     toolCalls: message.toolCalls.map((call) => ({ ...call, arguments: unmaskPii(call.arguments, vault) })),
   };
 }
@@ -45,9 +45,9 @@ export function withPiiMasking(client: LlmClient, options: PiiMaskingOptions): L
     provider: client.provider,
     model: client.model,
     async chat(request, chatOptions) {
-      const { messages, vault } = maskMessages(request.messages, options.reversible);
+      const { messages, vault } = maskMessages(request.messages);
       const result = await client.chat({ ...request, messages }, chatOptions);
-      return { ...result, message: restore(result.message, vault) };
+      return { ...result, message: restore(result.message, vault, options.reversible) };
     },
   };
 }
