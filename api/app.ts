@@ -7,6 +7,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { NotFoundError } from '../core/errors.js';
 import { docsRoute, openApiRoute } from './api-routes.js';
+import { consoleRoutes } from './console/app.js';
 import type { ApiDeps, ApiEnv } from './deps.js';
 import { createErrorHandler } from './errors.js';
 import { createGuards } from './guards.js';
@@ -38,6 +39,11 @@ export function createApp(deps: ApiDeps) {
   // Temporal's codec server protocol for the UI and CLI: decrypts run payloads for authorized callers.
   app.use('/codec/*', guards.codec);
   app.route('/', codecRoutes(deps));
+  // The console: HTML for people, not API, so it is mounted as its own app (not described in /openapi.json)
+  // with its own authentication: a session cookie and CSRF tokens (api/console/sessions.ts).
+  const consoleApp = consoleRoutes(deps);
+  consoleApp.onError(createErrorHandler(deps.logger));
+  app.mount('/console', consoleApp.fetch, { replaceRequest: false });
   app.use('/v1/*', guards.v1);
   // After the guards, so only an authorized caller gets a body read at all, and then at most this much.
   app.use('/v1/*', limitBody(MAX_API_BODY_BYTES, 'request bodies'));

@@ -1,0 +1,251 @@
+/** @jsxImportSource hono/jsx */
+// The Conduit console at /console: the few screens the Temporal UI cannot provide, server-rendered with Hono
+// JSX (no build step: tsx compiles it with the rest under `npm start`). It has its own authentication (a
+// session cookie from signing in with an API key, api/console/sessions.ts) instead of the /v1 bearer guards,
+// checks the same RBAC permissions as the API routes and calls the same domain code, never HTTP to itself.
+import { readFileSync } from 'node:fs';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { and, desc, eq } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { appendAudit } from '../../audit/chain.js';
+import { jobs } from '../../db/schema.js';
+import { approveSignal, rejectSignal } from '../../runs/contract.js';
+import { can, type Permission } from '../../security/rbac.js';
+import type { ApiDeps } from '../deps.js';
+import { limitBody } from '../middleware/body-limit.js';
+import { Page } from './layout.js';
+import { type ConsoleSession, csrfMatches, SESSION_COOKIE, SESSION_TTL_MS, SessionStore } from './sessions.js';
+
+const stylesheet = readFileSync(new URL('./console.css', import.meta.url), 'utf8');
+/** Form bodies are a key, a token and a reason: small. */
+const MAX_FORM_BYTES = 16 * 1024;
+
+type ConsoleEnv = { Variables: { session: ConsoleSession } };
+
+export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
+  const { database, verifyApiKey } = deps;
+  const app = new Hono<ConsoleEnv>();
+  app.use('/console/*', limitBody(MAX_FORM_BYTES, 'console forms'));
+
+  app.get('/console/console.css', (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.body(stylesheet, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  app.get('/console/login', (c) => c.html(<SignIn />));
+
+  app.post('/console/login', async (c) => {
+    const form = await c.req.parseBody();
+    const key = typeof form['key'] === 'string' ? form['key'].trim() : '';
+    const principal = key ? await verifyApiKey(key) : undefined;
+    if (!principal) {
+      await appendAudit(database.db, { actor: 'console', action: 'console.sign_in', outcome: 'denied', detail: {} });
+      return c.html(<SignIn error="That key was not accepted." />, 401);
+    }
+    const session = sessions.create(principal);
+    setCookie(c, SESSION_COOKIE, session.id, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: new URL(c.req.url).protocol === 'https:',
+      path: '/console',
+      maxAge: Math.floor(SESSION_TTL_MS / 1000),
+    });
+    await appendAudit(database.db, { actor: `api:${principal.keyId}`, action: 'console.sign_in', detail: {} });
+    return c.redirect('/console', 303);
+  });
+
+  // Everything below needs a session; form POSTs also need the session's CSRF token.
+  app.use('/console/*', async (c, next) => {
+    const session = sessions.get(getCookie(c, SESSION_COOKIE));
+    if (!session) {
+      if (c.req.method === 'GET') return c.redirect('/console/login', 303);
+      return c.html(<SignIn error="Your session has ended; sign in again." />, 401);
+    }
+    if (c.req.method === 'POST') {
+      const form = await c.req.parseBody();
+      if (!csrfMatches(session, form['csrf'])) return c.text('The form is stale or forged (CSRF check failed).', 403);
+    }
+    c.set('session', session);
+    await next();
+  });
+  app.get('/console', (c) => c.redirect('/console/approvals', 303));
+
+  app.post('/console/logout', (c) => {
+    sessions.delete(c.get('session').id);
+    deleteCookie(c, SESSION_COOKIE, { path: '/console' });
+    return c.redirect('/console/login', 303);
+  });
+
+  app.get('/console/approvals', async (c) => {
+    const session = c.get('session');
+    if (!allowed(session, 'jobs:read')) return forbidden(c, session, 'jobs:read');
+    const pending = await database.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.kind, 'approval'), eq(jobs.status, 'pending')))
+      .orderBy(desc(jobs.createdAt))
+      .limit(200);
+    const notice = c.req.query('notice');
+    const mayDecide = allowed(session, 'runs:decide');
+    return c.html(
+      <Page title="Approvals" session={session} current="/console/approvals">
+        <h1>Approvals inbox</h1>
+        {notice ? (
+          <p class="notice" role="status">
+            {notice}
+          </p>
+        ) : null}
+        {pending.length === 0 ? (
+          <p>No sensitive tool call is waiting for a decision.</p>
+        ) : (
+          <table>
+            <caption class="visually-hidden">Pending approvals, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Requested</th>
+                <th scope="col">Tool call (the model's arguments)</th>
+                <th scope="col">Asked by</th>
+                <th scope="col">Run</th>
+                <th scope="col">Decision</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pending.map((job) => (
+                <tr>
+                  <td>{job.createdAt.toISOString().replace('T', ' ').slice(0, 19)} UTC</td>
+                  <td>
+                    <code>{job.summary}</code>
+                  </td>
+                  <td>
+                    {job.ownerId} <small>via {job.channel}</small>
+                  </td>
+                  <td>
+                    <code>{job.workflowId}</code>
+                  </td>
+                  <td>
+                    {mayDecide ? (
+                      <form method="post" action={`/console/approvals/${encodeURIComponent(job.id)}`} class="actions">
+                        <input type="hidden" name="csrf" value={session.csrf} />
+                        <label class="visually-hidden" for={`reason-${job.id}`}>
+                          Reason for {job.id}
+                        </label>
+                        <input id={`reason-${job.id}`} name="reason" placeholder="reason (optional)" maxlength={200} />
+                        <button type="submit" name="decision" value="approve" class="primary">
+                          Approve
+                        </button>
+                        <button type="submit" name="decision" value="reject" class="danger">
+                          Reject
+                        </button>
+                      </form>
+                    ) : (
+                      <small>your role cannot decide</small>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Page>,
+    );
+  });
+
+  app.post('/console/approvals/:jobId', async (c) => {
+    const session = c.get('session');
+    if (!allowed(session, 'runs:decide')) return forbidden(c, session, 'runs:decide');
+    const form = await c.req.parseBody();
+    const decision = form['decision'] === 'approve' ? 'approve' : form['decision'] === 'reject' ? 'reject' : undefined;
+    if (!decision) return c.text('decision must be approve or reject', 400);
+    const reason = typeof form['reason'] === 'string' && form['reason'].trim() ? form['reason'].trim() : undefined;
+    const notice = await decideApproval(deps, session, c.req.param('jobId'), decision, reason);
+    return c.redirect(`/console/approvals?notice=${encodeURIComponent(notice)}`, 303);
+  });
+
+  return app;
+}
+
+/**
+ * The console's approve/reject, acting as the signed-in principal exactly as POST /v1/runs/:id/{approve,reject}
+ * does: the same signal with `by: api:<keyId>`, the same audit row. The person who asked cannot decide on their
+ * own request (on the api channel the job's owner is the sending principal).
+ */
+async function decideApproval(
+  { database, temporal }: Pick<ApiDeps, 'database' | 'temporal'>,
+  session: ConsoleSession,
+  jobId: string,
+  decision: 'approve' | 'reject',
+  reason: string | undefined,
+): Promise<string> {
+  const { keyId } = session.principal;
+  const [job] = await database.db.select().from(jobs).where(eq(jobs.id, jobId));
+  if (job?.kind !== 'approval') return `No approval ${jobId}.`;
+  if (job.status !== 'pending') return `Approval ${jobId} is already ${job.status}.`;
+  const audit = (outcome: 'success' | 'denied', detail: Record<string, unknown>) =>
+    appendAudit(database.db, {
+      actor: `api:${keyId}`,
+      action: `run.${decision}`,
+      target: job.workflowId,
+      outcome,
+      detail: { jobId, via: 'console', ...detail },
+    });
+  if (job.ownerId === keyId) {
+    await audit('denied', { refused: 'requester' });
+    return `You requested ${jobId}; a second person has to ${decision} it.`;
+  }
+  try {
+    await temporal.workflow
+      .getHandle(job.workflowId)
+      .signal(decision === 'approve' ? approveSignal : rejectSignal, { by: `api:${keyId}`, reason });
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return `The run behind ${jobId} has already finished.`;
+    throw error;
+  }
+  await audit('success', { reason: reason?.slice(0, 200) });
+  return `${decision === 'approve' ? 'Approved' : 'Rejected'} ${jobId}.`;
+}
+
+function allowed(session: ConsoleSession, permission: Permission): boolean {
+  const { principal } = session;
+  return can(principal.roles ?? [principal.role], permission);
+}
+
+function forbidden(c: Context<ConsoleEnv>, session: ConsoleSession, permission: Permission) {
+  return c.html(
+    <Page title="Not allowed" session={session}>
+      <h1>Not allowed</h1>
+      <p class="error">
+        Your role ({session.principal.role}) lacks the <code>{permission}</code> permission for this screen.
+      </p>
+    </Page>,
+    403,
+  );
+}
+
+function SignIn(props: { error?: string }) {
+  return (
+    <Page title="Sign in">
+      <div class="signin">
+        <h1>Sign in</h1>
+        {props.error ? (
+          <p class="error" role="alert">
+            {props.error}
+          </p>
+        ) : null}
+        <form method="post" action="/console/login">
+          <label for="key">API key</label>
+          <input id="key" name="key" type="password" autocomplete="off" required size={40} />
+          <p>
+            <button type="submit" class="primary">
+              Sign in
+            </button>
+          </p>
+        </form>
+        <p>
+          <small>The key is checked once; the browser keeps only a session cookie.</small>
+        </p>
+      </div>
+    </Page>
+  );
+}
