@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { appendAudit } from '../../audit/chain.js';
 import { jobs } from '../../db/schema.js';
-import { approveSignal, rejectSignal } from '../../runs/contract.js';
+import { approveSignal, rejectSignal, statusQuery } from '../../runs/contract.js';
 import { can, type Permission } from '../../security/rbac.js';
 import type { ApiDeps } from '../deps.js';
 import { limitBody } from '../middleware/body-limit.js';
@@ -190,14 +190,23 @@ async function decideApproval(
       outcome,
       detail: { jobId, via: 'console', ...detail },
     });
-  if (job.ownerId === keyId) {
-    await audit('denied', { refused: 'requester' });
-    return `You requested ${jobId}; a second person has to ${decision} it.`;
-  }
+  const handle = temporal.workflow.getHandle(job.workflowId);
   try {
-    await temporal.workflow
-      .getHandle(job.workflowId)
-      .signal(decision === 'approve' ? approveSignal : rejectSignal, { by: `api:${keyId}`, reason });
+    // The run names the principal that asked (pendingApproval.requestedBy); the run ignores that principal's
+    // decision too, so this check only tells the person why nothing happens.
+    const status = await handle.query(statusQuery).catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) throw error;
+      return undefined;
+    });
+    if (job.ownerId === keyId || status?.pendingApproval?.requestedBy === keyId) {
+      await audit('denied', { refused: 'requester' });
+      return `You requested ${jobId}; a second person has to ${decision} it.`;
+    }
+    await handle.signal(decision === 'approve' ? approveSignal : rejectSignal, {
+      by: `api:${keyId}`,
+      reason,
+      principal: keyId,
+    });
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return `The run behind ${jobId} has already finished.`;
     throw error;
