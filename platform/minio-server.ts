@@ -13,11 +13,17 @@ export interface RunningMinio {
   stop(): Promise<void>;
 }
 
-export async function startMinio(projectRoot: string, dataDir: string, progress: Progress): Promise<RunningMinio> {
+export async function startMinio(
+  projectRoot: string,
+  dataDir: string,
+  progress: Progress,
+  /** A fixed port (the fault suite starts MinIO again where it was); a free one otherwise. */
+  ports: { port?: number; consolePort?: number } = {},
+): Promise<RunningMinio> {
   const tool = await acquireGoTool(projectRoot, minioSpec, progress);
   if (!tool) throw new Error('MinIO: no `minio` on PATH or in .tools/bin and no Go toolchain to build it');
   await mkdir(dataDir, { recursive: true });
-  const [port, consolePort] = [await freePort(), await freePort()];
+  const [port, consolePort] = [ports.port ?? (await freePort()), ports.consolePort ?? (await freePort())];
   const accessKey = 'conduit-test';
   const secretKey = 'conduit-test-secret';
   const child = spawn(

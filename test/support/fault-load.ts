@@ -48,18 +48,25 @@ export interface LoadOptions {
   callbackUrl: string;
   ratePerSecond: number;
   durationMs: number;
+  /** The text of the index-th message (default `/echo <message id>`). */
+  text?: (messageId: string, index: number) => string;
   /** Faults to inject, each once, when the load reaches its time. */
   faults?: Array<{ atMs: number; inject: () => void | Promise<void> }>;
 }
 
 /** Sends one message until it is acknowledged (or refused for good), waiting Retry-After after each 503. */
-async function sendUntilAcknowledged(options: LoadOptions, messageId: string, started: number): Promise<Delivery> {
+async function sendUntilAcknowledged(
+  options: LoadOptions,
+  messageId: string,
+  index: number,
+  started: number,
+): Promise<Delivery> {
   const delivery: Delivery = { messageId, statuses: [], answerMs: [] };
   const raw = JSON.stringify({
     message_id: messageId,
     conversation_id: `load-${messageId}`,
     sender: { id: 'load' },
-    text: `/echo ${messageId}`,
+    text: options.text?.(messageId, index) ?? `/echo ${messageId}`,
     callback_url: options.callbackUrl,
   });
   const deadline = performance.now() + 90_000;
@@ -111,7 +118,7 @@ export async function runLoad(options: LoadOptions): Promise<{ deliveries: Deliv
       faultsAt.push(performance.now() - started);
       pending.push(Promise.resolve(fault.inject()));
     }
-    senders.push(sendUntilAcknowledged(options, `load-${index}-${randomBytes(4).toString('hex')}`, started));
+    senders.push(sendUntilAcknowledged(options, `load-${index}-${randomBytes(4).toString('hex')}`, index, started));
   }
   const deliveries = await Promise.all(senders);
   await Promise.all(pending);
