@@ -4,7 +4,10 @@
 import type { Child } from 'hono/jsx';
 import type { ConsoleSession } from './sessions.js';
 
-export const SCREENS = [{ path: '/console', label: 'Approvals' }] as const;
+export const SCREENS = [
+  { path: '/console/approvals', label: 'Approvals' },
+  { path: '/console/runs', label: 'Runs' },
+] as const;
 
 export function Page(props: { title: string; session?: ConsoleSession; current?: string; children?: Child }) {
   const { title, session, current, children } = props;

@@ -1,0 +1,57 @@
+// The console's runs screen in headless Chromium against the real stack: a finished run is listed, filtered by
+// the search attributes the workflow sets (channel, outcome), and a filter that matches nothing lists nothing.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, outputDir, type TestBrowser } from './support/browser.js';
+import { seriousAxeViolations, signIn } from './support/console.js';
+import { startTestPlatform, type TestPlatform } from './support/platform.js';
+
+let platform: TestPlatform;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await platform?.stop();
+});
+
+describe('the console runs screen', () => {
+  it('lists a finished run and filters by channel and outcome', async () => {
+    const response = await platform.api('/v1/messages?wait=10', {
+      method: 'POST',
+      body: JSON.stringify({ conversation_id: 'console-runs', text: `/echo runs ${randomBytes(4).toString('hex')}` }),
+    });
+    expect(response.status).toBe(200);
+    const { workflowId } = (await response.json()) as { workflowId: string };
+
+    const page = await browser.context.newPage();
+    await signIn(page, platform.apiUrl, platform.adminKey);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByLabel('Channel').fill('api');
+    await page.getByLabel('Outcome').fill('replied');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    // Visibility is eventually consistent: reload until the run is listed.
+    const row = page.getByRole('row').filter({ hasText: workflowId });
+    for (let attempt = 0; attempt < 20 && (await row.count()) === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await page.reload();
+    }
+    expect(await row.textContent()).toContain('replied');
+    expect(await page.content()).toContain("ConduitChannel = 'api'");
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(outputDir, 'console-runs.png'), fullPage: true });
+
+    await page.getByLabel('Channel').fill('feishu');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No run matches.').waitFor();
+
+    await page.getByLabel('Channel').fill("api' OR 1=1");
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.close();
+  });
+});
