@@ -15,6 +15,7 @@ import { approveSignal, rejectSignal, statusQuery } from '../../runs/contract.js
 import { can, type Permission } from '../../security/rbac.js';
 import type { ApiDeps } from '../deps.js';
 import { limitBody } from '../middleware/body-limit.js';
+import { readiness } from '../routes/health.js';
 import { Page } from './layout.js';
 import { type ConsoleSession, csrfMatches, SESSION_COOKIE, SESSION_TTL_MS, SessionStore } from './sessions.js';
 
@@ -223,6 +224,50 @@ export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
             </tbody>
           </table>
         )}
+      </Page>,
+    );
+  });
+
+  app.get('/console/health', async (c) => {
+    const session = c.get('session');
+    if (!allowed(session, 'runs:read')) return forbidden(c, session, 'runs:read');
+    const { components } = await readiness(deps);
+    const labels = { temporal: 'Temporal', database: 'Database', objectStore: 'Object store' } as const;
+    return c.html(
+      <Page title="Health" session={session} current="/console/health">
+        <h1>Health</h1>
+        <h2>Readiness (the /readyz checks)</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Component</th>
+              <th scope="col">State</th>
+              <th scope="col">Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(Object.keys(labels) as Array<keyof typeof labels>).map((name) => {
+              const result = components[name];
+              return (
+                <tr>
+                  <td>{labels[name]}</td>
+                  <td>{result.ok ? 'up' : 'down'}</td>
+                  <td>{result.ok ? '' : result.error}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        <h2>Channels</h2>
+        <p>
+          Adapters configured in this process: {[...deps.channels.keys()].sort().join(', ') || 'none'}. Stream
+          connection state, last delivery and last error are not exposed by the channel layer yet.
+        </p>
+        <h2>Model providers and alerts</h2>
+        <p>
+          The llm layer does not expose its last success or failover state to the API yet, and the alert rules' state
+          lives in Prometheus/Alertmanager (docs/operations.md); neither is shown here.
+        </p>
       </Page>,
     );
   });

@@ -7,6 +7,7 @@ import type { ConsoleSession } from './sessions.js';
 export const SCREENS = [
   { path: '/console/approvals', label: 'Approvals' },
   { path: '/console/runs', label: 'Runs' },
+  { path: '/console/health', label: 'Health' },
 ] as const;
 
 export function Page(props: { title: string; session?: ConsoleSession; current?: string; children?: Child }) {

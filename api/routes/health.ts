@@ -49,19 +49,26 @@ export const metricsRoute = defineRoute({
 
 export const healthRouteList = [livenessRoute, readinessRoute, metricsRoute];
 
-export function healthRoutes({ temporal, database, blobs, config, metrics }: ApiDeps) {
+/** The /readyz checks, also shown on the console's health screen. */
+export async function readiness({ temporal, database, blobs, config }: ApiDeps) {
+  const [temporalCheck, databaseCheck, storeCheck] = await Promise.all([
+    check(() => temporal.workflowService.describeNamespace({ namespace: config.temporal.namespace })),
+    check(() => database.ping()),
+    check(() => blobs.ping()),
+  ]);
+  const components = { temporal: temporalCheck, database: databaseCheck, objectStore: storeCheck };
+  const failed = Object.entries(components)
+    .filter(([, result]) => !result.ok)
+    .map(([name]) => name);
+  return { components, failed };
+}
+
+export function healthRoutes(deps: ApiDeps) {
+  const { config, metrics } = deps;
   const app = new OpenAPIHono<ApiEnv>();
   serve(app, livenessRoute, (c) => c.json({ status: 'ok' }));
   serve(app, readinessRoute, async (c) => {
-    const [temporalCheck, databaseCheck, storeCheck] = await Promise.all([
-      check(() => temporal.workflowService.describeNamespace({ namespace: config.temporal.namespace })),
-      check(() => database.ping()),
-      check(() => blobs.ping()),
-    ]);
-    const components = { temporal: temporalCheck, database: databaseCheck, objectStore: storeCheck };
-    const failed = Object.entries(components)
-      .filter(([, result]) => !result.ok)
-      .map(([name]) => name);
+    const { components, failed } = await readiness(deps);
     return c.json(
       { status: failed.length === 0 ? 'ready' : 'unavailable', failed, components },
       failed.length === 0 ? 200 : 503,
