@@ -19,6 +19,9 @@ afterAll(async () => {
   await platform?.stop();
 });
 
+const whoami = async (key: string) =>
+  (await fetch(`${platform.apiUrl}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } })).status;
+
 describe('the console runs screen', () => {
   it('lists a finished run and filters by channel and outcome', async () => {
     const response = await platform.api('/v1/messages?wait=10', {
@@ -66,6 +69,29 @@ describe('the console runs screen', () => {
     }
     expect(await seriousAxeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(outputDir, 'console-health.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('creates a key, shows it once, and revokes it', async () => {
+    const page = await browser.context.newPage();
+    await signIn(page, platform.apiUrl, platform.adminKey);
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByLabel('Name').fill('console-made');
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = await page.getByLabel('New key').inputValue();
+    expect(await whoami(key)).toBe(200);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(outputDir, 'console-keys.png'), fullPage: true });
+    const id = (await page.getByRole('status').locator('code').first().textContent()) ?? '';
+    await page.goto(`${platform.apiUrl}/console/keys`);
+    expect(await page.getByLabel('New key').count()).toBe(0);
+    await page.getByRole('button', { name: `Revoke ${id}` }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Revoked ${id}.` })
+      .waitFor();
+    expect(await whoami(key)).toBe(401);
     await page.close();
   });
 });

@@ -8,6 +8,7 @@ export const SCREENS = [
   { path: '/console/approvals', label: 'Approvals' },
   { path: '/console/runs', label: 'Runs' },
   { path: '/console/health', label: 'Health' },
+  { path: '/console/keys', label: 'Keys' },
 ] as const;
 
 export function Page(props: { title: string; session?: ConsoleSession; current?: string; children?: Child }) {
