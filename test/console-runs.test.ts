@@ -94,4 +94,16 @@ describe('the console runs screen', () => {
     expect(await whoami(key)).toBe(401);
     await page.close();
   });
+
+  it('browses the audit log and verifies the chain', async () => {
+    const page = await browser.context.newPage();
+    await signIn(page, platform.apiUrl, platform.adminKey);
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('cell', { name: 'console.sign_in' }).first().waitFor();
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await page.getByRole('status').filter({ hasText: 'The chain verifies' }).waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(outputDir, 'console-audit.png'), fullPage: true });
+    await page.close();
+  });
 });

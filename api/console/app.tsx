@@ -9,8 +9,8 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { appendAudit } from '../../audit/chain.js';
-import { jobs } from '../../db/schema.js';
+import { type AuditVerification, appendAudit, verifyAuditChain } from '../../audit/chain.js';
+import { auditLog, jobs } from '../../db/schema.js';
 import { approveSignal, rejectSignal, statusQuery } from '../../runs/contract.js';
 import { can, isRole, type Permission, ROLES } from '../../security/rbac.js';
 import { type Role as ApiKeyRole, createApiKey, listApiKeys, revokeApiKey } from '../admin-keys.js';
@@ -380,6 +380,66 @@ export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
     const revoked = await revokeApiKey(database.db, id, `api:${session.principal.keyId}`);
     const notice = revoked ? `Revoked ${id}.` : `No active key ${id}.`;
     return c.redirect(`/console/keys?notice=${encodeURIComponent(notice)}`, 303);
+  });
+
+  const auditPage = async (c: Context<ConsoleEnv>, verification?: AuditVerification) => {
+    const session = c.get('session');
+    const rows = await database.db.select().from(auditLog).orderBy(desc(auditLog.sequence)).limit(100);
+    return c.html(
+      <Page title="Audit log" session={session} current="/console/audit">
+        <h1>Audit log</h1>
+        <form method="post" action="/console/audit/verify">
+          <input type="hidden" name="csrf" value={session.csrf} />
+          <button type="submit">Verify the chain</button>
+        </form>
+        {verification ? (
+          <p class={verification.ok ? 'notice' : 'error'} role="status">
+            {verification.ok
+              ? `The chain verifies: ${verification.checked} rows checked.`
+              : `The chain is broken at row ${verification.firstBadSequence}: ${verification.reason ?? ''}`}
+          </p>
+        ) : null}
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">At</th>
+              <th scope="col">Actor</th>
+              <th scope="col">Action</th>
+              <th scope="col">Target</th>
+              <th scope="col">Outcome</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr>
+                <td>{row.sequence}</td>
+                <td>{row.at.toISOString().replace('T', ' ').slice(0, 19)} UTC</td>
+                <td>{row.actor}</td>
+                <td>{row.action}</td>
+                <td>
+                  <code>{row.target ?? ''}</code>
+                </td>
+                <td>{row.outcome}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Page>,
+    );
+  };
+
+  app.get('/console/audit', async (c) => {
+    const session = c.get('session');
+    if (!allowed(session, 'audit:read')) return forbidden(c, session, 'audit:read');
+    return auditPage(c);
+  });
+
+  app.post('/console/audit/verify', async (c) => {
+    const session = c.get('session');
+    if (!allowed(session, 'audit:read')) return forbidden(c, session, 'audit:read');
+    const verification = deps.auditMonitor ? await deps.auditMonitor.check() : await verifyAuditChain(database.db);
+    return auditPage(c, verification);
   });
 
   app.post('/console/approvals/:jobId', async (c) => {

@@ -9,6 +9,7 @@ export const SCREENS = [
   { path: '/console/runs', label: 'Runs' },
   { path: '/console/health', label: 'Health' },
   { path: '/console/keys', label: 'Keys' },
+  { path: '/console/audit', label: 'Audit' },
 ] as const;
 
 export function Page(props: { title: string; session?: ConsoleSession; current?: string; children?: Child }) {
