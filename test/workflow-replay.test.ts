@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { workflowsPath } from '../workers/create-worker.js';
+import { prepareWorkflowBundle } from '../workers/workflow-bundle.js';
 import { historyDataConverter } from './histories/payload-key.js';
 
 const folder = fileURLToPath(new URL('./histories/', import.meta.url));
@@ -31,10 +31,10 @@ describe('recorded workflow histories', () => {
     expect([...types].sort()).toEqual(['handleMessage', 'reminder', 'retentionPurge']);
 
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories(
-      { workflowsPath, dataConverter: historyDataConverter() },
-      histories,
-    )) {
+    // The same cached bundle the workers load (workers/workflow-bundle.ts): what is replayed is what runs.
+    const dataConverter = historyDataConverter();
+    const { bundle } = await prepareWorkflowBundle({ dataConverter });
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);

@@ -1,12 +1,12 @@
 // Builds the Temporal worker for Conduit's task queue: the workflow bundle plus activities wired to their
 // dependencies. Tuning knobs live here so benchmarks and deployments change them in one place.
-import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, type TLSConfig, Worker, type WorkerOptions } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { activityTelemetry } from './activity-telemetry.js';
+import { prepareWorkflowBundle } from './workflow-bundle.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export { workflowsPath } from './workflow-bundle.js';
 
 export interface WorkerSettings {
   address: string;
@@ -30,11 +30,16 @@ export interface WorkerSettings {
 
 export async function createWorker(settings: WorkerSettings, deps: ActivityDeps): Promise<Worker> {
   const connection = await NativeConnection.connect({ address: settings.address, tls: settings.tls });
+  // Built once per distinct workflow source and reused by every later start (workers/workflow-bundle.ts).
+  const { bundle } = await prepareWorkflowBundle({
+    dataConverter: settings.dataConverter,
+    log: (line) => deps.logger.info(line),
+  });
   return Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    workflowsPath,
+    workflowBundle: bundle,
     dataConverter: settings.dataConverter,
     activities: createActivities(deps),
     interceptors: { activity: [activityTelemetry(deps)] },

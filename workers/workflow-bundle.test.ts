@@ -1,0 +1,65 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { failureConverterPath } from '../security/keys.js';
+import { prepareWorkflowBundle, workflowBundleKey } from './workflow-bundle.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'conduit-bundle-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('workflow bundle cache key', () => {
+  it('changes when the entry or a file it imports changes, and not otherwise', async () => {
+    const dir = await tempDir();
+    const entry = join(dir, 'index.ts');
+    await writeFile(entry, "export { greet } from './greet.js';\n");
+    await writeFile(
+      join(dir, 'greet.ts'),
+      "import type { X } from './types.js';\nexport async function greet() { return 'hi'; }\n",
+    );
+    await writeFile(join(dir, 'types.ts'), 'export type X = string;\n');
+    await writeFile(join(dir, 'unrelated.ts'), 'export const a = 1;\n');
+    const first = await workflowBundleKey({ workflowsPath: entry });
+    expect(await workflowBundleKey({ workflowsPath: entry })).toBe(first);
+
+    await writeFile(join(dir, 'unrelated.ts'), 'export const a = 2;\n');
+    expect(await workflowBundleKey({ workflowsPath: entry })).toBe(first);
+
+    await writeFile(join(dir, 'greet.ts'), "export async function greet() { return 'hello'; }\n");
+    const second = await workflowBundleKey({ workflowsPath: entry });
+    expect(second).not.toBe(first);
+
+    // The converter the SDK bundles into the sandbox is an input too.
+    expect(await workflowBundleKey({ workflowsPath: entry, dataConverter: { failureConverterPath } })).not.toBe(second);
+  });
+
+  it('covers the real workflow sources, and a second start reuses the bundle without webpack', async () => {
+    const cacheDir = await tempDir();
+    const lines: string[] = [];
+    const options = { cacheDir, dataConverter: { failureConverterPath }, log: (line: string) => lines.push(line) };
+    const built = await prepareWorkflowBundle(options);
+    expect(built.reused).toBe(false);
+    expect(built.codePath).toBe(join(cacheDir, `workflow-bundle-${built.key}.js`));
+    const path = built.codePath as string;
+    const { mtimeMs } = await stat(path);
+    expect(await readFile(path, 'utf8')).toContain('handleMessage');
+
+    const again = await prepareWorkflowBundle(options);
+    expect(again).toMatchObject({ reused: true, key: built.key, bundle: { codePath: path } });
+    expect((await stat(path)).mtimeMs).toBe(mtimeMs);
+    expect(lines.at(-1)).toMatch(/reused/);
+
+    // A corrupt file (checksum differs) is bundled again, never loaded.
+    await writeFile(path, 'garbage');
+    const repaired = await prepareWorkflowBundle(options);
+    expect(repaired.reused).toBe(false);
+    expect(await readFile(path, 'utf8')).toContain('handleMessage');
+  }, 60_000);
+});
