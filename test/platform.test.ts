@@ -83,12 +83,12 @@ describe('the platform', () => {
   it('rejects a malformed message with a clear error naming the field', async () => {
     const response = await platform.api('/v1/messages', {
       method: 'POST',
-      body: JSON.stringify({ conversation_id: 'c', text: 'x' }),
+      body: JSON.stringify({ conversation_id: 'c', text: '' }),
     });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('bad_request');
-    expect(body.error.message).toMatch(/^sender/);
+    expect(body.error.message).toMatch(/^text/);
     const broken = await platform.api('/v1/messages', { method: 'POST', body: '{"conversation_id":' });
     expect(broken.status).toBe(400);
   });

@@ -2,19 +2,25 @@
 // smaller id that may still commit, a gap that can no longer fill stops holding events back, and a follower
 // delivers each event once and ends the run after its reply.
 import { asc, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { runEvents } from '../db/schema.js';
 import { followRunEvents, type RunEvent, readRunEvents, runsFollowedAt } from '../runs/run-event-feed.js';
 import { eventually } from './support/platform.js';
+import { createTestDatabase } from './support/postgres.js';
 
 let database: DatabaseHandle;
+let scratch: { url: string; drop(): Promise<void> } | undefined;
 
+// A database of its own: the feed holds events back behind any recent gap in the id sequence, and the shared test
+// database has gaps from every other file's concurrent inserts, which would make "held back" a matter of timing.
 beforeAll(async () => {
-  database = await openDatabase({ kind: 'postgres', url: inject('databaseUrl') });
+  scratch = await createTestDatabase(() => undefined);
+  database = await openDatabase({ kind: 'postgres', url: scratch.url });
 });
 afterAll(async () => {
   await database?.close();
+  await scratch?.drop();
 });
 
 const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;

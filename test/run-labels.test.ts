@@ -10,6 +10,7 @@ import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../api/admin-keys.js';
 import { ensureSearchAttributes } from '../platform/search-attributes.js';
 import type { RunStatus } from '../runs/contract.js';
 import { pseudonym } from '../runs/run-labels.js';
@@ -70,10 +71,16 @@ const intent = (name: string) => ({ json: { intent: name, confidence: 0.9, reaso
 const handle = (workflowId: string) => platform.temporal.workflow.getHandle(workflowId);
 const result = async (workflowId: string) => (await handle(workflowId).result()) as RunStatus;
 
-async function sendApi(text: string, conversation: string, sender = 'u-labels'): Promise<string> {
+/** Sends as the platform's admin key acting for `sender`, or as `key` itself (a second credential). */
+async function sendApi(text: string, conversation: string, key?: string): Promise<string> {
   const response = await platform.api('/v1/messages', {
     method: 'POST',
-    body: JSON.stringify({ conversation_id: conversation, sender: { id: sender, name: 'Zhang San' }, text }),
+    ...(key ? { headers: { authorization: `Bearer ${key}` } } : {}),
+    body: JSON.stringify({
+      conversation_id: conversation,
+      ...(key ? {} : { sender: { id: 'u-labels', name: 'Zhang San' } }),
+      text,
+    }),
   });
   expect(response.status).toBe(202);
   return ((await response.json()) as { workflowId: string }).workflowId;
@@ -185,7 +192,9 @@ describe('search attributes', () => {
 
     // Approved: the run goes on and its attributes follow, so it leaves the "waiting" list.
     llm.script({ text: 'Ordered tea.' });
-    await result(await sendApi(`/approve ${jobId}`, conversation, 'u-boss'));
+    // A second person is a second credential: a key with the approver role.
+    const boss = await createApiKey(platform.database.db, `labels-boss-${Date.now()}`, 'approver');
+    await result(await sendApi(`/approve ${jobId}`, conversation, boss.key));
     expect(await result(waiting)).toMatchObject({ outcome: 'replied' });
     await eventually(async () => {
       const ids = await listed(`WorkflowId = '${waiting}'`, [waiting]);

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../api/admin-keys.js';
 import { jobs, replyOutbox, runs } from '../db/schema.js';
 import type { RunStatus } from '../runs/contract.js';
 import { createScheduleReminderTool } from '../tools/builtin/schedule-reminder.js';
@@ -42,13 +43,15 @@ afterAll(async () => {
 });
 
 let sequence = 0;
-async function send(text: string, sender: string, conversation: string): Promise<string> {
+/** Sends as the platform's admin key acting for `sender`, or as `key` itself (a second credential). */
+async function send(text: string, sender: string, conversation: string, key?: string): Promise<string> {
   const response = await platform.api('/v1/messages', {
     method: 'POST',
+    ...(key ? { headers: { authorization: `Bearer ${key}` } } : {}),
     body: JSON.stringify({
       message_id: `tb-${Date.now()}-${sequence++}`,
       conversation_id: conversation,
-      sender: { id: sender },
+      ...(key ? {} : { sender: { id: sender } }),
       text,
     }),
   });
@@ -152,7 +155,9 @@ describe('HTTP tools', () => {
         ],
       },
     );
-    const workflowId = await send('check the status and order tea', 'hal', 'http');
+    // A second person is a second credential: a member asks, the admin key approves.
+    const hal = await createApiKey(platform.database.db, `tb-hal-${Date.now()}`, 'member');
+    const workflowId = await send('check the status and order tea', 'hal', 'http', hal.key);
     const jobId = await eventually(
       async () =>
         (await platform.temporal.workflow.getHandle(workflowId).query<RunStatus>('status')).pendingApproval?.jobId,

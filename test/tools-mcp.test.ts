@@ -3,6 +3,7 @@
 // its tools through the tool loop, each call one runTool activity.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../api/admin-keys.js';
 import type { RunStatus } from '../runs/contract.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
@@ -36,13 +37,15 @@ afterAll(async () => {
 });
 
 let sequence = 0;
-async function send(text: string, sender = 'mcp-user'): Promise<string> {
+/** Sends as the platform's admin key acting for `sender`, or as `key` itself (a second credential). */
+async function send(text: string, sender = 'mcp-user', key?: string): Promise<string> {
   const response = await platform!.api('/v1/messages', {
     method: 'POST',
+    ...(key ? { headers: { authorization: `Bearer ${key}` } } : {}),
     body: JSON.stringify({
       message_id: `mcp-${Date.now()}-${sequence++}`,
       conversation_id: 'mcp',
-      sender: { id: sender },
+      ...(key ? {} : { sender: { id: sender } }),
       text,
     }),
   });
@@ -99,7 +102,9 @@ describe('MCP tools in the pipeline', () => {
 
   it('asks for approval before a tool of a server not marked otherwise (sensitive by default)', async () => {
     llm.script(intent, { toolCalls: [{ id: 's', name: 'guarded__add', arguments: { a: 1, b: 2 } }] });
-    const workflowId = await send('add on the guarded server', 'asker');
+    // A second person is a second credential: a member asks, the admin key approves.
+    const asker = await createApiKey(platform!.database.db, `mcp-asker-${Date.now()}`, 'member');
+    const workflowId = await send('add on the guarded server', 'asker', asker.key);
     const jobId = await eventually(
       async () =>
         (await platform!.temporal.workflow.getHandle(workflowId).query<RunStatus>('status')).pendingApproval?.jobId,
