@@ -41,6 +41,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/', codecRoutes(deps));
   // The console: HTML for people, not API, so it is mounted as its own app (not described in /openapi.json)
   // with its own authentication: a session cookie and CSRF tokens (api/console/sessions.ts).
+  app.use('/console/*', guards.console);
   const consoleApp = consoleRoutes(deps);
   consoleApp.onError(createErrorHandler(deps.logger));
   app.mount('/console', consoleApp.fetch, { replaceRequest: false });

@@ -3,8 +3,10 @@
 //   /codec     IP allowlist, CORS for the Temporal UI, per-address rate limit, bearer authentication (or the
 //              embedded UI's loopback trust), per-credential rate limit, role check
 //   /v1        IP allowlist, per-address rate limit, bearer authentication, per-credential rate limit, role check
-// /codec and /v1 share their buckets: an address or a credential has one budget for both, and a request with a
-// wrong key spends its address's budget before it is refused, so guessing keys on either ends in 429s.
+//   /console   IP allowlist, per-address rate limit (the console checks its session cookie and roles itself)
+// /codec, /v1 and /console share their buckets: an address or a credential has one budget for all, and a request
+// with a wrong key spends its address's budget before it is refused, so guessing keys on any of them (the
+// console's sign-in form takes an API key) ends in 429s.
 import type { MiddlewareHandler } from 'hono';
 import { every } from 'hono/combine';
 import { cors } from 'hono/cors';
@@ -20,6 +22,7 @@ export interface Guards {
   webhooks: MiddlewareHandler;
   codec: MiddlewareHandler<ApiEnv>;
   v1: MiddlewareHandler<ApiEnv>;
+  console: MiddlewareHandler<ApiEnv>;
 }
 
 export function createGuards({
@@ -69,5 +72,6 @@ export function createGuards({
       authz,
     ),
     v1: every(apiAllowlist, perAddress, authn, perCredential, authz),
+    console: every(apiAllowlist, perAddress),
   };
 }
