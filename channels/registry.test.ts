@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../platform/config.js';
-import { CHANNELS, createChannelAdapters } from './registry.js';
+import { createChannelAdapters } from './create-adapters.js';
+import { CHANNELS } from './registry.js';
 
 const deps = { fetch: globalThis.fetch, now: () => new Date() };
 const names = (vars: Record<string, string>) =>

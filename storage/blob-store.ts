@@ -1,7 +1,5 @@
 // The object-store interface: large artifacts, attachments and memory snapshots, addressed by key. Both
-// drivers (MinIO/S3 and the local filesystem) pass the same contract tests.
-import type { BlobSettings } from './settings.js';
-
+// drivers (MinIO/S3 and the local filesystem) pass the same contract tests; open-blob-store.ts picks one.
 export interface BlobEntry {
   key: string;
   lastModified: Date;
@@ -18,13 +16,4 @@ export interface BlobStore {
   listEntries(prefix: string): Promise<BlobEntry[]>;
   /** Throws when the store cannot be reached (readiness check). */
   ping(): Promise<void>;
-}
-
-export async function openBlobStore(settings: BlobSettings): Promise<BlobStore> {
-  if (settings.kind === 's3') {
-    const { openMinioStore } = await import('./minio-store.js');
-    return openMinioStore(settings);
-  }
-  const { openFilesystemStore } = await import('./filesystem-store.js');
-  return openFilesystemStore(settings.dir);
 }

@@ -10,7 +10,7 @@ import { auditLog, conversations, jobs, memories, messages, replyOutbox, runEven
 import { purgeExpired } from '../privacy/retention.js';
 import type { RetentionPurgeResult } from '../privacy/retention-classes.js';
 import { ensureRetentionSchedule, retentionScheduleId } from '../privacy/retention-schedule.js';
-import { openBlobStore } from '../storage/blob-store.js';
+import { openBlobStore } from '../storage/open-blob-store.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 
 const DAY = 86_400_000;

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { type BlobStore, openBlobStore } from '../storage/blob-store.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { openBlobStore } from '../storage/open-blob-store.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {

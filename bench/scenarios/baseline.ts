@@ -6,8 +6,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities/index.js';
+import { createChannelAdapters } from '../../channels/create-adapters.js';
 import { createCustomAdapter } from '../../channels/custom/adapter.js';
-import { createChannelAdapters } from '../../channels/registry.js';
 import { createMetrics } from '../../core/metrics.js';
 import { openDatabase } from '../../db/client.js';
 import { createLlmRoles } from '../../llm/roles.js';
@@ -16,7 +16,7 @@ import type { ChatMessage } from '../../llm/types.js';
 import { createLogger } from '../../pii/logger.js';
 import { loadConfig } from '../../platform/config.js';
 import { messageWorkflowId } from '../../runs/contract.js';
-import { openBlobStore } from '../../storage/blob-store.js';
+import { openBlobStore } from '../../storage/open-blob-store.js';
 import { loadTools } from '../../tools/load.js';
 import { createToolRegistry } from '../../tools/registry.js';
 import {

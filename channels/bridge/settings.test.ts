@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.js';
-import { createChannelAdapters } from '../registry.js';
+import { createChannelAdapters } from '../create-adapters.js';
 
 const deps = { fetch: globalThis.fetch, now: () => new Date() };
 const bridge = { BRIDGE_TOKEN: 'a-bridge-token-of-20', BRIDGE_REPLY_URL: 'http://127.0.0.1:9/replies' };
