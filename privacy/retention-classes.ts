@@ -11,6 +11,9 @@ export interface RetentionPurgeInput {
   classes?: RetentionClass[];
 }
 
+/** The retentionPurge workflow as its starters see it; workflows/retention-purge.ts implements it. */
+export type RetentionPurgeWorkflow = (input?: RetentionPurgeInput) => Promise<RetentionPurgeResult>;
+
 export interface RetentionPurgeResult {
   deleted: Partial<Record<RetentionClass, number>>;
   /** Classes with no retention period: kept forever. */

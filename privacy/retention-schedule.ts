@@ -7,7 +7,7 @@ import {
   ScheduleOverlapPolicy,
   type ScheduleSpec,
 } from '@temporalio/client';
-import type { retentionPurge } from '../workflows/retention-purge.js';
+import type { RetentionPurgeWorkflow } from './retention-classes.js';
 
 export const retentionScheduleId = (taskQueue: string) => `retention-purge:${taskQueue}`;
 
@@ -16,7 +16,7 @@ const DAILY: ScheduleSpec = { cronExpressions: ['17 3 * * *'] };
 
 export async function ensureRetentionSchedule(temporal: Client, taskQueue: string): Promise<void> {
   const scheduleId = retentionScheduleId(taskQueue);
-  const action: ScheduleOptionsStartWorkflowAction<typeof retentionPurge> = {
+  const action: ScheduleOptionsStartWorkflowAction<RetentionPurgeWorkflow> = {
     type: 'startWorkflow',
     workflowType: 'retentionPurge',
     workflowId: scheduleId,
@@ -32,6 +32,6 @@ export async function ensureRetentionSchedule(temporal: Client, taskQueue: strin
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
     await temporal.schedule
       .getHandle(scheduleId)
-      .update<typeof retentionPurge>((previous) => ({ ...previous, spec: DAILY, action, policies }));
+      .update<RetentionPurgeWorkflow>((previous) => ({ ...previous, spec: DAILY, action, policies }));
   }
 }

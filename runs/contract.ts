@@ -46,6 +46,13 @@ export interface ReminderInput {
   dueAtMs: number;
 }
 
+/**
+ * The reminder workflow as its starters see it (tools/builtin/schedule-reminder.ts, the /remind command):
+ * workflows/reminder.ts implements it, and starters start it by name with this type, so no domain module has
+ * to import workflow code to start one.
+ */
+export type ReminderWorkflow = (input: ReminderInput) => Promise<'delivered' | 'cancelled'>;
+
 export interface Decision {
   by: string;
   reason?: string;

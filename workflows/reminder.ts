@@ -2,14 +2,14 @@
 // early through the cancel signal.
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { cancelSignal, type Decision, type ReminderInput } from '../runs/contract.js';
+import { cancelSignal, type Decision, type ReminderInput, type ReminderWorkflow } from '../runs/contract.js';
 
 const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 20 },
 });
 
-export async function reminder(input: ReminderInput): Promise<'delivered' | 'cancelled'> {
+export const reminder: ReminderWorkflow = async function reminder(input: ReminderInput) {
   let cancelledBy: Decision | undefined;
   setHandler(cancelSignal, (by) => {
     cancelledBy ??= by;
@@ -38,4 +38,4 @@ export async function reminder(input: ReminderInput): Promise<'delivered' | 'can
     { jobId: input.jobId, status: 'done' },
   ]);
   return 'delivered';
-}
+};

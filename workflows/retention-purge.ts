@@ -8,6 +8,7 @@ import {
   RETENTION_CLASSES,
   type RetentionPurgeInput,
   type RetentionPurgeResult,
+  type RetentionPurgeWorkflow,
 } from '../privacy/retention-classes.js';
 
 /** Calls per class before giving up for today: each call deletes for up to 20 s. */
@@ -20,7 +21,9 @@ const purge = proxyActivities<Activities>({
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10 },
 });
 
-export async function retentionPurge(input: RetentionPurgeInput = {}): Promise<RetentionPurgeResult> {
+export const retentionPurge: RetentionPurgeWorkflow = async function retentionPurge(
+  input: RetentionPurgeInput = {},
+): Promise<RetentionPurgeResult> {
   // Workflow time: one cutoff for every call of this purge, the same on replay.
   const nowMs = Date.now();
   const result: RetentionPurgeResult = { deleted: {}, skipped: [] };
@@ -41,4 +44,4 @@ export async function retentionPurge(input: RetentionPurgeInput = {}): Promise<R
     { trigger: input.trigger ?? 'unknown', result },
   ]);
   return result;
-}
+};

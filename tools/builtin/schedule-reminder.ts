@@ -12,10 +12,9 @@ import type { Database } from '../../db/client.js';
 import { conversations } from '../../db/schema.js';
 import { MAX_REMINDER_MS, parseDuration } from '../../jobs/durations.js';
 import { insertJob } from '../../jobs/pending-jobs.js';
-import { type ReminderInput, reminderWorkflowId } from '../../runs/contract.js';
+import { type ReminderInput, type ReminderWorkflow, reminderWorkflowId } from '../../runs/contract.js';
 import { messageRunAttributes } from '../../runs/run-labels.js';
 import { reminderRunSummary } from '../../runs/run-summary.js';
-import type { reminder } from '../../workflows/reminder.js';
 import type { ToolContext, ToolDefinition } from '../types.js';
 
 export interface ScheduleReminderOptions {
@@ -100,7 +99,7 @@ export function createScheduleReminderTool(
       });
       const args: ReminderInput = { jobId, message, text: input.text, dueAtMs };
       try {
-        await options.temporal.workflow.start<typeof reminder>('reminder', {
+        await options.temporal.workflow.start<ReminderWorkflow>('reminder', {
           workflowId,
           taskQueue: options.taskQueue,
           args: [args],
