@@ -21,6 +21,8 @@ export interface ChannelStreamDeps {
   logger: Logger;
   metrics: Metrics;
   channelDeps: ChannelDeps;
+  /** Why no message can be taken now (a nearly full data disk), or undefined: the door asks it. */
+  capacity?: () => Promise<string | undefined>;
 }
 
 export interface ChannelStreams {
@@ -87,8 +89,8 @@ export async function startChannelStreams(deps: ChannelStreamDeps): Promise<Chan
  * parser throws (BadRequestError: refused for good) and what the door throws (UnavailableError: the platform
  * redelivers later).
  */
-function createStreamAcceptor({ config, temporal, blobs, logger, metrics }: ChannelStreamDeps) {
-  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger };
+function createStreamAcceptor({ config, temporal, blobs, logger, metrics, capacity }: ChannelStreamDeps) {
+  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger, capacity };
   return async (channel: string, read: () => IngressOutcome): Promise<void> => {
     let outcome: IngressOutcome;
     try {

@@ -23,6 +23,8 @@ export interface ApiDeps {
    * to /codec/decode need no credential (api/middleware/embedded-ui-trust.ts, docs/security.md).
    */
   embeddedTemporalUiUrl?: string;
+  /** Why no message can be taken now (the data directory's disk is nearly full), or undefined: the doors ask it. */
+  capacity?: () => Promise<string | undefined>;
   /** The periodic audit-chain check of this process; POST /v1/audit/verify runs it on demand. */
   auditMonitor?: AuditMonitor;
   now?: () => Date;

@@ -26,7 +26,7 @@ export const apiRole: Role = {
 };
 
 export async function startApi(services: Services): Promise<RoleHandle> {
-  const { config, database, temporal, blobs, channels, logger, metrics, channelDeps } = services;
+  const { config, database, temporal, blobs, channels, logger, metrics, channelDeps, dataDiskGuard } = services;
   const stack = stopStack(logger);
   try {
     // API keys, and identity-provider JWTs when OIDC_ISSUER is set: one verifier for HTTP, WebSocket, gRPC.
@@ -62,6 +62,7 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       auditMonitor,
       // The dev server was started with this API's /codec as its UI's codec endpoint (scripts/conduit.ts).
       embeddedTemporalUiUrl: services.devServer?.uiUrl,
+      capacity: dataDiskGuard,
     });
     const server = await listen(
       app.fetch,
@@ -80,6 +81,7 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       guards: createStreamGuards(config.security),
       logger,
       metrics,
+      capacity: dataDiskGuard,
     };
     const webSocketHub = attachWebSocketHub(server as Server, hubDeps);
     stack.push(() => webSocketHub.close());
@@ -90,7 +92,15 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       grpcAddress = grpcServer.address;
     }
     // DingTalk Stream mode and the Feishu long connection: chat ingress without a public address.
-    const streams = await startChannelStreams({ config, temporal, blobs, logger, metrics, channelDeps });
+    const streams = await startChannelStreams({
+      config,
+      temporal,
+      blobs,
+      logger,
+      metrics,
+      channelDeps,
+      capacity: dataDiskGuard,
+    });
     stack.push(() => streams.stop());
     const port = (server.address() as AddressInfo).port;
     const origin = apiOrigin(config);

@@ -20,6 +20,7 @@ import { temporalTlsConfig } from '../security/tls.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { openBlobStore } from '../storage/open-blob-store.js';
 import type { Config } from './config.js';
+import { createDataDiskGuard, type DataDiskGuard } from './data-disk-guard.js';
 import type { Progress } from './go-tool.js';
 import { checkPorts, type PortClaim } from './ports.js';
 import { makeDataDirPrivate } from './private-data-dir.js';
@@ -54,6 +55,8 @@ export interface Services {
   metrics: Metrics;
   channelDeps: ChannelDeps;
   channels: Map<string, ChannelAdapter>;
+  /** Refuses new messages while the data directory's disk is nearly full (DATA_DIR_MIN_FREE_MB). */
+  dataDiskGuard: DataDiskGuard;
   stop(): Promise<void>;
 }
 
@@ -223,6 +226,13 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
       metrics,
       channelDeps,
       channels,
+      dataDiskGuard: createDataDiskGuard({
+        dir: config.dataDir,
+        // Only where a message is written to the data directory (the embedded Temporal, PGlite, the filesystem
+        // store): with all three external, a full local disk does not stop a message from being recorded.
+        minFreeBytes: embeddedWrites(config) ? config.dataDirMinFreeBytes : 0,
+        metrics,
+      }),
       stop: stack.stop,
     };
   } catch (error) {
@@ -285,4 +295,9 @@ export async function startRoles(config: Config, options: StartOptions, roles: R
     throw error;
   }
   return platform;
+}
+
+/** Whether messages are written under the data directory: by the embedded Temporal, PGlite or the filesystem store. */
+function embeddedWrites(config: Config): boolean {
+  return !config.temporal.externalAddress || config.database.kind === 'pglite' || config.blobs.kind === 'filesystem';
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import {
   booleanFlag,
+  nonNegativeInt,
   optionalPort,
   optionalString,
   parseVariables,
@@ -18,6 +19,7 @@ const platformVariables = z
     GRPC_PORT: optionalPort,
     HOST: z.string().default('127.0.0.1'),
     CONDUIT_DATA_DIR: z.string().min(1, 'expected a directory path').default('./data'),
+    DATA_DIR_MIN_FREE_MB: nonNegativeInt(256, 'a whole number of MiB (0 disables the check)'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     TEMPORAL_ADDRESS: optionalString.refine(
@@ -64,6 +66,8 @@ export type LogLevel = z.output<typeof platformVariables>['LOG_LEVEL'];
 
 export interface PlatformSettings {
   dataDir: string;
+  /** New messages are refused while the data directory's file system has less free space than this. */
+  dataDirMinFreeBytes: number;
   api: { host: string; port: number };
   /** The gRPC hub (SendMessage, WatchRun); unset when GRPC_PORT is not set. Binds to HOST. */
   grpc?: { host: string; port: number };
@@ -91,6 +95,7 @@ export function parsePlatformSettings(source: Variables): PlatformSettings {
   const env = parseVariables(platformVariables, source);
   return {
     dataDir: env.CONDUIT_DATA_DIR,
+    dataDirMinFreeBytes: env.DATA_DIR_MIN_FREE_MB * 1024 * 1024,
     api: { host: env.HOST, port: env.PORT },
     grpc: env.GRPC_PORT === undefined ? undefined : { host: env.HOST, port: env.GRPC_PORT },
     temporal: {

@@ -27,6 +27,8 @@ export const UNREACHABLE_START_DEADLINE_MS = 1000;
 export const CONNECTED_START_DEADLINE_MS = 30_000;
 /** What a refused caller is told to wait before sending again (Retry-After). */
 export const RETRY_AFTER_SECONDS = 5;
+/** Retry-After while the data directory's disk is nearly full: freeing space takes a person, not seconds. */
+export const DISK_FULL_RETRY_AFTER_SECONDS = 60;
 
 export interface AcceptDeps {
   temporal: Client;
@@ -41,6 +43,11 @@ export interface AcceptDeps {
   startDeadlineMs?: { unreachable?: number; connected?: number };
   /** Samples refusal lines (WEBHOOK_REFUSAL_LOG_*); one with the defaults per logger otherwise. */
   refusalLog?: RefusalLog;
+  /**
+   * Why no message can be taken now although Temporal is up (the data directory's disk is nearly full:
+   * platform/data-disk-guard.ts), or undefined. Asked before anything is written.
+   */
+  capacity?: () => Promise<string | undefined>;
 }
 
 /** How the message came in, for logs: the channel is in the message. */
@@ -90,6 +97,17 @@ export async function acceptMessage(
   } catch (error) {
     if (error instanceof BadRequestError) noteRefused(deps, error, context);
     throw error;
+  }
+  const full = await deps.capacity?.();
+  if (full) {
+    deps.metrics.inboundMessages.inc({ channel, outcome: 'rejected', reason: 'disk_full' });
+    // Sampled like the other refusals: a full disk under load would otherwise write a line per message.
+    (deps.refusalLog ?? refusalLogFor(deps.logger)).warn(
+      `${options.transport}:${channel}:disk_full`,
+      { ...context, reason: full },
+      'message refused: the data directory is nearly full',
+    );
+    throw new UnavailableError(full, { retryAfterSeconds: DISK_FULL_RETRY_AFTER_SECONDS });
   }
   let run: StartedRun;
   try {

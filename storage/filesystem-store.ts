@@ -22,8 +22,14 @@ export async function openFilesystemStore(root: string): Promise<BlobStore> {
       const target = pathOf(key);
       await mkdir(dirname(target), { recursive: true });
       const temp = join(tmpDir, randomUUID());
-      await writeFile(temp, data);
-      await rename(temp, target);
+      try {
+        await writeFile(temp, data);
+        await rename(temp, target);
+      } catch (error) {
+        // A write cut short (ENOSPC on a full disk) must not leave its partial temp file taking space.
+        await rm(temp, { force: true });
+        throw error;
+      }
     },
     async get(key) {
       try {

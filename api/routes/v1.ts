@@ -43,7 +43,8 @@ export const postMessageRoute = defineRoute({
     ...errorResponses,
     413: { description: 'Body over 1 MiB', content: jsonContent(errorSchema) },
     503: {
-      description: 'Temporal is unreachable and the message was not recorded; send it again after Retry-After',
+      description:
+        'The message was not recorded (Temporal is unreachable, or the data disk is nearly full); send it again after Retry-After',
       content: jsonContent(errorSchema),
     },
   },
@@ -117,9 +118,18 @@ export const v1RouteList = [
   whoamiRoute,
 ];
 
-export function v1Routes({ temporal, config, database, blobs, metrics, logger, now = () => new Date() }: ApiDeps) {
+export function v1Routes({
+  temporal,
+  config,
+  database,
+  blobs,
+  metrics,
+  logger,
+  capacity,
+  now = () => new Date(),
+}: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
-  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger };
+  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger, capacity };
 
   serve(app, whoamiRoute, (c) => c.json({ principal: c.get('principal') }));
 

@@ -37,20 +37,39 @@ export const webhookRoute = defineRoute({
     401: refusal('Forged or stale signature, wrong token'),
     404: refusal('Channel not enabled'),
     413: refusal('Body over 1 MiB'),
-    503: refusal('Temporal is unreachable and the message was not recorded; send it again after Retry-After'),
+    503: refusal(
+      'The message was not recorded (Temporal is unreachable, or the data disk is nearly full); send it again after Retry-After',
+    ),
   },
 });
 
 export const webhookRouteList = [webhookRoute];
 
-export function webhookRoutes({ channels, temporal, config, metrics, logger, blobs, now = () => new Date() }: ApiDeps) {
+export function webhookRoutes({
+  channels,
+  temporal,
+  config,
+  metrics,
+  logger,
+  blobs,
+  capacity,
+  now = () => new Date(),
+}: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
   // A flood of forged deliveries must not become a flood of log lines: metrics count each, the log samples.
   const refusalLog = createRefusalLog(logger, {
     perInterval: config.channels.WEBHOOK_REFUSAL_LOG_PER_INTERVAL,
     intervalMs: config.channels.WEBHOOK_REFUSAL_LOG_INTERVAL_SECONDS * 1000,
   });
-  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger, refusalLog };
+  const door = {
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    blobs,
+    metrics,
+    logger,
+    refusalLog,
+    capacity,
+  };
   // The api channel is in the map so workers can "send" to it, but it takes no webhooks.
   const adapterFor = (name: string) => (name === API_CHANNEL ? undefined : channels.get(name));
   /** Counts and logs a refused delivery: the reason and the channel, never headers or the body. */
