@@ -3,8 +3,10 @@
 // model's arguments and who asked, approves it, and the tool runs. Also: the session cookie's attributes, a
 // forged form POST without the CSRF token, a viewer who cannot decide, and axe-core on each page.
 import { join } from 'node:path';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { auditLog } from '../db/schema.js';
 import type { RunStatus } from '../runs/contract.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
@@ -49,12 +51,16 @@ afterAll(async () => {
 });
 
 async function createKey(role: string): Promise<string> {
+  return (await createKeyWithId(role)).key;
+}
+
+async function createKeyWithId(role: string): Promise<{ id: string; key: string }> {
   const response = await platform.api('/v1/keys', {
     method: 'POST',
     body: JSON.stringify({ name: `console-${role}`, role }),
   });
   expect(response.status).toBe(201);
-  return ((await response.json()) as { key: string }).key;
+  return (await response.json()) as { id: string; key: string };
 }
 
 describe('the console approvals inbox', () => {
@@ -131,5 +137,49 @@ describe('the console approvals inbox', () => {
     await page.getByRole('heading', { name: 'Approvals inbox' }).waitFor();
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     await page.close();
+  });
+
+  it('refuses the requester deciding on their own request, with the same audit row as the API plus the job', async () => {
+    const requester = await createKeyWithId('approver');
+    llm.script(
+      { json: { intent: 'task', confidence: 0.9, reason: 'scripted' } },
+      { toolCalls: [{ id: 't2', name: 'transfer_funds', arguments: { to: 'SELF', amount: 1 } }] },
+    );
+    const response = await platform.api('/v1/messages', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${requester.key}` },
+      body: JSON.stringify({ conversation_id: 'console-self', text: 'pay myself 1' }),
+    });
+    expect(response.status).toBe(202);
+    const { workflowId } = (await response.json()) as { workflowId: string };
+    const handle = platform.temporal.workflow.getHandle(workflowId);
+    const jobId = await eventually(
+      async () => (await handle.query<RunStatus>('status')).pendingApproval?.jobId,
+      20_000,
+      'a pending approval',
+    );
+
+    const page = await browser.context.newPage();
+    await signIn(page, platform.apiUrl, requester.key);
+    const row = page.getByRole('row').filter({ hasText: workflowId });
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `You requested ${jobId}; a second person has to approve it.` })
+      .waitFor();
+    expect((await handle.query<RunStatus>('status')).pendingApproval?.jobId).toBe(jobId);
+    const rows = await platform.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'run.approve'), eq(auditLog.target, workflowId)));
+    expect(rows.map(({ actor, outcome, detail }) => ({ actor, outcome, detail }))).toEqual([
+      {
+        actor: `api:${requester.id}`,
+        outcome: 'denied',
+        detail: { jobId, via: 'console', refused: 'requester' },
+      },
+    ]);
+    await page.close();
+    await handle.signal('reject', { by: 'test', principal: 'someone-else' });
   });
 });

@@ -5,13 +5,13 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { appendAudit } from '../../audit/chain.js';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import { toInboundMessage } from '../../core/message-input.js';
 import { jobs } from '../../db/schema.js';
+import { decideRun } from '../../jobs/decide-run.js';
 import { acceptMessage } from '../../runs/accept-message.js';
-import { approveSignal, cancelSignal, type RunStatus, rejectSignal, statusQuery } from '../../runs/contract.js';
+import { type RunStatus, statusQuery } from '../../runs/contract.js';
 import { parseWaitSeconds } from '../../runs/wait-for-run.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
@@ -171,48 +171,16 @@ export function v1Routes({
     }
   });
 
-  for (const [action, signal] of [
-    ['approve', approveSignal],
-    ['reject', rejectSignal],
-    ['cancel', cancelSignal],
-  ] as const) {
+  for (const action of ['approve', 'reject', 'cancel'] as const) {
     serve(app, decisionRoutes[action], async (c) => {
       const workflowId = c.req.param('workflowId');
-      const principal = c.get('principal');
-      const reason = c.req.valid('json').reason;
-      const handle = temporal.workflow.getHandle(workflowId);
-      try {
-        // Secondary verification: the credential that sent the run's message cannot decide on its approval
-        // (the run ignores such a decision too, so a run that cannot answer the query now stays safe; here the
-        // caller is told).
-        if (action !== 'cancel') {
-          const status = await handle.query(statusQuery).catch((error: unknown) => {
-            if (error instanceof WorkflowNotFoundError) throw error;
-            return undefined;
-          });
-          if (status?.pendingApproval?.requestedBy === principal.keyId) {
-            await appendAudit(database.db, {
-              actor: `api:${principal.keyId}`,
-              action: `run.${action}`,
-              target: workflowId,
-              outcome: 'denied',
-              detail: { refused: 'requester' },
-            });
-            throw new ForbiddenError(`you requested this run; a second person has to ${action} it`);
-          }
-        }
-        await handle.signal(signal, { by: `api:${principal.keyId}`, reason, principal: principal.keyId });
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError)
-          return c.json(errorBody('not_found', `no running run ${workflowId}`), 404);
-        throw error;
-      }
-      await appendAudit(database.db, {
-        actor: `api:${principal.keyId}`,
-        action: `run.${action}`,
-        target: workflowId,
-        detail: { reason: reason?.slice(0, 200) },
-      });
+      const outcome = await decideRun(
+        { db: database.db, temporal },
+        { workflowId, action, principal: c.get('principal').keyId, reason: c.req.valid('json').reason },
+      );
+      if (outcome === 'requester')
+        throw new ForbiddenError(`you requested this run; a second person has to ${action} it`);
+      if (outcome === 'finished') return c.json(errorBody('not_found', `no running run ${workflowId}`), 404);
       return c.json({ ok: true, workflowId, action }, 202);
     });
   }
