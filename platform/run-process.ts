@@ -88,7 +88,7 @@ export async function runProcess(role: ProcessRole, start: StartProcess): Promis
       `Conduit ${role === 'all' ? '' : `${role} `}is ready (${((Date.now() - started) / 1000).toFixed(1)}s)`,
       ...(running.apiUrl ? [`  API          ${running.apiUrl}`] : []),
       ...(running.grpcAddress ? [`  gRPC         ${running.grpcAddress}`] : []),
-      `  Temporal UI  ${running.temporalUiUrl ?? `(external cluster at ${running.temporalAddress})`}`,
+      `  Temporal UI  ${config.temporal.uiUrl ?? running.temporalUiUrl ?? `(external cluster at ${running.temporalAddress})`}`,
       ...(running.metricsUrl ? [`  Metrics      ${running.metricsUrl}`] : []),
       `  Data         ${config.dataDir} (${running.database.kind} database, ${running.blobs.kind} object store)`,
     ];

@@ -30,6 +30,10 @@ const platformVariables = z
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('conduit'),
     TEMPORAL_DEV_PORT: port(7233),
     TEMPORAL_UI_PORT: port(8233),
+    TEMPORAL_UI_URL: optionalString.refine(
+      (value) => value === undefined || /^https?:$/.test(URL.parse(value)?.protocol ?? ''),
+      'expected an http(s):// URL of the Temporal UI',
+    ),
     TEMPORAL_CLI_VERSION: z.string().default('v1.5.1'),
     TEMPORAL_TLS: booleanFlag(false),
     TEMPORAL_TLS_CA_FILE: optionalString,
@@ -86,6 +90,12 @@ export interface TemporalSettings {
   taskQueue: string;
   devPort: number;
   uiPort: number;
+  /**
+   * TEMPORAL_UI_URL: where people open the Temporal UI (the console links each run there); unset: the embedded
+   * dev server's UI when this process started one, else no links. Not a trust setting: /codec trusts the
+   * embedded UI's origin only (TEMPORAL_UI_ORIGIN, security/settings.ts).
+   */
+  uiUrl?: string;
   cliVersion: string;
   /** Set when TLS to the Temporal frontend is configured (TEMPORAL_TLS*). */
   tls?: TemporalTls;
@@ -104,6 +114,7 @@ export function parsePlatformSettings(source: Variables): PlatformSettings {
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       devPort: env.TEMPORAL_DEV_PORT,
       uiPort: env.TEMPORAL_UI_PORT,
+      uiUrl: env.TEMPORAL_UI_URL?.replace(/\/+$/, ''),
       cliVersion: env.TEMPORAL_CLI_VERSION,
       tls:
         env.TEMPORAL_TLS || env.TEMPORAL_TLS_CA_FILE || env.TEMPORAL_TLS_CERT_FILE || env.TEMPORAL_TLS_SERVER_NAME

@@ -39,7 +39,13 @@ const transferTool: ToolDefinition<{ to: string; amount: number }> = {
 beforeAll(async () => {
   llm = await startFakeLlm({ apiKey: 'sk-test-console' });
   platform = await startTestPlatform(
-    { LLM_BASE_URL: llm.baseUrl, LLM_API_KEY: 'sk-test-console', LLM_MODEL: 'fake-model', LLM_TIMEOUT_MS: '5000' },
+    {
+      LLM_BASE_URL: llm.baseUrl,
+      LLM_API_KEY: 'sk-test-console',
+      LLM_MODEL: 'fake-model',
+      LLM_TIMEOUT_MS: '5000',
+      TEMPORAL_UI_URL: 'https://temporal.example.test',
+    },
     { tools: [transferTool as ToolDefinition] },
   );
   browser = await launchBrowser();
@@ -95,6 +101,9 @@ describe('the console approvals inbox', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('transfer_funds({"to":"ACME","amount":250})');
     expect(await row.textContent()).toContain('zhang-san');
+    expect(await row.getByRole('link', { name: workflowId }).getAttribute('href')).toBe(
+      `https://temporal.example.test/namespaces/${platform.config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,
+    );
     expect(await seriousAxeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(outputDir, 'console-approvals.png'), fullPage: true });
 

@@ -9,9 +9,11 @@ import { startTestPlatform, type TestPlatform } from './support/platform.js';
 
 let platform: TestPlatform;
 let browser: TestBrowser;
+const TEMPORAL_UI = 'https://temporal.example.test/ui';
 
 beforeAll(async () => {
-  platform = await startTestPlatform();
+  // A production-style Temporal UI address (the shared test server has no embedded UI): runs link there.
+  platform = await startTestPlatform({ TEMPORAL_UI_URL: `${TEMPORAL_UI}/` });
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -29,7 +31,7 @@ describe('the console runs screen', () => {
       body: JSON.stringify({ conversation_id: 'console-runs', text: `/echo runs ${randomBytes(4).toString('hex')}` }),
     });
     expect(response.status).toBe(200);
-    const { workflowId } = (await response.json()) as { workflowId: string };
+    const { workflowId, runId } = (await response.json()) as { workflowId: string; runId: string };
 
     const page = await browser.context.newPage();
     await signIn(page, platform.apiUrl, platform.adminKey);
@@ -44,6 +46,10 @@ describe('the console runs screen', () => {
       await page.reload();
     }
     expect(await row.textContent()).toContain('replied');
+    const namespace = platform.config.temporal.namespace;
+    expect(await row.getByRole('link', { name: workflowId }).getAttribute('href')).toBe(
+      `${TEMPORAL_UI}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
+    );
     expect(await page.content()).toContain("ConduitChannel = 'api'");
     expect(await seriousAxeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(outputDir, 'console-runs.png'), fullPage: true });

@@ -7,10 +7,14 @@ import { jobs } from '../../../db/schema.js';
 import { type ApprovalJobOutcome, decideApprovalJob } from '../../../jobs/decide-run.js';
 import type { ApiDeps } from '../../deps.js';
 import { Page } from '../layout.js';
+import { RunLink } from '../run-link.js';
 import { allowed, type ConsoleEnv, forbidden, utc } from '../screen.js';
+import { temporalUiLinks } from '../temporal-ui.js';
 
-export function approvalsScreen({ database, temporal }: Pick<ApiDeps, 'database' | 'temporal'>) {
+export function approvalsScreen(deps: Pick<ApiDeps, 'database' | 'temporal' | 'config' | 'embeddedTemporalUiUrl'>) {
+  const { database, temporal } = deps;
   const app = new Hono<ConsoleEnv>();
+  const uiLink = temporalUiLinks(deps);
 
   app.get('/console/approvals', async (c) => {
     const session = c.get('session');
@@ -56,7 +60,7 @@ export function approvalsScreen({ database, temporal }: Pick<ApiDeps, 'database'
                     {job.ownerId} <small>via {job.channel}</small>
                   </td>
                   <td>
-                    <code>{job.workflowId}</code>
+                    <RunLink workflowId={job.workflowId} href={uiLink(job.workflowId)} />
                   </td>
                   <td>
                     {mayDecide ? (

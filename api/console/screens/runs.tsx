@@ -4,10 +4,13 @@
 import { Hono } from 'hono';
 import type { ApiDeps } from '../../deps.js';
 import { Page } from '../layout.js';
+import { RunLink } from '../run-link.js';
 import { allowed, type ConsoleEnv, forbidden, utc } from '../screen.js';
+import { temporalUiLinks } from '../temporal-ui.js';
 
 export function runsScreen(deps: Pick<ApiDeps, 'temporal' | 'config' | 'embeddedTemporalUiUrl'>) {
   const app = new Hono<ConsoleEnv>();
+  const uiLink = temporalUiLinks(deps);
 
   app.get('/console/runs', async (c) => {
     const session = c.get('session');
@@ -18,8 +21,6 @@ export function runsScreen(deps: Pick<ApiDeps, 'temporal' | 'config' | 'embedded
     const invalid = RUN_FILTERS.filter(({ name }) => filters[name] && !FILTER_VALUE.test(filters[name]));
     const query = visibilityQuery(filters);
     const runs = invalid.length > 0 ? [] : await listRuns(deps, query);
-    const uiBase = deps.embeddedTemporalUiUrl;
-    const namespace = deps.config.temporal.namespace;
     return c.html(
       <Page title="Runs" session={session} current="/console/runs">
         <h1>Runs</h1>
@@ -65,15 +66,7 @@ export function runsScreen(deps: Pick<ApiDeps, 'temporal' | 'config' | 'embedded
                   <td>{[run.step, run.outcome].filter(Boolean).join(' / ')}</td>
                   <td>{run.tools.join(', ')}</td>
                   <td>
-                    {uiBase ? (
-                      <a
-                        href={`${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(run.workflowId)}/${run.runId}/history`}
-                      >
-                        <code>{run.workflowId}</code>
-                      </a>
-                    ) : (
-                      <code>{run.workflowId}</code>
-                    )}
+                    <RunLink workflowId={run.workflowId} href={uiLink(run.workflowId, run.runId)} />
                   </td>
                 </tr>
               ))}
