@@ -15,7 +15,7 @@ export const HISTORY_MESSAGES = 40;
 /** Messages kept verbatim after a compaction (the latest exchange), so the next turn reads naturally. */
 export const KEEP_AFTER_COMPACTION = 2;
 
-interface Summary {
+export interface Summary {
   text: string;
   /** ISO time of the newest message the summary covers. */
   coversUntil: string;
@@ -28,7 +28,8 @@ export interface ConversationContext {
   needsCompaction: boolean;
 }
 
-async function readSummary(db: Database, conversationId: string): Promise<Summary | undefined> {
+/** The conversation's running summary, if the model has compacted it yet. */
+export async function readSummary(db: Database, conversationId: string): Promise<Summary | undefined> {
   const [row] = await db
     .select({ value: memories.value })
     .from(memories)

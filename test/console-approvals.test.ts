@@ -101,7 +101,7 @@ describe('the console approvals inbox', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('transfer_funds({"to":"ACME","amount":250})');
     expect(await row.textContent()).toContain('zhang-san');
-    expect(await row.getByRole('link', { name: workflowId }).getAttribute('href')).toBe(
+    expect(await row.getByRole('link', { name: workflowId, exact: true }).getAttribute('href')).toBe(
       `https://temporal.example.test/namespaces/${platform.config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,
     );
     expect(await seriousAxeViolations(page)).toEqual([]);

@@ -47,7 +47,7 @@ describe('the console runs screen', () => {
     }
     expect(await row.textContent()).toContain('replied');
     const namespace = platform.config.temporal.namespace;
-    expect(await row.getByRole('link', { name: workflowId }).getAttribute('href')).toBe(
+    expect(await row.getByRole('link', { name: workflowId, exact: true }).getAttribute('href')).toBe(
       `${TEMPORAL_UI}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
     );
     expect(await page.content()).toContain("ConduitChannel = 'api'");

@@ -13,6 +13,7 @@ import { limitBody } from '../middleware/body-limit.js';
 import type { ConsoleEnv } from './screen.js';
 import { approvalsScreen } from './screens/approvals.js';
 import { auditScreen } from './screens/audit.js';
+import { conversationScreen } from './screens/conversation.js';
 import { healthScreen } from './screens/health.js';
 import { keysScreen } from './screens/keys.js';
 import { runsScreen } from './screens/runs.js';
@@ -77,7 +78,7 @@ export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
     return c.redirect('/console/login', 303);
   });
 
-  for (const screen of [approvalsScreen, runsScreen, healthScreen, keysScreen, auditScreen]) {
+  for (const screen of [approvalsScreen, runsScreen, conversationScreen, healthScreen, keysScreen, auditScreen]) {
     app.route('/', screen(deps));
   }
   return app;

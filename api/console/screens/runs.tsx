@@ -1,12 +1,14 @@
 /** @jsxImportSource hono/jsx */
 // The runs screen: the newest handleMessage runs from Temporal's visibility store, filtered by the search
-// attributes the workflow sets (runs/search-attributes.ts), each linking to its page in the Temporal UI.
+// attributes the workflow sets (runs/search-attributes.ts), each linking to its page in the Temporal UI and, for
+// a role that may read transcripts, to its conversation (conversation.tsx).
 import { Hono } from 'hono';
 import type { ApiDeps } from '../../deps.js';
 import { Page } from '../layout.js';
 import { RunLink } from '../run-link.js';
 import { allowed, type ConsoleEnv, forbidden, utc } from '../screen.js';
 import { temporalUiLinks } from '../temporal-ui.js';
+import { conversationPath, TRANSCRIPT_PERMISSION } from './conversation.js';
 
 export function runsScreen(deps: Pick<ApiDeps, 'temporal' | 'config' | 'embeddedTemporalUiUrl'>) {
   const app = new Hono<ConsoleEnv>();
@@ -21,6 +23,7 @@ export function runsScreen(deps: Pick<ApiDeps, 'temporal' | 'config' | 'embedded
     const invalid = RUN_FILTERS.filter(({ name }) => filters[name] && !FILTER_VALUE.test(filters[name]));
     const query = visibilityQuery(filters);
     const runs = invalid.length > 0 ? [] : await listRuns(deps, query);
+    const mayReadTranscripts = allowed(session, TRANSCRIPT_PERMISSION);
     return c.html(
       <Page title="Runs" session={session} current="/console/runs">
         <h1>Runs</h1>
@@ -55,6 +58,7 @@ export function runsScreen(deps: Pick<ApiDeps, 'temporal' | 'config' | 'embedded
                 <th scope="col">Step / outcome</th>
                 <th scope="col">Tools</th>
                 <th scope="col">Run</th>
+                {mayReadTranscripts ? <th scope="col">Conversation</th> : null}
               </tr>
             </thead>
             <tbody>
@@ -68,6 +72,13 @@ export function runsScreen(deps: Pick<ApiDeps, 'temporal' | 'config' | 'embedded
                   <td>
                     <RunLink workflowId={run.workflowId} href={uiLink(run.workflowId, run.runId)} />
                   </td>
+                  {mayReadTranscripts ? (
+                    <td>
+                      <a href={conversationPath(run.workflowId)} aria-label={`Transcript of ${run.workflowId}`}>
+                        Transcript
+                      </a>
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
