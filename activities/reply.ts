@@ -1,5 +1,6 @@
-// The reply step: sent once per key through the reply outbox (runs/reply-outbox.ts) by the channel's adapter,
-// then recorded in the transcript (conversations/transcript.ts) and the run's event log.
+// The reply step: sent once per key through the reply outbox (runs/reply-outbox.ts) by the channel's adapter, in
+// order within its conversation, then recorded in the transcript (conversations/transcript.ts) and the run's
+// event log.
 import { recordOutboundMessage, storedText } from '../conversations/transcript.js';
 import { NotFoundError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
@@ -36,31 +37,47 @@ export function createReplyActivities({ db, channels, metrics, logger, config }:
           channel: target.channel,
           kind: input.kind,
           storedText: storedText(input.reply.text, anonymise),
+          // A run's answers keep their order in the conversation (progress notices and reminders need not).
+          conversation: input.kind === 'final' ? input.conversationId : undefined,
+          request: { target, reply: input.reply },
         },
-        (idempotencyKey) => adapterFor(target).send(target, { ...input.reply, idempotencyKey }),
+        {
+          send: (request, idempotencyKey) =>
+            adapterFor(request.target).send(request.target, { ...request.reply, idempotencyKey }),
+          onSent: (row) => metrics.repliesSent.inc({ channel: row.channel, kind: row.kind, result: 'sent' }),
+        },
       );
       if (duplicate) {
         metrics.repliesSent.inc({ channel: target.channel, kind: input.kind, result: 'skipped_duplicate' });
         logger.info({ key, workflowId: input.workflowId }, 'reply already sent; not sending again');
-        return sent;
       }
-      // The transcript records what was said in the run's conversation; progress notices are not part of it.
-      if (input.kind !== 'progress' && input.conversationId) {
-        await recordOutboundMessage(db, {
-          id: key,
-          conversationId: input.conversationId,
-          workflowId: input.workflowId,
-          text: input.reply.text,
-          anonymise,
-        });
-      }
-      metrics.repliesSent.inc({ channel: target.channel, kind: input.kind, result: 'sent' });
-      await recordRunEvent(
-        db,
-        input.kind === 'final' ? 'reply' : 'progress',
-        { text: input.reply.text, kind: input.kind },
-        { workflowId: input.workflowId, dedupeSuffix: key },
-      );
+      // Recorded also for a duplicate: the reply may have been sent by an earlier reply of its conversation
+      // (runs/reply-outbox.ts), or by an attempt of ours that died before recording it. Both records are
+      // idempotent. For a duplicate they are best effort: the reply is out, and a record that keeps failing must
+      // not keep the run from finishing (the first attempt's failure was already retried once).
+      const record = async () => {
+        // The transcript records what was said in the run's conversation; progress notices are not part of it.
+        if (input.kind !== 'progress' && input.conversationId) {
+          await recordOutboundMessage(db, {
+            id: key,
+            conversationId: input.conversationId,
+            workflowId: input.workflowId,
+            text: input.reply.text,
+            anonymise,
+          });
+        }
+        await recordRunEvent(
+          db,
+          input.kind === 'final' ? 'reply' : 'progress',
+          { text: input.reply.text, kind: input.kind },
+          { workflowId: input.workflowId, dedupeSuffix: key },
+        );
+      };
+      if (!duplicate) await record();
+      else
+        await record().catch((error: unknown) =>
+          logger.warn({ key, workflowId: input.workflowId, err: error }, 'a sent reply could not be recorded'),
+        );
       return sent;
     },
 

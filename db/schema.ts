@@ -17,7 +17,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { ReplyTarget } from '../core/message.js';
+import type { OutboundReply, ReplyTarget } from '../core/message.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -73,20 +73,35 @@ export const runs = pgTable(
 );
 
 /** Record-then-send: a row is written before a reply leaves and marked sent after, keyed by a stable key. */
-export const replyOutbox = pgTable('reply_outbox', {
-  key: text('key').primaryKey(),
-  workflowId: text('workflow_id').notNull(),
-  channel: text('channel').notNull(),
-  kind: text('kind', { enum: ['final', 'progress', 'reminder'] }).notNull(),
-  text: text('text').notNull(),
-  status: text('status', { enum: ['pending', 'sent'] })
-    .notNull()
-    .default('pending'),
-  platformMessageId: text('platform_message_id'),
-  attempts: integer('attempts').notNull().default(0),
-  createdAt: createdAt(),
-  sentAt: timestamp('sent_at', { withTimezone: true }),
-});
+export const replyOutbox = pgTable(
+  'reply_outbox',
+  {
+    key: text('key').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    channel: text('channel').notNull(),
+    kind: text('kind', { enum: ['final', 'progress', 'reminder'] }).notNull(),
+    text: text('text').notNull(),
+    /** failed: the platform refused it for good; it no longer holds back later replies of its conversation. */
+    status: text('status', { enum: ['pending', 'sent', 'failed'] })
+      .notNull()
+      .default('pending'),
+    platformMessageId: text('platform_message_id'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: createdAt(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    /** Replies with a conversation are sent in the order they were recorded (runs/reply-outbox.ts). */
+    conversation: text('conversation'),
+    /** What to send, so another reply of the conversation can send this one first; cleared once sent. */
+    request: jsonb('request').$type<{ target: ReplyTarget; reply: OutboundReply }>(),
+    /** Whoever sends the row holds it until then: one sender at a time, and a dead one's claim runs out. */
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+  },
+  (table) => [
+    index('reply_outbox_pending_by_conversation')
+      .on(table.conversation, table.createdAt)
+      .where(sql`${table.status} = 'pending'`),
+  ],
+);
 
 export const memories = pgTable(
   'memories',

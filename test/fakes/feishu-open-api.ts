@@ -31,6 +31,8 @@ export interface FeishuOpenApiFake {
   tokenRequests: RecordedRequest[];
   /** The next message call (not token call) answers with this failure; queue several by calling again. */
   failNext(failure: FeishuFailure): void;
+  /** Every message call answers with this failure until called again with undefined (an outage). */
+  setOutage(failure: FeishuFailure | undefined): void;
   /** Invalidates every issued token: the next message call answers code 99991663. */
   expireTokens(): void;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startFeishuOpenApi(options: FeishuFakeOptions = {}): Promi
   const received: RecordedRequest[] = [];
   const tokenRequests: RecordedRequest[] = [];
   const failures: FeishuFailure[] = [];
+  let outage: FeishuFailure | undefined;
   const liveTokens = new Set<string>();
   let sequence = 0;
   let extension: ((request: RecordedRequest, res: ServerResponse) => boolean) | undefined;
@@ -93,7 +96,7 @@ export async function startFeishuOpenApi(options: FeishuFakeOptions = {}): Promi
         msg: 'Invalid access token for authorization. Please make a request with token attached.',
       });
     }
-    const failure = failures.shift();
+    const failure = outage ?? failures.shift();
     if (failure)
       return send(res, failure.status ?? 400, { code: failure.code ?? 1, msg: failure.msg ?? 'scripted failure' });
 
@@ -128,6 +131,9 @@ export async function startFeishuOpenApi(options: FeishuFakeOptions = {}): Promi
     tokenRequests,
     failNext(failure) {
       failures.push(failure);
+    },
+    setOutage(failure) {
+      outage = failure;
     },
     expireTokens() {
       liveTokens.clear();

@@ -1,0 +1,108 @@
+// The reply outbox on real PostgreSQL: replies of one conversation leave in the order they were recorded, an
+// earlier pending reply is sent first by whoever gets there, its own run then finds it sent, a reply refused
+// for good stops holding the conversation back, and one pending past the order window is not waited for.
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { UpstreamError } from '../core/errors.js';
+import type { SentMessageRef } from '../core/message.js';
+import { type DatabaseHandle, openDatabase } from '../db/client.js';
+import { replyOutbox } from '../db/schema.js';
+import { ORDER_WINDOW_MS, type OutboxEntry, type OutboxRequest, sendOnce } from '../runs/reply-outbox.js';
+
+let database: DatabaseHandle;
+
+beforeAll(async () => {
+  database = await openDatabase({ kind: 'postgres', url: inject('databaseUrl') });
+});
+afterAll(async () => {
+  await database?.close();
+});
+
+const entry = (conversation: string, name: string): OutboxEntry => ({
+  key: `${conversation}:${name}`,
+  workflowId: `wf-${conversation}-${name}`,
+  channel: 'custom',
+  kind: 'final',
+  storedText: name,
+  conversation,
+  request: { target: { channel: 'custom', data: { name } }, reply: { text: name, format: 'text' } },
+});
+
+/** A sender that records what it sent, and refuses what `refuse` says. */
+function platform(refuse: (text: string) => UpstreamError | undefined = () => undefined) {
+  const sent: string[] = [];
+  return {
+    sent,
+    send: async (request: OutboxRequest): Promise<SentMessageRef> => {
+      const refusal = refuse(request.reply.text);
+      if (refusal) throw refusal;
+      sent.push(request.reply.text);
+      return { channel: 'custom', platformMessageId: `pm-${request.reply.text}` };
+    },
+  };
+}
+
+describe('the reply outbox', () => {
+  it('sends an earlier pending reply of the conversation first; its own run then finds it sent', async () => {
+    const conversation = `order-${randomBytes(4).toString('hex')}`;
+    const down = platform(() => new UpstreamError('platform down', { retryable: true }));
+    await expect(sendOnce(database.db, entry(conversation, 'first'), down)).rejects.toThrow('platform down');
+
+    const up = platform();
+    const second = await sendOnce(database.db, entry(conversation, 'second'), up);
+    expect(up.sent).toEqual(['first', 'second']);
+    expect(second).toEqual({ sent: { channel: 'custom', platformMessageId: 'pm-second' }, duplicate: false });
+
+    const again = platform();
+    expect(await sendOnce(database.db, entry(conversation, 'first'), again)).toEqual({
+      sent: { channel: 'custom', platformMessageId: 'pm-first' },
+      duplicate: true,
+    });
+    expect(again.sent).toEqual([]);
+    const [first] = await database.db
+      .select()
+      .from(replyOutbox)
+      .where(eq(replyOutbox.key, `${conversation}:first`));
+    expect(first).toMatchObject({ status: 'sent', request: null, claimedUntil: null });
+  });
+
+  it('lets a reply refused for good stop holding the conversation back', async () => {
+    const conversation = `refused-${randomBytes(4).toString('hex')}`;
+    const down = platform(() => new UpstreamError('platform down', { retryable: true }));
+    await expect(sendOnce(database.db, entry(conversation, 'doomed'), down)).rejects.toThrow();
+    const picky = platform((text) =>
+      text === 'doomed' ? new UpstreamError('message withdrawn', { retryable: false }) : undefined,
+    );
+    await sendOnce(database.db, entry(conversation, 'next'), picky);
+    expect(picky.sent).toEqual(['next']);
+    await expect(sendOnce(database.db, entry(conversation, 'doomed'), platform())).rejects.toThrow(/for good/);
+  });
+
+  it('does not wait for a reply that was pending for longer than the order window', async () => {
+    const conversation = `stale-${randomBytes(4).toString('hex')}`;
+    const stale = entry(conversation, 'stale');
+    await database.db.insert(replyOutbox).values({
+      key: stale.key,
+      workflowId: stale.workflowId,
+      channel: stale.channel,
+      kind: stale.kind,
+      text: stale.storedText,
+      conversation,
+      request: stale.request,
+      createdAt: new Date(Date.now() - ORDER_WINDOW_MS - 60_000),
+    });
+    const up = platform();
+    await sendOnce(database.db, entry(conversation, 'fresh'), up);
+    expect(up.sent).toEqual(['fresh']);
+  });
+
+  it('keeps replies without a conversation out of any order', async () => {
+    const conversation = `none-${randomBytes(4).toString('hex')}`;
+    const down = platform(() => new UpstreamError('platform down', { retryable: true }));
+    await expect(sendOnce(database.db, entry(conversation, 'held'), down)).rejects.toThrow();
+    const up = platform();
+    await sendOnce(database.db, { ...entry(conversation, 'loose'), conversation: undefined }, up);
+    expect(up.sent).toEqual(['loose']);
+  });
+});
