@@ -97,7 +97,7 @@ export async function runProcess(role: ProcessRole, start: StartProcess): Promis
         '',
         `  Admin API key (shown once, stored hashed): ${running.bootstrapAdminKey}`,
         `  Try: curl -H "Authorization: Bearer <key>" -H "Content-Type: application/json" \\`,
-        `         -d '{"conversation_id":"demo","sender":{"id":"me"},"text":"/help"}' ${running.apiUrl}/v1/messages`,
+        `         -d '{"conversation_id":"demo","text":"/help"}' ${running.apiUrl}/v1/messages`,
       );
     }
     console.error(`${lines.join('\n')}\n`);
