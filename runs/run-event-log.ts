@@ -137,3 +137,16 @@ export async function runsFollowedAt(
     .orderBy(asc(newest.id));
   return [...new Set(rows.map((row) => row.workflowId))];
 }
+
+/**
+ * The principal whose stream client started the run (its 'accepted' event's `owner`, accept-message.ts), or
+ * undefined: a run not started by a following client, or no such run.
+ */
+export async function runOwner(db: Database, workflowId: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ owner: sql<string | null>`${runEvents.data}->>'owner'` })
+    .from(runEvents)
+    .where(and(eq(runEvents.workflowId, workflowId), eq(runEvents.type, 'accepted')))
+    .limit(1);
+  return row?.owner ?? undefined;
+}

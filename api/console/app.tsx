@@ -16,6 +16,7 @@ import { auditScreen } from './screens/audit.js';
 import { conversationScreen } from './screens/conversation.js';
 import { healthScreen } from './screens/health.js';
 import { keysScreen } from './screens/keys.js';
+import { playgroundScreen } from './screens/playground.js';
 import { runsScreen } from './screens/runs.js';
 import { csrfMatches, SESSION_COOKIE, SESSION_TTL_MS, SessionStore } from './sessions.js';
 import { SignIn } from './sign-in.js';
@@ -78,7 +79,15 @@ export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
     return c.redirect('/console/login', 303);
   });
 
-  for (const screen of [approvalsScreen, runsScreen, conversationScreen, healthScreen, keysScreen, auditScreen]) {
+  for (const screen of [
+    approvalsScreen,
+    playgroundScreen,
+    runsScreen,
+    conversationScreen,
+    healthScreen,
+    keysScreen,
+    auditScreen,
+  ]) {
     app.route('/', screen(deps));
   }
   return app;

@@ -6,6 +6,7 @@ import type { ConsoleSession } from './sessions.js';
 
 export const SCREENS = [
   { path: '/console/approvals', label: 'Approvals' },
+  { path: '/console/playground', label: 'Playground' },
   { path: '/console/runs', label: 'Runs' },
   { path: '/console/health', label: 'Health' },
   { path: '/console/keys', label: 'Keys' },

@@ -5,19 +5,16 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.js';
-import { toInboundMessage } from '../../core/message-input.js';
 import { jobs } from '../../db/schema.js';
 import { decideRun } from '../../jobs/decide-run.js';
-import { acceptMessage } from '../../runs/accept-message.js';
 import { type RunStatus, statusQuery } from '../../runs/contract.js';
 import { parseWaitSeconds } from '../../runs/wait-for-run.js';
+import { sendApiMessage } from '../api-channel-message.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 import { errorBody } from '../errors.js';
 import { bearer, defineRoute, errorResponses, jsonContent, serve } from '../route-spec.js';
 import { decisionSchema, errorSchema, postMessageSchema, startedRunSchema } from '../schemas.js';
-import { bindSender } from '../sender-identity.js';
 
 const runParams = z.object({ workflowId: z.string() });
 
@@ -118,27 +115,15 @@ export const v1RouteList = [
   whoamiRoute,
 ];
 
-export function v1Routes({
-  temporal,
-  config,
-  database,
-  blobs,
-  metrics,
-  logger,
-  capacity,
-  now = () => new Date(),
-}: ApiDeps) {
+export function v1Routes(deps: ApiDeps) {
+  const { temporal, database, now = () => new Date() } = deps;
   const app = new OpenAPIHono<ApiEnv>();
-  const door = { temporal, taskQueue: config.temporal.taskQueue, blobs, metrics, logger, capacity };
 
   serve(app, whoamiRoute, (c) => c.json({ principal: c.get('principal') }));
 
   serve(app, postMessageRoute, async (c) => {
-    const input = c.req.valid('json');
-    const bound = await bindSender(database.db, c.get('principal'), API_CHANNEL, input.sender);
-    const message = toInboundMessage(API_CHANNEL, input, now(), bound);
-    const accepted = await acceptMessage(door, message, {
-      transport: 'api',
+    const accepted = await sendApiMessage(deps, c.get('principal'), c.req.valid('json'), {
+      now: now(),
       requestId: c.get('requestId'),
       waitSeconds: parseWaitSeconds(c.req.query('wait')),
     });
