@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../platform/free-port.js';
 import { pseudonym } from '../runs/run-labels.js';
 import { launchBrowser, outputDir, type TestBrowser } from './support/browser.js';
+import { signIn } from './support/console.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 
 let platform: TestPlatform;
@@ -120,6 +121,29 @@ describe('the embedded Temporal UI', () => {
     }
     // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as the person reads it
     expect(await page.locator('body').innerText()).not.toContain(otherId);
+  });
+
+  it('opens from the console: the playground links its run to the embedded UI, which shows the decoded reply', async () => {
+    const word = randomBytes(4).toString('hex');
+    const page = await browser.context.newPage();
+    await signIn(page, platform.apiUrl, platform.adminKey);
+    await page.goto(`${platform.apiUrl}/console/playground`);
+    await page.getByLabel('Message').fill(`/echo linked ${word}`);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('status').filter({ hasText: 'The run replied.' }).waitFor();
+    // TEMPORAL_UI_URL is unset: the link goes to this process's embedded UI, by workflow id only (latest run).
+    const link = page.getByRole('link', { name: /^message:api:/ });
+    expect(await link.getAttribute('href')).toMatch(
+      new RegExp(`^${platform.temporalUiUrl}/namespaces/[^/]+/workflows/[^/]+$`),
+    );
+    await link.click();
+    try {
+      await page.getByText(`linked ${word}`).first().waitFor({ timeout: 30_000 });
+    } finally {
+      await page.screenshot({ path: join(outputDir, 'temporal-ui-from-console.png'), fullPage: true });
+    }
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as the person reads it
+    expect(await page.locator('body').innerText()).toContain(`"reply": "linked ${word}"`);
   });
 
   it('lets the embedded UI decode without a credential, and nothing else', async () => {
