@@ -1,6 +1,6 @@
 // The intent and plan steps' model calls (llm/intent.ts, tools/plan-step.ts decide), with each call's usage and
 // the step in the run's event log. A model that no provider serves right now becomes a retryable failure that
-// waits at least as long as the providers asked (Retry-After).
+// waits at least as long as the providers are held back (open breakers, Retry-After).
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { UnavailableError } from '../core/errors.js';
 import { LlmUnavailableError } from '../llm/errors.js';
@@ -46,7 +46,10 @@ export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
 /** The run an activity works for, from the activity context. */
 const currentWorkflowId = () => Context.current().info.workflowExecution?.workflowId ?? 'standalone';
 
-/** No provider answered but one may recover: Temporal retries no sooner than the largest Retry-After seen. */
+/**
+ * No provider answered but one may recover: Temporal retries no sooner than every provider held back (open
+ * breaker, Retry-After) may be called again; without such a wait the retry policy's backoff applies.
+ */
 async function withModel<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
@@ -55,7 +58,7 @@ async function withModel<T>(call: () => Promise<T>): Promise<T> {
     throw ApplicationFailure.create({
       type: 'llm_unavailable',
       message: error.message,
-      nextRetryDelay: error.retryAfterMs,
+      nextRetryDelay: error.retryAfterMs && error.retryAfterMs > 0 ? error.retryAfterMs : undefined,
     });
   }
 }

@@ -75,6 +75,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['provider', 'model'] as const,
       registers,
     }),
+    llmBreakerOpen: new Gauge({
+      name: 'conduit_llm_breaker_open',
+      help: 'Whether a model provider is held back by its circuit breaker in this process (1 open or probing, 0 closed)',
+      labelNames: ['provider'] as const,
+      registers,
+    }),
     toolCalls: new Histogram({
       name: 'conduit_tool_call_duration_seconds',
       help: 'Tool call latency by tool and result',

@@ -169,6 +169,17 @@ describe('createLlmClient', () => {
     expect(error.message).toContain('timed out');
   });
 
+  it.each(['content-length', 'chunked'] as const)(
+    'maps an answer whose connection breaks mid-body (%s) to a retryable error, never a truncated reply',
+    async (framing) => {
+      fake.script({ text: 'a long answer that never arrives whole', breakMidBody: framing });
+      const error = await failure(createLlmClient(provider).chat({ messages: [{ role: 'user', content: 'hi' }] }));
+      expect(error.retryable).toBe(true);
+      expect(error.status).toBeUndefined();
+      expect(error.message).toBe('deepseek: the answer broke off mid-body (connection closed)');
+    },
+  );
+
   it('maps a refused connection to a retryable error', async () => {
     const closed = await startFakeLlm();
     await closed.close();

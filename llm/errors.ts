@@ -87,6 +87,12 @@ export function toLlmError(
       retryAfterMs: parseRetryAfter(error.headers),
     });
   }
+  if (error instanceof TypeError && error.message === 'terminated') {
+    // undici's word for a response body whose connection closed before it ended: a broken answer, never a short one.
+    return new LlmRequestError(`${provider}: the answer broke off mid-body (connection closed)`, undefined, undefined, {
+      retryable: true,
+    });
+  }
   const text = error instanceof Error ? error.message : String(error);
   return new LlmRequestError(`${provider}: ${scrub(text, apiKey)}`, undefined, undefined, { retryable: true });
 }

@@ -1,7 +1,8 @@
-// Builds the model the pipeline sees for each role from `config.llm`: one client, queue and cooldown per
+// Builds the model the pipeline sees for each role from `config.llm`: one client, queue and circuit breaker per
 // configured provider, one response cache per process, and a failover router per role over those providers.
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { type CircuitBreaker, createCircuitBreaker } from './breaker.js';
 import { createLlmClient, type LlmClientDeps } from './client.js';
 import { LLM_ROLES, type LlmRole } from './config-file.js';
 import type { ResolvedProvider } from './presets.js';
@@ -15,7 +16,7 @@ import type { LlmClient } from './types.js';
 export type LlmRoles = Record<LlmRole, LlmClient>;
 
 export interface LlmRolesDeps extends LlmClientDeps {
-  metrics?: Pick<Metrics, 'llmCalls' | 'llmCacheHits'>;
+  metrics?: Pick<Metrics, 'llmCalls' | 'llmCacheHits' | 'llmBreakerOpen'>;
   logger?: Logger;
   /** Wraps each provider's client, e.g. in PII masking for remote providers. */
   wrapClient?: (provider: ResolvedProvider, client: LlmClient) => LlmClient;
@@ -33,7 +34,7 @@ export function createLlmRoles(settings: LlmSettings, deps: LlmRolesDeps = {}): 
       provider,
       client: deps.wrapClient ? deps.wrapClient(provider, client) : client,
       limiter: provider.maxConcurrency ? createSemaphore(provider.maxConcurrency) : undefined,
-      coolingUntil: 0,
+      breaker: providerBreaker(settings, provider, deps),
     });
   }
   const route = (role: LlmRole) => {
@@ -45,4 +46,19 @@ export function createLlmRoles(settings: LlmSettings, deps: LlmRolesDeps = {}): 
     return createLlmRouter(role, chain, { cache, metrics: deps.metrics, logger: deps.logger });
   };
   return Object.fromEntries(LLM_ROLES.map((role) => [role, route(role)])) as LlmRoles;
+}
+
+/** A provider's breaker, its state shown in conduit_llm_breaker_open and every change logged. */
+function providerBreaker(settings: LlmSettings, provider: ResolvedProvider, deps: LlmRolesDeps): CircuitBreaker {
+  const labels = { provider: provider.name };
+  deps.metrics?.llmBreakerOpen.set(labels, 0);
+  return createCircuitBreaker({
+    ...settings.breaker,
+    onChange: (state, { consecutiveFailures, openForMs }) => {
+      deps.metrics?.llmBreakerOpen.set(labels, state === 'closed' ? 0 : 1);
+      const fields = { provider: provider.name, model: provider.model, state, consecutiveFailures, openForMs };
+      if (state === 'open') deps.logger?.warn(fields, 'model provider held back: breaker open');
+      else deps.logger?.info(fields, state === 'closed' ? 'model provider breaker closed' : 'model provider probed');
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../core/metrics.js';
+import { type BreakerSettings, createCircuitBreaker } from './breaker.js';
 import { isRetryableStatus, LlmRequestError, LlmUnavailableError } from './errors.js';
 import { classifyIntentWithLlm } from './intent.js';
 import type { ResolvedProvider } from './presets.js';
@@ -15,18 +16,21 @@ interface ScriptedSlot extends ProviderSlot {
 }
 
 /** A provider answering from a script, in order; an unscripted call answers with the provider's name. */
+const clock = { now: 0 };
+
 function scripted(
   name: string,
   baseUrl: string,
   steps: Step[] = [],
   extra: Partial<ResolvedProvider> = {},
+  breaker: BreakerSettings = { failures: 3, cooldownMs: 10_000 },
 ): ScriptedSlot {
   const provider: ResolvedProvider = { name, baseUrl, model: `${name}-model`, remote: true, timeoutMs: 1000, ...extra };
   const calls: ScriptedSlot['calls'] = [];
   return {
     provider,
     calls,
-    coolingUntil: 0,
+    breaker: createCircuitBreaker({ ...breaker, now: () => clock.now }),
     limiter: provider.maxConcurrency ? createSemaphore(provider.maxConcurrency) : undefined,
     client: {
       provider: name,
@@ -131,24 +135,22 @@ describe('createLlmRouter', () => {
   });
 
   it('skips a provider until the Retry-After it sent has passed', async () => {
-    let now = 10_000;
     const primary = scripted('primary', 'https://a.example/v1', [http(429, 5_000)]);
     const backup = scripted('backup', 'https://b.example/v1');
-    const router = createLlmRouter('plan', [primary, backup], { now: () => now });
+    const router = createLlmRouter('plan', [primary, backup]);
     expect((await router.chat(ask('one'))).servedBy?.provider).toBe('backup');
-    now += 4_000;
+    clock.now += 4_000;
     expect((await router.chat(ask('two'))).servedBy?.provider).toBe('backup');
     expect(primary.calls).toHaveLength(1);
-    now += 1_000;
+    clock.now += 1_000;
     expect((await router.chat(ask('three'))).servedBy?.provider).toBe('primary');
   });
 
   it('calls nobody while every provider is waiting out a Retry-After, and says how long to wait', async () => {
-    let now = 0;
     const only = scripted('only', 'https://a.example/v1', [http(429, 3_000)]);
-    const router = createLlmRouter('plan', [only], { now: () => now });
+    const router = createLlmRouter('plan', [only]);
     expect((await failure(router.chat(ask()))).retryAfterMs).toBe(3_000);
-    now += 1_000;
+    clock.now += 1_000;
     const error = await failure(router.chat(ask()));
     expect(error).toBeInstanceOf(LlmUnavailableError);
     expect(error.retryAfterMs).toBe(2_000);
@@ -227,6 +229,82 @@ describe('createLlmRouter', () => {
     const overflow = await router.chat(ask('b'));
     expect(overflow.servedBy?.provider).toBe('backup');
     expect((await slow).message.content).toBe('slow');
+  });
+});
+
+describe('createLlmRouter with circuit breakers', () => {
+  it('goes straight to the backup once the primary failed enough times in a row, without calling it', async () => {
+    const primary = scripted('primary', 'https://a.example/v1', [http(503), timeout(), http(502)]);
+    const backup = scripted('backup', 'https://b.example/v1');
+    const router = createLlmRouter('plan', [primary, backup]);
+    for (let i = 0; i < 3; i += 1) expect((await router.chat(ask(`q${i}`))).servedBy?.provider).toBe('backup');
+    expect(primary.breaker.state).toBe('open');
+    for (let i = 0; i < 5; i += 1) expect((await router.chat(ask(`r${i}`))).servedBy?.provider).toBe('backup');
+    expect(primary.calls).toHaveLength(3);
+  });
+
+  it('fails fast with the remaining cool-down once every provider is open, calling nobody', async () => {
+    const primary = scripted('primary', 'https://a.example/v1', [http(503), http(503), http(503)]);
+    const backup = scripted('backup', 'https://b.example/v1', [http(500), http(500), http(500)]);
+    const router = createLlmRouter('plan', [primary, backup]);
+    const errors = [];
+    for (let i = 0; i < 3; i += 1) errors.push(await failure(router.chat(ask(`q${i}`))));
+    expect(errors.map((error) => error.retryAfterMs)).toEqual([undefined, undefined, 10_000]);
+    clock.now += 4_000;
+    const error = await failure(router.chat(ask('while open')));
+    expect(error).toBeInstanceOf(LlmUnavailableError);
+    expect(error.retryable).toBe(true);
+    expect(error.retryAfterMs).toBe(6_000);
+    expect(error.message).toContain('held back');
+    expect([primary.calls.length, backup.calls.length]).toEqual([3, 3]);
+  });
+
+  it('probes the primary after the cool-down and returns to it when the probe answers', async () => {
+    const primary = scripted('primary', 'https://a.example/v1', [http(503), http(503), http(503), { text: 'back' }]);
+    const backup = scripted('backup', 'https://b.example/v1');
+    const router = createLlmRouter('plan', [primary, backup]);
+    for (let i = 0; i < 3; i += 1) await router.chat(ask(`q${i}`));
+    clock.now += 10_000;
+    expect((await router.chat(ask('probe'))).message.content).toBe('back');
+    expect(primary.breaker.state).toBe('closed');
+    expect((await router.chat(ask('after'))).servedBy?.provider).toBe('primary');
+  });
+
+  it('sends other calls to the backup while the probe is out', async () => {
+    const primary = scripted('primary', 'https://a.example/v1', [
+      http(503),
+      http(503),
+      http(503),
+      { text: 'slow probe', delayMs: 50 },
+    ]);
+    const backup = scripted('backup', 'https://b.example/v1');
+    const router = createLlmRouter('plan', [primary, backup]);
+    for (let i = 0; i < 3; i += 1) await router.chat(ask(`q${i}`));
+    clock.now += 10_000;
+    const probe = router.chat(ask('probe'));
+    const during = await router.chat(ask('during'));
+    expect(during.servedBy?.provider).toBe('backup');
+    expect((await probe).servedBy?.provider).toBe('primary');
+    expect(primary.calls).toHaveLength(4);
+  });
+
+  it('does not count refusals of the request against the provider', async () => {
+    const primary = scripted('primary', 'https://a.example/v1', [http(400), http(422), http(400), http(400)]);
+    const backup = scripted('backup', 'https://b.example/v1');
+    const router = createLlmRouter('plan', [primary, backup]);
+    for (let i = 0; i < 4; i += 1) await router.chat(ask(`q${i}`));
+    expect(primary.breaker.state).toBe('closed');
+    expect(primary.calls).toHaveLength(4);
+  });
+
+  it('opens for exactly the Retry-After of a 429, however short, never busy-looping on the provider', async () => {
+    const only = scripted('only', 'https://a.example/v1', [http(429, 1_500)]);
+    const router = createLlmRouter('plan', [only]);
+    expect((await failure(router.chat(ask('a')))).retryAfterMs).toBe(1_500);
+    for (let i = 0; i < 20; i += 1) await failure(router.chat(ask(`b${i}`)));
+    expect(only.calls).toHaveLength(1);
+    clock.now += 1_500;
+    expect((await router.chat(ask('c'))).servedBy?.provider).toBe('only');
   });
 });
 

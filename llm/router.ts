@@ -1,28 +1,29 @@
 // One role's model (intent, plan) behind an ordered failover list of providers, as a plain LlmClient. Answers
 // come from the response cache when they can, otherwise from the first provider that answers; failing over is
-// decided per error (see canFailOver and docs/llm.md). Never retries a provider itself: Temporal owns retries.
+// decided per error (see canFailOver and docs/llm.md), and a provider whose circuit breaker is open (llm/breaker.ts)
+// is skipped without a call. Never retries a provider itself: Temporal owns retries.
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import type { BreakerTicket, CircuitBreaker } from './breaker.js';
 import { LlmRequestError, LlmUnavailableError, MAX_RETRY_AFTER_MS } from './errors.js';
 import type { ResolvedProvider } from './presets.js';
 import { cacheKey, type ResponseCache } from './response-cache.js';
 import { QueueTimeoutError, type Semaphore } from './semaphore.js';
 import type { ChatOptions, ChatRequest, ChatResult, LlmClient } from './types.js';
 
-/** One configured provider, shared by every role that lists it (one queue and one cooldown per provider). */
+/** One configured provider, shared by every role that lists it (one queue and one breaker per provider). */
 export interface ProviderSlot {
   provider: ResolvedProvider;
   client: LlmClient;
   limiter?: Semaphore;
-  /** Epoch ms until which the provider asked not to be called (its last Retry-After); 0 when it did not. */
-  coolingUntil: number;
+  /** Opens on failures in a row and on the provider's Retry-After; while open the provider is not called. */
+  breaker: CircuitBreaker;
 }
 
 export interface RouterDeps {
   cache?: ResponseCache;
   metrics?: Pick<Metrics, 'llmCalls' | 'llmCacheHits'>;
   logger?: Logger;
-  now?: () => number;
 }
 
 /** Providers at one origin (scheme, host, port of the base URL) are one vendor: they refuse the same requests. */
@@ -39,10 +40,18 @@ export function canFailOver(error: LlmRequestError, failed: ResolvedProvider, ne
   return error.retryable || vendorOf(failed) !== vendorOf(next);
 }
 
+/**
+ * Whether a failure says the provider itself is unwell, for its breaker: server errors, throttling without a
+ * Retry-After, timeouts, connection failures and broken or empty responses (every retryable error). A refusal
+ * of the request (4xx) proves the provider is up, so it counts as an answer.
+ */
+export function countsAgainstProvider(error: LlmRequestError): boolean {
+  return error.retryable;
+}
+
 export function createLlmRouter(role: string, slots: ProviderSlot[], deps: RouterDeps = {}): LlmClient {
   const primary = slots[0];
   if (!primary) throw new Error(`the ${role} role lists no provider`);
-  const now = deps.now ?? Date.now;
 
   const fromCache = (request: ChatRequest): ChatResult | undefined => {
     if (!deps.cache) return undefined;
@@ -65,22 +74,21 @@ export function createLlmRouter(role: string, slots: ProviderSlot[], deps: Route
       if (cached) return cached;
 
       const failures: Array<{ slot: ProviderSlot; error: LlmRequestError }> = [];
-      let coolingWaitMs: number | undefined;
+      const heldBack: ProviderSlot[] = [];
       for (const slot of slots) {
         if (failures.some((failure) => !canFailOver(failure.error, failure.slot.provider, slot.provider))) continue;
-        const waitMs = slot.coolingUntil - now();
-        if (waitMs > 0) {
-          coolingWaitMs = Math.max(coolingWaitMs ?? 0, waitMs);
+        const admission = slot.breaker.admit();
+        if (!admission.admitted) {
+          heldBack.push(slot);
           continue;
         }
         try {
-          const result = await callProvider(slot, request, options, deps);
+          const result = await callProvider(slot, admission.ticket, request, options, deps);
           const key = deps.cache && cacheKey(slot.provider.name, slot.provider.model, request);
           if (key) deps.cache?.set(key, result);
           return { ...result, servedBy: { provider: slot.provider.name, model: slot.provider.model, cached: false } };
         } catch (caught) {
           const error = asLlmError(caught, slot.provider.name);
-          if (error.retryAfterMs !== undefined) slot.coolingUntil = now() + error.retryAfterMs;
           failures.push({ slot, error });
           if (options.signal?.aborted) throw error;
           deps.logger?.warn(
@@ -89,25 +97,30 @@ export function createLlmRouter(role: string, slots: ProviderSlot[], deps: Route
           );
         }
       }
-      throw exhausted(role, failures, coolingWaitMs);
+      throw exhausted(role, slots, failures, heldBack);
     },
   };
 }
 
-/** One attempt at one provider: queue for a slot, then call with whatever is left of the provider's timeout. */
+/**
+ * One attempt at one provider: queue for a slot, then call with whatever is left of the provider's timeout. The
+ * outcome is told to the provider's breaker; a call that never left the queue, or was cancelled, tells it nothing.
+ */
 async function callProvider(
   slot: ProviderSlot,
+  ticket: BreakerTicket,
   request: ChatRequest,
   options: ChatOptions,
   deps: RouterDeps,
 ): Promise<ChatResult> {
-  const { provider } = slot;
+  const { provider, breaker } = slot;
   const budgetMs = options.timeoutMs ?? provider.timeoutMs;
   const queued = performance.now();
   let release: (() => void) | undefined;
   try {
     release = await slot.limiter?.acquire(budgetMs, options.signal);
   } catch (error) {
+    breaker.abandoned(ticket);
     if (!(error instanceof QueueTimeoutError)) throw error;
     throw new LlmRequestError(
       `${provider.name}: ${provider.maxConcurrency} requests already in flight, none finished within ${budgetMs} ms`,
@@ -122,9 +135,15 @@ async function callProvider(
     const remainingMs = Math.max(1, Math.round(budgetMs - (performance.now() - queued)));
     const result = await slot.client.chat(request, { signal: options.signal, timeoutMs: remainingMs });
     end?.({ result: 'ok' });
+    breaker.succeeded(ticket);
     return result;
-  } catch (error) {
+  } catch (caught) {
     end?.({ result: 'error' });
+    const error = asLlmError(caught, provider.name);
+    if (options.signal?.aborted) breaker.abandoned(ticket);
+    else if (error.retryAfterMs !== undefined) breaker.holdFor(error.retryAfterMs, ticket);
+    else if (countsAgainstProvider(error)) breaker.failed(ticket);
+    else breaker.succeeded(ticket);
     throw error;
   } finally {
     release?.();
@@ -138,22 +157,25 @@ function asLlmError(error: unknown, provider: string): LlmRequestError {
 }
 
 /**
- * The error once no provider answered. If any failure may pass (or a provider sat out a Retry-After), it is
- * retryable and carries the largest wait seen, so no provider is called again before it said it is ready;
- * when every provider refused for good, the first refusal is thrown as it is.
+ * The error once no provider answered. If any failure may pass, or a provider was held back by its breaker, it
+ * is retryable and carries the largest wait among the role's providers that are held back now (an open breaker's
+ * remaining cool-down, a Retry-After), so the next attempt comes no sooner than they may be called, even on
+ * another worker. When every provider refused for good, the first refusal is thrown as it is.
  */
 function exhausted(
   role: string,
+  slots: ProviderSlot[],
   failures: Array<{ slot: ProviderSlot; error: LlmRequestError }>,
-  coolingWaitMs: number | undefined,
+  heldBack: ProviderSlot[],
 ): LlmRequestError {
   const errors = failures.map((failure) => failure.error);
   const first = errors[0];
-  if (first && coolingWaitMs === undefined && errors.every((error) => !error.retryable)) return first;
-  const waits = [coolingWaitMs, ...errors.map((error) => error.retryAfterMs)].filter(
-    (wait): wait is number => wait !== undefined,
-  );
+  if (first && heldBack.length === 0 && errors.every((error) => !error.retryable)) return first;
+  const waits = slots.map((slot) => slot.breaker.waitMs()).filter((wait) => wait > 0);
   const retryAfterMs = waits.length > 0 ? Math.min(Math.max(...waits), MAX_RETRY_AFTER_MS) : undefined;
-  const detail = errors.length > 0 ? errors.map((error) => error.message).join('; ') : 'every provider asked to wait';
+  const held = heldBack.map(
+    (slot) => `${slot.provider.name}: held back for ${slot.breaker.waitMs()} ms (breaker open)`,
+  );
+  const detail = [...errors.map((error) => error.message), ...held].join('; ');
   return new LlmUnavailableError(`no provider for ${role} answered: ${detail}`, errors, retryAfterMs);
 }

@@ -60,6 +60,7 @@ describe('loadLlmSettings from the environment', () => {
       ],
       roles: { intent: ['deepseek'], plan: ['deepseek'] },
       cache: { ttlSeconds: 300, maxEntries: 1000 },
+      breaker: { failures: 5, cooldownMs: 30_000 },
       timeoutMs: 60_000,
     });
   });
@@ -246,6 +247,18 @@ describe('loadConfig with LLM settings', () => {
     expect(config.llm?.providers).toMatchObject([{ name: 'openai-compatible', model: 'm', timeoutMs: 5000 }]);
     expect(config.llm?.timeoutMs).toBe(5000);
     expect(loadConfig({}).llm).toBeUndefined();
+  });
+
+  it('reads the breaker settings, 0 failures turning it off, and refuses a cool-down of 0', () => {
+    const base = { LLM_BASE_URL: 'http://127.0.0.1:9/v1', LLM_MODEL: 'm' };
+    expect(loadConfig({ ...base, LLM_BREAKER_FAILURES: '3', LLM_BREAKER_COOLDOWN_MS: '2500' }).llm?.breaker).toEqual({
+      failures: 3,
+      cooldownMs: 2500,
+    });
+    expect(loadConfig({ ...base, LLM_BREAKER_FAILURES: '0' }).llm?.breaker.failures).toBe(0);
+    expect(configError(() => loadConfig({ ...base, LLM_BREAKER_COOLDOWN_MS: '0' })).variable).toBe(
+      'LLM_BREAKER_COOLDOWN_MS',
+    );
   });
 
   it('rejects a negative cache TTL', () => {

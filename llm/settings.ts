@@ -12,6 +12,7 @@ import {
   positiveInt,
   type Variables,
 } from '../core/settings.js';
+import type { BreakerSettings } from './breaker.js';
 import { type LlmRole, parseLlmConfigFile } from './config-file.js';
 import { type ProviderOrigin, type ProviderSettings, type ResolvedProvider, resolveProvider } from './presets.js';
 
@@ -21,6 +22,8 @@ export interface LlmSettings {
   /** Per role, provider names in failover order. */
   roles: Record<LlmRole, string[]>;
   cache: { ttlSeconds: number; maxEntries: number };
+  /** Each provider's circuit breaker (llm/breaker.ts): failures in a row that open it, and its cool-down. */
+  breaker: BreakerSettings;
   /**
    * The longest one model activity may take: every provider of the longest failover list using its whole
    * timeout. With one provider this is LLM_TIMEOUT_MS.
@@ -42,7 +45,11 @@ const llmVariables = z.object({
   LLM_MAX_CONCURRENCY: positiveInt(16, 'a positive whole number of requests'),
   LLM_CACHE_TTL_SECONDS: nonNegativeInt(300, 'a whole number of seconds (0 disables)'),
   LLM_CACHE_MAX_ENTRIES: positiveInt(1000, 'a positive whole number of entries'),
+  LLM_BREAKER_FAILURES: nonNegativeInt(5, 'a whole number of failures in a row (0 disables the breaker)'),
+  LLM_BREAKER_COOLDOWN_MS: positiveInt(30000, 'a cool-down in milliseconds'),
 });
+
+const DEFAULT_BREAKER: BreakerSettings = { failures: 5, cooldownMs: 30_000 };
 
 /** The LLM variables once parsed (what llmVariables yields; tests build it by hand). */
 export interface LlmEnv {
@@ -59,6 +66,9 @@ export interface LlmEnv {
   LLM_MAX_CONCURRENCY: number;
   LLM_CACHE_TTL_SECONDS: number;
   LLM_CACHE_MAX_ENTRIES: number;
+  /** Defaults as in llmVariables when absent (tests build this by hand). */
+  LLM_BREAKER_FAILURES?: number;
+  LLM_BREAKER_COOLDOWN_MS?: number;
 }
 
 /**
@@ -81,6 +91,10 @@ export function loadLlmSettings(
   const primary = env.LLM_PROVIDER || env.LLM_BASE_URL || env.LLM_MODEL;
   const fallback = env.LLM_FALLBACK_PROVIDER || env.LLM_FALLBACK_BASE_URL || env.LLM_FALLBACK_MODEL;
   const cache = { ttlSeconds: env.LLM_CACHE_TTL_SECONDS, maxEntries: env.LLM_CACHE_MAX_ENTRIES };
+  const breaker: BreakerSettings = {
+    failures: env.LLM_BREAKER_FAILURES ?? DEFAULT_BREAKER.failures,
+    cooldownMs: env.LLM_BREAKER_COOLDOWN_MS ?? DEFAULT_BREAKER.cooldownMs,
+  };
   const defaults = { timeoutMs: env.LLM_TIMEOUT_MS, maxConcurrency: env.LLM_MAX_CONCURRENCY };
 
   if (env.LLM_CONFIG_FILE !== undefined) {
@@ -92,7 +106,7 @@ export function loadLlmSettings(
     }
     const file = parseLlmConfigFile(read(env.LLM_CONFIG_FILE, readFile), variables, defaults);
     const providers = file.providers.map(({ name, settings }) => resolveProvider(settings, { file: name }));
-    return settle(providers, file.roles, cache);
+    return settle(providers, file.roles, cache, breaker);
   }
 
   if (!primary) {
@@ -124,19 +138,20 @@ export function loadLlmSettings(
     providers.push(backup.name === providers[0]!.name ? { ...backup, name: `${backup.name}-fallback` } : backup);
   }
   const names = providers.map((provider) => provider.name);
-  return settle(providers, { intent: names, plan: names }, cache);
+  return settle(providers, { intent: names, plan: names }, cache, breaker);
 }
 
 function settle(
   providers: ResolvedProvider[],
   roles: Record<LlmRole, string[]>,
   cache: LlmSettings['cache'],
+  breaker: BreakerSettings,
 ): LlmSettings {
   const timeoutOf = (name: string) => providers.find((provider) => provider.name === name)?.timeoutMs ?? 0;
   const timeoutMs = Math.max(
     ...Object.values(roles).map((names) => names.reduce((sum, name) => sum + timeoutOf(name), 0)),
   );
-  return { providers, roles, cache, timeoutMs };
+  return { providers, roles, cache, breaker, timeoutMs };
 }
 
 function read(path: string, readFile: (path: string) => string): string {

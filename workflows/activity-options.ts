@@ -18,16 +18,20 @@ export const local = proxyLocalActivities<Activities>({
   },
 });
 
-// Calls to a model: slow and failure-prone vendors, retried with backoff for a few minutes in all. The
-// timeout follows the configured model timeout, so a worker that dies mid-call is noticed quickly.
+// Calls to a model: slow and failure-prone vendors. The budget of a step is time, not attempts: it keeps trying
+// for MODEL_STEP_WINDOW. While every provider is held back by its circuit breaker (llm/breaker.ts) an attempt
+// fails at once and asks to be retried when the cool-down ends (nextRetryDelay), so an outage of minutes costs
+// a run a few cheap attempts and the run answers once a provider is back, instead of giving up after six. The
+// timeout of one attempt follows the configured model timeout, so a worker that dies mid-call is noticed quickly.
+export const MODEL_STEP_WINDOW = '15 minutes';
 export const modelActivities = (llmTimeoutMs: number) =>
   proxyActivities<Activities>({
     startToCloseTimeout: llmTimeoutMs + 5_000,
+    scheduleToCloseTimeout: MODEL_STEP_WINDOW,
     retry: {
       initialInterval: '1s',
       backoffCoefficient: 2,
       maximumInterval: '30s',
-      maximumAttempts: 6,
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   });

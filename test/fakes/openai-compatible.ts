@@ -24,6 +24,11 @@ export interface FakeLlmReply {
   delayMs?: number;
   /** Holds the answer until this settles: keeps a model call open while a test acts (drops a client, say). */
   until?: Promise<unknown>;
+  /**
+   * Breaks the answer mid-body: status, headers and the first half of a complete answer go out, then the
+   * connection is destroyed (a vendor or proxy dying mid-answer). `chunked` sends it without a content-length.
+   */
+  breakMidBody?: 'content-length' | 'chunked';
   /** Extra response headers, e.g. `retry-after` on a 429. */
   headers?: Record<string, string>;
   model?: string;
@@ -110,6 +115,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       );
     }
     completions += 1;
+    if (reply.breakMidBody) return sendHalf(res, completion(body, reply, completions), reply.breakMidBody);
     send(res, 200, completion(body, reply, completions), reply.headers);
   });
 
@@ -173,6 +179,18 @@ function lastUserText(body: FakeChatBody): string {
 
 function sendError(res: ServerResponse, status: number, error: { message: string; type: string; code?: string }) {
   send(res, status, { error: { param: null, code: null, ...error } });
+}
+
+/** Writes half of a 200 answer and destroys the socket, leaving the client with a body that never ends. */
+function sendHalf(res: ServerResponse, payload: unknown, framing: 'content-length' | 'chunked') {
+  const text = JSON.stringify(payload);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    ...(framing === 'content-length' ? { 'content-length': Buffer.byteLength(text) } : {}),
+  });
+  res.write(text.slice(0, Math.floor(text.length / 2)), () => {
+    setTimeout(() => res.destroy(), 20);
+  });
 }
 
 function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
