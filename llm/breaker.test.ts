@@ -56,6 +56,19 @@ describe('createCircuitBreaker', () => {
     expect(changes).toEqual(['open', 'half-open', 'closed']);
   });
 
+  it('lets callers wait for the probe outcome', async () => {
+    const { instance, clock, fail } = breaker(1, 10_000);
+    fail(1);
+    expect(instance.probeSettled()).toBeUndefined();
+    clock.now += 10_000;
+    const probe = instance.admit();
+    const settled = instance.probeSettled();
+    expect(settled).toBeInstanceOf(Promise);
+    if (probe.admitted) instance.succeeded(probe.ticket);
+    await settled;
+    expect(instance.probeSettled()).toBeUndefined();
+  });
+
   it('re-opens for a whole cool-down when the probe fails', () => {
     const { instance, clock, fail } = breaker(2, 10_000);
     fail(2);

@@ -34,11 +34,14 @@ export interface CircuitBreaker {
   holdFor(waitMs: number, ticket?: BreakerTicket): void;
   /** Milliseconds until a call may be admitted (0 when one may go out now). */
   waitMs(): number;
+  /** While a probe is out: settles once its outcome is known (the breaker closed or opened again). */
+  probeSettled(): Promise<void> | undefined;
 }
 
 /**
  * While a probe is out, other callers are told to come back after this long (or the cool-down, if shorter):
  * the probe's answer is usually quick, and a retry that finds it still out costs nothing but one cheap refusal.
+ * The router also waits this long at most for the probe's outcome before it gives up on the provider.
  */
 export const PROBE_WAIT_MS = 1_000;
 
@@ -57,10 +60,21 @@ export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
   let consecutiveFailures = 0;
   /** While open: epoch ms at which the next call becomes the probe. */
   let openUntil = 0;
+  let probe: { settled: Promise<void>; settle: () => void } | undefined;
 
   const become = (next: BreakerState, openForMs = options.cooldownMs) => {
     if (next === 'open') openUntil = now() + openForMs;
     if (next === state) return;
+    if (next === 'half-open') {
+      let settle: () => void = () => undefined;
+      const settled = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      probe = { settled, settle };
+    } else if (probe) {
+      probe.settle();
+      probe = undefined;
+    }
     state = next;
     options.onChange?.(next, { consecutiveFailures, openForMs: next === 'open' ? openForMs : undefined });
   };
@@ -109,6 +123,9 @@ export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
       if (state === 'closed') return 0;
       if (state === 'open') return Math.max(0, openUntil - now());
       return Math.min(options.cooldownMs, PROBE_WAIT_MS);
+    },
+    probeSettled() {
+      return probe?.settled;
     },
   };
 }

@@ -288,6 +288,45 @@ describe('createLlmRouter with circuit breakers', () => {
     expect(primary.calls).toHaveLength(4);
   });
 
+  it('when nothing else can answer, waits for a probe that is out instead of failing at once', async () => {
+    const only = scripted('only', 'https://a.example/v1', [
+      http(503),
+      http(503),
+      http(503),
+      { text: 'probe answer', delayMs: 30 },
+      { text: 'waited for the probe' },
+    ]);
+    const router = createLlmRouter('plan', [only]);
+    for (let i = 0; i < 3; i += 1) await failure(router.chat(ask(`q${i}`)));
+    clock.now += 10_000;
+    const probe = router.chat(ask('probe'));
+    const waiting = await router.chat(ask('waiting'));
+    expect(waiting.message.content).toBe('waited for the probe');
+    expect((await probe).message.content).toBe('probe answer');
+  });
+
+  it('after waiting for a probe that failed, says to wait the fresh cool-down', async () => {
+    const only = scripted('only', 'https://a.example/v1', [
+      http(503),
+      http(503),
+      http(503),
+      new LlmRequestError('only: HTTP 503', 503, undefined, { retryable: true }),
+    ]);
+    const slow = only.client.chat.bind(only.client);
+    only.client.chat = async (request, options) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return slow(request, options);
+    };
+    const router = createLlmRouter('plan', [only]);
+    for (let i = 0; i < 3; i += 1) await failure(router.chat(ask(`q${i}`)));
+    clock.now += 10_000;
+    const probe = failure(router.chat(ask('probe')));
+    const waiting = await failure(router.chat(ask('waiting')));
+    expect(waiting.retryAfterMs).toBe(10_000);
+    expect((await probe).retryAfterMs).toBe(10_000);
+    expect(only.calls).toHaveLength(4);
+  });
+
   it('does not count refusals of the request against the provider', async () => {
     const primary = scripted('primary', 'https://a.example/v1', [http(400), http(422), http(400), http(400)]);
     const backup = scripted('backup', 'https://b.example/v1');

@@ -4,7 +4,7 @@
 // is skipped without a call. Never retries a provider itself: Temporal owns retries.
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { BreakerTicket, CircuitBreaker } from './breaker.js';
+import { type BreakerTicket, type CircuitBreaker, PROBE_WAIT_MS } from './breaker.js';
 import { LlmRequestError, LlmUnavailableError, MAX_RETRY_AFTER_MS } from './errors.js';
 import type { ResolvedProvider } from './presets.js';
 import { cacheKey, type ResponseCache } from './response-cache.js';
@@ -74,28 +74,42 @@ export function createLlmRouter(role: string, slots: ProviderSlot[], deps: Route
       if (cached) return cached;
 
       const failures: Array<{ slot: ProviderSlot; error: LlmRequestError }> = [];
-      const heldBack: ProviderSlot[] = [];
-      for (const slot of slots) {
-        if (failures.some((failure) => !canFailOver(failure.error, failure.slot.provider, slot.provider))) continue;
-        const admission = slot.breaker.admit();
-        if (!admission.admitted) {
-          heldBack.push(slot);
-          continue;
+      let heldBack: ProviderSlot[] = [];
+      const tryInOrder = async (candidates: ProviderSlot[]): Promise<ChatResult | undefined> => {
+        for (const slot of candidates) {
+          if (failures.some((failure) => !canFailOver(failure.error, failure.slot.provider, slot.provider))) continue;
+          const admission = slot.breaker.admit();
+          if (!admission.admitted) {
+            heldBack.push(slot);
+            continue;
+          }
+          try {
+            const result = await callProvider(slot, admission.ticket, request, options, deps);
+            const key = deps.cache && cacheKey(slot.provider.name, slot.provider.model, request);
+            if (key) deps.cache?.set(key, result);
+            return { ...result, servedBy: { provider: slot.provider.name, model: slot.provider.model, cached: false } };
+          } catch (caught) {
+            const error = asLlmError(caught, slot.provider.name);
+            failures.push({ slot, error });
+            if (options.signal?.aborted) throw error;
+            deps.logger?.warn(
+              { role, provider: slot.provider.name, model: slot.provider.model, error: error.message },
+              'model call failed',
+            );
+          }
         }
-        try {
-          const result = await callProvider(slot, admission.ticket, request, options, deps);
-          const key = deps.cache && cacheKey(slot.provider.name, slot.provider.model, request);
-          if (key) deps.cache?.set(key, result);
-          return { ...result, servedBy: { provider: slot.provider.name, model: slot.provider.model, cached: false } };
-        } catch (caught) {
-          const error = asLlmError(caught, slot.provider.name);
-          failures.push({ slot, error });
-          if (options.signal?.aborted) throw error;
-          deps.logger?.warn(
-            { role, provider: slot.provider.name, model: slot.provider.model, error: error.message },
-            'model call failed',
-          );
-        }
+        return undefined;
+      };
+      const answered = await tryInOrder(slots);
+      if (answered) return answered;
+      // Nothing else answered, but a provider's probe is out: its outcome is usually a moment away, and waiting
+      // for it here saves this run a whole attempt (and the cool-down a failed probe would start).
+      const probing = heldBack.filter((slot) => slot.breaker.probeSettled() !== undefined);
+      if (probing.length > 0 && !options.signal?.aborted) {
+        await firstSettled(probing, PROBE_WAIT_MS);
+        heldBack = heldBack.filter((slot) => !probing.includes(slot));
+        const late = await tryInOrder(probing);
+        if (late) return late;
       }
       throw exhausted(role, slots, failures, heldBack);
     },
@@ -147,6 +161,19 @@ async function callProvider(
     throw error;
   } finally {
     release?.();
+  }
+}
+
+/** Resolves when the first of these providers' probes has an outcome, or after `limitMs`. */
+async function firstSettled(slots: ProviderSlot[], limitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, limitMs);
+  });
+  try {
+    await Promise.race([limit, ...slots.map((slot) => slot.breaker.probeSettled())]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -10,17 +10,23 @@ export interface CallbackReceiver {
   url: string;
   /** Replies received per message id. */
   replies: Map<string, number>;
+  /** The text of each reply received, per message id (to tell a whole answer from a truncated one). */
+  texts: Map<string, string[]>;
   close(): Promise<void>;
 }
 
 export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   const replies = new Map<string, number>();
+  const texts = new Map<string, string[]>();
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { in_reply_to?: string };
-      if (body.in_reply_to) replies.set(body.in_reply_to, (replies.get(body.in_reply_to) ?? 0) + 1);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { in_reply_to?: string; text?: string };
+      if (body.in_reply_to) {
+        replies.set(body.in_reply_to, (replies.get(body.in_reply_to) ?? 0) + 1);
+        texts.set(body.in_reply_to, [...(texts.get(body.in_reply_to) ?? []), body.text ?? '']);
+      }
       response.writeHead(200).end('{}');
     });
   });
@@ -28,6 +34,7 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
     replies,
+    texts,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
