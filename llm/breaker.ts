@@ -39,9 +39,9 @@ export interface CircuitBreaker {
 }
 
 /**
- * While a probe is out, other callers are told to come back after this long (or the cool-down, if shorter):
- * the probe's answer is usually quick, and a retry that finds it still out costs nothing but one cheap refusal.
- * The router also waits this long at most for the probe's outcome before it gives up on the provider.
+ * How long the router waits for a probe's outcome when no other provider can answer: a dead or healthy vendor
+ * usually answers the probe within it. A caller still refused after that is told to come back after a whole
+ * cool-down, since a probe that takes longer is most likely hanging until its timeout.
  */
 export const PROBE_WAIT_MS = 1_000;
 
@@ -91,7 +91,7 @@ export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
         become('half-open');
         return { admitted: true, ticket: PROBE };
       }
-      return { admitted: false, waitMs: Math.min(options.cooldownMs, PROBE_WAIT_MS) };
+      return { admitted: false, waitMs: options.cooldownMs };
     },
     succeeded(ticket) {
       if (state === 'closed') consecutiveFailures = 0;
@@ -122,7 +122,7 @@ export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
     waitMs() {
       if (state === 'closed') return 0;
       if (state === 'open') return Math.max(0, openUntil - now());
-      return Math.min(options.cooldownMs, PROBE_WAIT_MS);
+      return options.cooldownMs;
     },
     probeSettled() {
       return probe?.settled;
