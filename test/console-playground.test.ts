@@ -167,6 +167,22 @@ describe('the console chat playground', () => {
     expect((await feed(workflowId, { cookie: mine.cookie })).status).toBe(303);
   });
 
+  it('sends nothing the door would refuse, and says why', async () => {
+    const member = await key('member');
+    const { cookie, csrf } = await session(member.key);
+    const refused = await fetch(`${platform.apiUrl}/console/playground`, {
+      method: 'POST',
+      headers: { cookie },
+      body: new URLSearchParams({ csrf, conversation_id: 'has spaces\u0000', text: '' }),
+      redirect: 'manual',
+    });
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(html).toContain('role="alert"');
+    expect(html).toMatch(/Not sent: .*conversation_id/);
+    expect(html).toMatch(/Not sent: .*text/);
+  });
+
   it('refuses a viewer the playground and its form', async () => {
     const viewer = await key('viewer');
     const { cookie, csrf } = await session(viewer.key);

@@ -6,7 +6,8 @@
 // serves only runs the session's own principal started here, so no bearer token ever reaches the browser.
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { ConduitError } from '../../../core/errors.js';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ConduitError, UnavailableError } from '../../../core/errors.js';
 import { messageInputSchema } from '../../../core/message-input.js';
 import { isRunOpen } from '../../../runs/is-run-open.js';
 import { followRunEvents } from '../../../runs/run-event-feed.js';
@@ -120,7 +121,11 @@ export function playgroundScreen(deps: ApiDeps) {
       return c.redirect(`/console/playground?${query}`, 303);
     } catch (error) {
       if (!(error instanceof ConduitError)) throw error;
-      return c.html(page(session, { conversation, text: field('text'), error: `Not sent: ${error.message}` }), 503);
+      // The door's refusal, with its status: 400 for text it cannot take, 503 (with Retry-After) while it cannot start runs.
+      if (error instanceof UnavailableError && error.retryAfterSeconds)
+        c.header('Retry-After', String(error.retryAfterSeconds));
+      const view = { conversation, text: field('text'), error: `Not sent: ${error.message}` };
+      return c.html(page(session, view), error.httpStatus as ContentfulStatusCode);
     }
   });
 
