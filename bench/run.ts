@@ -1,4 +1,5 @@
-// `npm run bench [-- --scenario=<name>[,<name>]] [--quick] [--no-write] [--keep] [--cpu-prof] [--sdk-metrics]`: runs the benchmark scenarios against
+// `npm run bench [-- --scenario=<name>[,<name>]] [--quick] [--no-write] [--keep] [--cpu-prof] [--sdk-metrics]
+// [--variants=…] [--before=<checkout> --repeat=N]`: runs the benchmark scenarios against
 // real services started here (a Temporal dev server per scenario, a fresh PostgreSQL database, the fake LLM),
 // prints a table per scenario, and, after a full run of every scenario, rewrites the results section of
 // docs/benchmarks.md and its charts. Method: docs/benchmarks.md.
@@ -68,6 +69,8 @@ const ctx: BenchContext = {
   waitingTuning: option('waiting-tuning') ? JSON.parse(option('waiting-tuning')!) : undefined,
   waitingLevels: option('waiting-levels')?.split(',').map(Number),
   cpuProfileDir: flag('cpu-prof') ? join(projectRoot, 'bench/results/profiles') : undefined,
+  beforeRoot: option('before'),
+  repeat: option('repeat') ? Number(option('repeat')) : undefined,
   progress,
 };
 

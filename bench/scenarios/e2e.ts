@@ -72,6 +72,10 @@ export interface VariantResult {
   sweep: LatencyPhase[];
   saturation: SaturationPhase;
   eager?: { started: number; eagerlyStarted: number };
+  /** Which round of --repeat this was (1 when not repeated). */
+  round: number;
+  /** Runs of this variant's steady phase (every variant but default, whose history is E2eResult's). */
+  history?: HistoryShape;
 }
 
 export interface E2eResult {
@@ -91,7 +95,16 @@ interface Variant {
   split: boolean;
   tuning?: PlatformOptions['workerTuning'];
   eager?: boolean;
+  /** Run the code of --before=<checkout> instead of this tree's. */
+  before?: boolean;
+  /** The message text (default: free text, a six-step run). */
+  text?: string;
+  /** Only run when named in --variants. */
+  onRequest?: boolean;
 }
+
+/** A command run: no model, no tool; the reply comes from the workflow itself. */
+const COMMAND_TEXT = '/echo ping';
 
 /** Every variant's steady-load rate; the default variant adds 5 and 20 msg/s. */
 export const LATENCY_RATE = 10;
@@ -126,6 +139,24 @@ const VARIANTS: Variant[] = [
     split: false,
     eager: true,
   },
+  // Before/after pairs for one change, with --before=<checkout of the code before it> (and --repeat=3).
+  { name: 'six-step', description: 'six-step run, this tree', split: true, onRequest: true },
+  {
+    name: 'six-step-before',
+    description: 'six-step run, the --before tree',
+    split: true,
+    before: true,
+    onRequest: true,
+  },
+  { name: 'command', description: '/echo run, this tree', split: true, text: COMMAND_TEXT, onRequest: true },
+  {
+    name: 'command-before',
+    description: '/echo run, the --before tree',
+    split: true,
+    text: COMMAND_TEXT,
+    before: true,
+    onRequest: true,
+  },
 ];
 
 export async function e2e(ctx: BenchContext): Promise<E2eResult> {
@@ -143,24 +174,29 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
       ? ctx.variants.flatMap((name) => VARIANTS.filter((v) => v.name === name))
       : ctx.quick
         ? VARIANTS.filter((v) => v.name === 'default' || v.name === 'one-process-eager')
-        : VARIANTS;
-    for (const variant of chosen) {
-      ctx.progress(`e2e: variant ${variant.name}`);
-      const taskQueue = `bench-e2e-${variant.split ? variant.name : 'one-process'}-${ctx.runTag}`;
+        : VARIANTS.filter((v) => !v.onRequest);
+    if (chosen.some((v) => v.before) && !ctx.beforeRoot) throw new Error('*-before variants need --before=<checkout>');
+    const rounds = Array.from({ length: ctx.repeat ?? 1 }, (_, i) => i + 1);
+    for (const [round, variant] of rounds.flatMap((r) => chosen.map((v) => [r, v] as const))) {
+      ctx.progress(`e2e: variant ${variant.name}${rounds.length > 1 ? ` (round ${round})` : ''}`);
+      const label = rounds.length > 1 ? `${variant.name}-${round}` : variant.name;
+      const taskQueue = `bench-e2e-${variant.split ? label : 'one-process'}-${ctx.runTag}`;
+      // The instances of a *-before variant run the other checkout's code; everything else is shared.
+      const code = variant.before ? { ...ctx, projectRoot: ctx.beforeRoot! } : ctx;
       let instances: Instance[];
       if (variant.split) {
         const api = await startInstance(
-          ctx,
-          `e2e-${variant.name}-api`,
+          code,
+          `e2e-${label}-api`,
           { worker: false, api: true },
-          await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/${variant.name}-api`),
+          await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/${label}-api`),
           dir,
         );
         const worker = await startInstance(
-          ctx,
-          `e2e-${variant.name}-worker`,
+          code,
+          `e2e-${label}-worker`,
           { worker: true, api: false, tuning: variant.tuning },
-          await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/${variant.name}-worker`),
+          await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/${label}-worker`),
           dir,
         );
         instances = [api, worker];
@@ -176,7 +212,13 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
         instances = [shared];
       }
       try {
-        const result = await measureVariant(ctx, variant, temporal, instances);
+        const result = await measureVariant(ctx, variant, temporal, instances, round, label);
+        if (variant.name !== 'default') {
+          result.history = await historyShape(
+            client,
+            Array.from({ length: 5 }, (_, i) => `e2e-${ctx.runTag}-${label}-r${LATENCY_RATE}-${i * 3}`),
+          );
+        }
         variants.push(result);
         if (variant.name === 'default') {
           history = await historyShape(
@@ -211,16 +253,18 @@ async function measureVariant(
   variant: Variant,
   temporal: BenchTemporal,
   instances: Instance[],
+  round: number,
+  label: string,
 ): Promise<VariantResult> {
   const api = instances.find((i) => i.apiUrl)!;
   const worker = instances.find((i) => i.name.endsWith('worker')) ?? instances[0]!;
   const url = variant.eager ? api.eagerUrl! : `${api.apiUrl}/webhooks/custom`;
   const send = async (messageId: string) => {
-    const { body, headers } = signedMessage(ctx, messageId);
+    const { body, headers } = signedMessage(ctx, messageId, { text: variant.text });
     const answer = await postJson(url, body, headers);
     if (answer.status !== 202) throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
   };
-  const prefix = `e2e-${ctx.runTag}-${variant.name}`;
+  const prefix = `e2e-${ctx.runTag}-${label}`;
 
   // Warm-up (JIT, connection pools, the workflow cache), long enough that variants started fresh compare fairly.
   await offer(ctx, { prefix: `${prefix}-warm`, rate: 10, count: ctx.quick ? 10 : 80, send, waitMs: 60_000 });
@@ -307,6 +351,7 @@ async function measureVariant(
   return {
     name: variant.name,
     description: variant.description,
+    round,
     latency,
     sweep,
     saturation: {

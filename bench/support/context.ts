@@ -34,6 +34,13 @@ export interface BenchContext {
   devServerArgs?: string[];
   /** Set by --cpu-prof: processes under test write V8 CPU profiles here. */
   cpuProfileDir?: string;
+  /**
+   * --before=<path of another checkout>: the e2e variants named `*-before` run that tree's code (its
+   * bench/support/instance-main.ts), so a change is measured against the code before it in one invocation.
+   */
+  beforeRoot?: string;
+  /** --repeat=N: the chosen e2e variants run N rounds, interleaved (round 1 of every variant, then round 2 …). */
+  repeat?: number;
   progress(line: string): void;
 }
 

@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Results } from '../run.js';
-import { LATENCY_RATE, type LatencyPhase } from '../scenarios/e2e.js';
+import { type E2eResult, LATENCY_RATE, type LatencyPhase } from '../scenarios/e2e.js';
 import type { IngressLevel } from '../scenarios/ingress.js';
 import type { MachineInfo } from './machine.js';
 import type { HistoryShape } from './pipeline-load.js';
@@ -228,9 +228,10 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
           'sat p50',
           'CPU ms/run api+worker+temporal',
           'writes/run',
+          'events/run',
         ],
         e2e.variants.map((v) => [
-          v.name,
+          v.round > 1 || e2e.variants.some((other) => other.round > 1) ? `${v.name} #${v.round}` : v.name,
           ms(v.latency.reply.p50),
           ms(v.latency.reply.p99),
           ms(v.latency.overhead.p50),
@@ -242,11 +243,13 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
             .map((value) => num(value, 0))
             .join('+'),
           num(v.saturation.persistence?.writes),
+          num(v.history?.eventsPerRun ?? (v.name === 'default' ? e2e.history.eventsPerRun : undefined)),
         ]),
       ),
       `history events per run: ${num(e2e.history.eventsPerRun)}`,
       '',
     );
+    if (e2e.variants.some((v) => v.round > 1)) out.push(...repeatedVariants(e2e.variants), '');
   }
   if (baseline) {
     out.push('baseline (in-process, no Temporal)');
@@ -788,4 +791,65 @@ function describeHistory(title: string, shape: HistoryShape): string {
     .map(([what, count]) => `${what} ×${count}`)
     .join(', ');
   return `${title} (${shape.sampled} runs sampled with fetchHistory): ${num(shape.eventsPerRun)} events per run: ${types}.${problems ? ` Problems in the sample: ${problems}.` : ''}`;
+}
+
+/** With --repeat: each variant's median over its rounds, and every round's history shape. */
+function repeatedVariants(variants: E2eResult['variants']): string[] {
+  const names = [...new Set(variants.map((v) => v.name))];
+  const median = (values: (number | undefined)[]) => {
+    const known = values.filter((value): value is number => value !== undefined && Number.isFinite(value));
+    known.sort((a, b) => a - b);
+    if (known.length === 0) return undefined;
+    const mid = Math.floor(known.length / 2);
+    return known.length % 2 ? known[mid] : (known[mid - 1]! + known[mid]!) / 2;
+  };
+  const cpu = (v: E2eResult['variants'][number]) =>
+    (v.saturation.cpuMsPerRun.api ?? 0) +
+    (v.saturation.cpuMsPerRun.worker ?? 0) +
+    (v.saturation.cpuMsPerRun.temporal ?? 0) +
+    (v.saturation.cpuMsPerRun.postgres ?? 0);
+  const lines = [
+    'medians over rounds',
+    textTable(
+      [
+        'variant',
+        'rounds',
+        'reply p50',
+        'p99',
+        'runs/s overall',
+        'steady',
+        'CPU ms/run (api+worker+temporal+pg)',
+        'worker',
+        'temporal',
+        'writes/run',
+        'events/run',
+      ],
+      names.map((name) => {
+        const of = variants.filter((v) => v.name === name);
+        return [
+          name,
+          String(of.length),
+          ms(median(of.map((v) => v.latency.reply.p50))),
+          ms(median(of.map((v) => v.latency.reply.p99))),
+          num(median(of.map((v) => v.saturation.overallPerSecond))),
+          num(median(of.map((v) => v.saturation.steadyPerSecond))),
+          num(median(of.map(cpu))),
+          num(median(of.map((v) => v.saturation.cpuMsPerRun.worker))),
+          num(median(of.map((v) => v.saturation.cpuMsPerRun.temporal))),
+          num(median(of.map((v) => v.saturation.persistence?.writes))),
+          num(median(of.map((v) => v.history?.eventsPerRun))),
+        ];
+      }),
+    ),
+  ];
+  for (const name of names) {
+    const shape = variants.find((v) => v.name === name)?.history;
+    if (shape) {
+      const types = Object.entries(shape.byType)
+        .map(([type, count]) => `${type} ${num(count)}`)
+        .join(', ');
+      lines.push(`${name}: ${num(shape.eventsPerRun)} events/run (${types})`);
+    }
+  }
+  return lines;
 }
