@@ -61,6 +61,22 @@ export const delivery = proxyActivities<Activities>({
   },
 });
 
+// The final reply as a local activity (runs with the 'lean-run' patch): record-then-send runs in the workflow
+// task that decided it, so a command run is one workflow task. The same policy as `delivery` (a lost reply is
+// worse than a late one): backoffs longer than the SDK's local retry threshold (1 minute) wait on a timer in
+// the workflow, so the full hour of retries still holds. The outbox key keeps the send exactly-once when a
+// worker dies mid-task and the next one re-runs the whole task's local activities.
+export const localDelivery = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
 // Signalling other runs and reading jobs: our own services, quick.
 export const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '15s',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_REMINDER_MS } from '../jobs/durations.js';
-import { parseCommand } from './commands.js';
+import { answersInline, parseCommand } from './commands.js';
 
 describe('parseCommand', () => {
   it('treats text without a leading slash as free text', () => {
@@ -61,5 +61,16 @@ describe('parseCommand /schedule', () => {
     expect(parseCommand('/schedule 0 9 * * ')).toMatchObject({ name: 'invalid', command: 'schedule' });
     expect(parseCommand('/schedule 0 9 ? * (mon) hi')).toMatchObject({ name: 'invalid', command: 'schedule' });
     expect(parseCommand('/unschedule')).toMatchObject({ name: 'invalid', command: 'unschedule' });
+  });
+});
+
+describe('answersInline', () => {
+  it('is true only for commands the workflow answers without an activity', () => {
+    const inline = ['/echo hi', '/help', '/time', '/remind soon'].map((text) => answersInline(parseCommand(text)!));
+    expect(inline).toEqual([true, true, true, true]);
+    const viaActivity = ['/jobs', '/cancel r-1', '/remind 5m tea', '/schedules'].map((text) =>
+      answersInline(parseCommand(text)!),
+    );
+    expect(viaActivity).toEqual([false, false, false, false]);
   });
 });

@@ -29,6 +29,11 @@ export const HELP_TEXT = [
   '  (e.g. /schedule every 1h /echo stretch, /schedule 0 9 * * 1-5 good morning); /schedules, /unschedule <id>',
 ].join('\n');
 
+/** Commands the workflow answers by itself, with no activity: nothing to wait for, so no progress notice. */
+export function answersInline(command: Command): boolean {
+  return command.name === 'help' || command.name === 'echo' || command.name === 'time' || command.name === 'invalid';
+}
+
 /** Shortest schedule interval accepted: each tick is a full run, so a tighter loop is almost always a mistake. */
 export const MIN_SCHEDULE_INTERVAL_MS = 60_000;
 const CRON_FIELD = /^[\d*/,A-Za-z-]+$/;

@@ -9,9 +9,9 @@ import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction }
 import type { ChatMessage, ToolCall } from '../llm/types.js';
 import { type HandleMessageInput, type RunStatus, statusQuery } from '../runs/contract.js';
 import type { ToolPolicy } from '../tools/plan-step.js';
-import { delivery, local, modelActivities, toolActivities } from './activity-options.js';
+import { delivery, local, localDelivery, modelActivities, toolActivities } from './activity-options.js';
 import { awaitApproval, listenForDecisions } from './approval.js';
-import { HELP_TEXT, parseCommand } from './commands.js';
+import { answersInline, HELP_TEXT, parseCommand } from './commands.js';
 import { errorMessage } from './failure-text.js';
 import { runCommand } from './run-command.js';
 import { createRunLabels, toolSummary } from './run-labels.js';
@@ -34,6 +34,12 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   const cancelledBy = () => signals.cancelledBy;
   setHandler(statusQuery, () => status);
   const labels = createRunLabels(status);
+  // Runs started since this patch take the lean path: the final reply is a local activity, the progress timer
+  // is started only before the first ordinary activity, and a step followed only by local activities sets no
+  // search attribute of its own (the next upsert in the same workflow task carries it). A command answered in
+  // the workflow is then one workflow task. Decided once, at the start: a run replays the path it was recorded on.
+  const lean = patched('lean-run');
+  const publishLocal = lean ? labels.note : labels.publish;
   const channel = message.channel;
   // Known once the parse step has recorded the message: replies from then on go into the transcript.
   let conversationId: string | undefined;
@@ -56,11 +62,11 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   const reply = async (text: string, outcome: NonNullable<RunStatus['outcome']>) => {
     status.step = 'reply';
     status.reply = text;
-    labels.publish();
+    publishLocal();
     await progressSending;
     const outbound: OutboundReply = { text, format: 'markdown' };
     try {
-      await delivery.sendReply.executeWithOptions({ summary: `reply to ${channel}` }, [
+      await (lean ? localDelivery : delivery).sendReply.executeWithOptions({ summary: `reply to ${channel}` }, [
         {
           key: `${workflowId}:final`,
           workflowId,
@@ -98,7 +104,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   };
 
   // The run's row exists from the first step on, so every outcome (a refusal too) only updates it.
-  labels.publish();
+  publishLocal();
   try {
     await local.recordRun.executeWithOptions({ summary: 'record the run' }, [{ workflowId, message }]);
   } catch (error) {
@@ -121,7 +127,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
 
   // parse
   status.step = 'parse';
-  labels.publish();
+  publishLocal();
   let context: Awaited<ReturnType<typeof local.recordInbound>>;
   try {
     context = await local.recordInbound.executeWithOptions({ summary: 'parse and record the message' }, [
@@ -132,7 +138,15 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   }
   conversationId = context.conversationId;
   const progressDelay = context.settings.progressDelayMs;
-  void sleep(progressDelay).then(() => reportProgress('Working on it…'));
+  let progressTimerStarted = false;
+  const startProgressTimer = () => {
+    if (progressTimerStarted) return;
+    progressTimerStarted = true;
+    void sleep(progressDelay).then(() => reportProgress('Working on it…'));
+  };
+  // Lean runs start it where an ordinary activity follows: a run answered by local activities alone is over
+  // before any timer could fire, and the timer would only add a command, an event and a timer task.
+  if (!lean) startProgressTimer();
 
   // intent: the command fast path first, the model second
   status.step = 'intent';
@@ -141,7 +155,12 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     status.intent = { name: `command:${command.name}`, confidence: 1, source: 'command' };
     status.plan = [`run /${command.name === 'invalid' ? command.command : command.name}`];
     status.step = 'execute';
-    labels.publish();
+    if (lean && answersInline(command)) {
+      labels.note();
+    } else {
+      if (lean) startProgressTimer();
+      labels.publish();
+    }
     try {
       return reply(await runCommand(command, message, workflowId), 'replied');
     } catch (error) {
@@ -158,6 +177,7 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   }
   const llm = modelActivities(context.settings.llmTimeoutMs);
   const models = context.settings.models ?? {};
+  if (lean) startProgressTimer();
   labels.publish();
   try {
     status.intent = {

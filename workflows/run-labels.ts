@@ -16,6 +16,11 @@ import {
 export interface RunLabels {
   /** Sets the attributes that changed since the last call (the run's status is read as it is now). */
   publish(): void;
+  /**
+   * Only the UI's current details (no history event): for a step that runs in the same workflow task as the
+   * next `publish`, where an upsert would be one more event nobody outside the task can see.
+   */
+  note(): void;
   /** The model planning this run, once known. */
   setModel(model: string | undefined): void;
   /** Notes a tool the model asked for (asked counts: a run waiting to run http_request is found by it). */
@@ -50,6 +55,9 @@ export function createRunLabels(status: RunStatus): RunLabels {
         updates.push({ key: TOOLS_ATTRIBUTE, value: [...tools] });
       }
       if (updates.length > 0) upsertSearchAttributes(updates);
+    },
+    note() {
+      setCurrentDetails(currentDetails(status, tools));
     },
     setModel(name) {
       model = name;
