@@ -11,6 +11,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signCustomPayload } from '../channels/custom/signature.js';
 import { messages, replyOutbox, runEvents } from '../db/schema.js';
+import { freePort } from '../platform/free-port.js';
 import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { formatKey, generateKey } from '../security/key-list.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
@@ -29,7 +30,7 @@ let llm: FakeLlm;
 let dataDir: string;
 const workers = new Set<ChildProcess>();
 
-function workerEnv(): NodeJS.ProcessEnv {
+function workerEnv(metricsPort: number): NodeJS.ProcessEnv {
   const s3 = inject('s3');
   return {
     PATH: process.env.PATH,
@@ -46,6 +47,8 @@ function workerEnv(): NodeJS.ProcessEnv {
     LLM_MODEL: 'fake-model',
     LLM_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'warn',
+    // Its own port: the default 9464 may be taken by another test file's worker (the start then exits 1).
+    METRICS_PORT: String(metricsPort),
     ...sharedKeys,
   };
 }
@@ -54,7 +57,7 @@ function workerEnv(): NodeJS.ProcessEnv {
 async function startWorkerProcess(): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: projectRoot,
-    env: workerEnv(),
+    env: workerEnv(await freePort()),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   workers.add(child);

@@ -28,6 +28,8 @@ export async function startTestPlatform(
   const adminKey = `test-admin-${Math.random().toString(36).slice(2)}`;
   const config = loadConfig({
     PORT: String(await freePort()),
+    // A worker-only platform serves metrics on METRICS_PORT: the default 9464 would clash between test files.
+    METRICS_PORT: String(await freePort()),
     CONDUIT_DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     TEMPORAL_ADDRESS: inject('temporalAddress'),
