@@ -29,6 +29,7 @@ describe('rate limits on /codec', () => {
       const statuses = new Map<number, number>();
       let retryAfter: string | null = null;
       let next = 0;
+      const started = performance.now();
       const worker = async () => {
         while (next < 2000) {
           next += 1;
@@ -43,9 +44,13 @@ describe('rate limits on /codec', () => {
         }
       };
       await Promise.all(Array.from({ length: 16 }, worker));
+      // The bucket holds 1,200 and refills at 20 a second: on a slow machine the guesses take longer, and the
+      // refill lets that many more through. Anything beyond is a limit that does not hold.
+      const refilled = Math.ceil(((performance.now() - started) / 1000) * 20);
       expect(statuses.get(401) ?? 0).toBeGreaterThan(0);
-      expect(statuses.get(401) ?? 0).toBeLessThan(1400);
-      expect(statuses.get(429) ?? 0).toBeGreaterThan(600);
+      expect(statuses.get(401) ?? 0).toBeLessThanOrEqual(1200 + refilled);
+      expect(statuses.get(429) ?? 0).toBeGreaterThan(0);
+      expect((statuses.get(401) ?? 0) + (statuses.get(429) ?? 0)).toBe(2000);
       expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     } finally {
       await limited.stop();
