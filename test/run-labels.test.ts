@@ -27,6 +27,7 @@ import {
 } from '../runs/search-attributes.js';
 import { type FeishuOpenApiFake, startFeishuOpenApi } from './fakes/feishu-open-api.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
+import { deliverFeishuText } from './support/feishu-events.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 
 const FEISHU = { appId: 'cli_labels', appSecret: `fs-labels-${randomBytes(8).toString('hex')}`, token: 'fs-labels' };
@@ -86,37 +87,19 @@ async function sendApi(text: string, conversation: string, key?: string): Promis
   return ((await response.json()) as { workflowId: string }).workflowId;
 }
 
-/** A plain (unencrypted) Feishu im.message.receive_v1 event, as the webhook receives it. */
+/** A Feishu text message through the webhook; returns its run's workflow id. */
 async function sendFeishu(text: string, chatId: string): Promise<string> {
   const messageId = `om_${randomBytes(12).toString('hex')}`;
-  const now = String(Date.now());
-  const response = await fetch(`${platform.apiUrl}/webhooks/feishu`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      schema: '2.0',
-      header: {
-        event_id: randomBytes(16).toString('hex'),
-        event_type: 'im.message.receive_v1',
-        create_time: now,
-        token: FEISHU.token,
-        app_id: FEISHU.appId,
-        tenant_key: 't-labels',
-      },
-      event: {
-        sender: { sender_id: { open_id: 'ou_labels', user_id: 'u1', union_id: 'on_1' }, sender_type: 'user' },
-        message: {
-          message_id: messageId,
-          create_time: now,
-          chat_id: chatId,
-          chat_type: 'p2p',
-          message_type: 'text',
-          content: JSON.stringify({ text }),
-        },
-      },
-    }),
+  const status = await deliverFeishuText(platform.apiUrl, {
+    token: FEISHU.token,
+    appId: FEISHU.appId,
+    messageId,
+    chatId,
+    chatType: 'p2p',
+    text,
+    openId: 'ou_labels',
   });
-  expect(response.status).toBe(200);
+  expect(status).toBe(200);
   return `message:feishu:${messageId}`;
 }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FeishuOpenApiFake, startFeishuOpenApi } from '../fakes/feishu-open-api.js';
+import { deliverFeishuText } from '../support/feishu-events.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';
 
 const FEISHU = { appId: 'cli_send_outage', appSecret: `fs-out-${randomBytes(8).toString('hex')}`, token: 'fs-out' };
@@ -33,38 +34,16 @@ afterAll(async () => {
   await feishu?.close();
 });
 
-/** A plain (unencrypted) Feishu im.message.receive_v1 event, as the webhook receives it. */
-async function deliver(messageId: string, chatId: string, text: string): Promise<number> {
-  const now = String(Date.now());
-  const response = await fetch(`${platform.apiUrl}/webhooks/feishu`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      schema: '2.0',
-      header: {
-        event_id: randomBytes(16).toString('hex'),
-        event_type: 'im.message.receive_v1',
-        create_time: now,
-        token: FEISHU.token,
-        app_id: FEISHU.appId,
-        tenant_key: 't-out',
-      },
-      event: {
-        sender: { sender_id: { open_id: 'ou_out', user_id: 'u1', union_id: 'on_1' }, sender_type: 'user' },
-        message: {
-          message_id: messageId,
-          create_time: now,
-          chat_id: chatId,
-          chat_type: 'group',
-          message_type: 'text',
-          content: JSON.stringify({ text }),
-        },
-      },
-    }),
+const deliver = (messageId: string, chatId: string, text: string) =>
+  deliverFeishuText(platform.apiUrl, {
+    token: FEISHU.token,
+    appId: FEISHU.appId,
+    messageId,
+    chatId,
+    chatType: 'group',
+    text,
+    openId: 'ou_out',
   });
-  await response.arrayBuffer();
-  return response.status;
-}
 
 describe('the chat platform send API down, then back', () => {
   it('delivers every reply exactly once, in order per conversation', async () => {
