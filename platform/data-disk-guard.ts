@@ -10,10 +10,8 @@ import type { Metrics } from '../core/metrics.js';
 /** How long one statfs reading is trusted. */
 const READING_TTL_MS = 1000;
 
-export interface DataDiskGuard {
-  /** Why new messages cannot be taken now (the data directory is nearly full), or undefined when they can. */
-  (): Promise<string | undefined>;
-}
+/** Why new messages cannot be taken now (the data directory is nearly full), or undefined when they can. */
+export type DataDiskGuard = () => Promise<string | undefined>;
 
 export function createDataDiskGuard(options: {
   dir: string;
