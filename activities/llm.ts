@@ -11,34 +11,63 @@ import { type PlannedStep, planNextStep } from '../tools/plan-step.js';
 import type { ActivityDeps } from './deps.js';
 import { recordRunEvent } from './run-events.js';
 
-export function createLlmActivities({ llm, tools, metrics, db }: ActivityDeps) {
+export function createLlmActivities({ llm, tools, metrics, db, logger }: ActivityDeps) {
   // Each role's client is a failover router (llm/router.ts); it times every provider call itself.
   const roles = () => {
     if (!llm) throw new UnavailableError('no language model is configured');
     return llm;
   };
 
+  const classify = async (text: string) => {
+    const calls: ChatResult[] = [];
+    const result = await withModel(() =>
+      classifyIntentWithLlm(roles().intent, text, { onResult: (call) => calls.push(call) }),
+    );
+    await recordLlmUsage(db, metrics, currentWorkflowId(), calls);
+    await recordRunEvent(db, 'intent', { intent: result.intent, confidence: result.confidence });
+    return { name: result.intent, confidence: result.confidence };
+  };
+
+  const plan = async (messages: ChatMessage[]): Promise<PlannedStep> => {
+    const { step, call } = await withModel(() => planNextStep(roles().plan, tools, messages));
+    await recordLlmUsage(db, metrics, currentWorkflowId(), [call]);
+    await recordRunEvent(
+      db,
+      'step',
+      { step: 'plan', toolCalls: step.assistant.toolCalls.map((toolCall) => toolCall.name) },
+      { dedupeSuffix: `plan:${messages.length}` },
+    );
+    return step;
+  };
+
   return {
     async classifyIntent({ text }: { text: string }) {
-      const calls: ChatResult[] = [];
-      const result = await withModel(() =>
-        classifyIntentWithLlm(roles().intent, text, { onResult: (call) => calls.push(call) }),
-      );
-      await recordLlmUsage(db, metrics, currentWorkflowId(), calls);
-      await recordRunEvent(db, 'intent', { intent: result.intent, confidence: result.confidence });
-      return { name: result.intent, confidence: result.confidence };
+      return classify(text);
     },
 
     async planNextStep({ messages }: { workflowId: string; messages: ChatMessage[] }): Promise<PlannedStep> {
-      const { step, call } = await withModel(() => planNextStep(roles().plan, tools, messages));
-      await recordLlmUsage(db, metrics, currentWorkflowId(), [call]);
-      await recordRunEvent(
-        db,
-        'step',
-        { step: 'plan', toolCalls: step.assistant.toolCalls.map((toolCall) => toolCall.name) },
-        { dedupeSuffix: `plan:${messages.length}` },
-      );
-      return step;
+      return plan(messages);
+    },
+
+    /**
+     * The intent and the first plan of a run in one activity: one dispatch and one workflow task fewer than two
+     * activities one after the other. Asked one after the other, in the order the two activities asked them, so
+     * the model sees the same calls. The intent only labels the run: its failure is logged and leaves `intent`
+     * unset, and a retry (the plan failed, or the worker died) does not ask for it again: the retry is for the
+     * answer, and a label is not worth another model call.
+     */
+    async classifyAndPlan({ text, messages }: { workflowId: string; text: string; messages: ChatMessage[] }) {
+      const intent =
+        Context.current().info.attempt > 1
+          ? undefined
+          : await classify(text).catch((error: unknown) => {
+              logger.warn(
+                { error: error instanceof Error ? error.message : String(error) },
+                'intent classification failed',
+              );
+              return undefined;
+            });
+      return { intent, planned: await plan(messages) };
     },
   };
 }

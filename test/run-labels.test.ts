@@ -242,8 +242,8 @@ describe('readable histories', () => {
       'record the run',
       'verify the sender on api',
       'parse and record the message',
-      'intent (labels-model)',
-      'plan (labels-model), turn 1',
+      // One activity since the patch 'model-run-merged' (workflows/handle-message.ts).
+      'intent (labels-model) and plan (labels-model), turn 1',
       'tool http_get 127.0.0.1',
       'plan (labels-model), turn 2',
       'reply to api',

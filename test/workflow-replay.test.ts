@@ -2,7 +2,8 @@
 // run already in flight (a different command order, a removed activity call without a patch) fails here.
 // The histories are recorded from real runs by `npm run histories:record` (test/histories/record-histories.ts).
 // The `*-labelled` ones were recorded after the patch 'search-attributes' (workflows/run-labels.ts), the others
-// before it: runs started on either side of that change replay.
+// before it: runs started on either side of that change replay. The `*-lean` ones were recorded after the patches
+// 'lean-run' and 'model-run-merged' (workflows/handle-message.ts).
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';

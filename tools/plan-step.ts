@@ -8,6 +8,8 @@ export interface ToolPolicy {
   timeoutMs: number;
   sensitive: boolean;
   maxAttempts: number;
+  /** The tool is pure (ToolDefinition.pure): the workflow may run it as a local activity. */
+  local?: boolean;
 }
 
 export interface PlannedStep {
@@ -42,6 +44,7 @@ export async function planNextStep(
         timeoutMs: tool.timeoutMs,
         sensitive: tool.sensitive,
         maxAttempts: DEFAULT_TOOL_ATTEMPTS,
+        ...(tool.pure ? { local: true } : {}),
       };
     }
   }

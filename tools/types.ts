@@ -28,6 +28,11 @@ export interface ToolDefinition<Input = unknown> {
   /** Sensitive tools act on the world or read private data: the pipeline asks for approval before running them. */
   sensitive: boolean;
   timeoutMs: number;
+  /**
+   * A pure function of its arguments: no I/O, done in milliseconds. The pipeline runs it as a local activity,
+   * inside the workflow task that asked for it, instead of dispatching an activity through Temporal.
+   */
+  pure?: boolean;
   // Method syntax on purpose: a ToolDefinition<{ text: string }> is then usable where ToolDefinition is expected.
   run(input: Input, ctx: ToolContext): Promise<unknown>;
 }

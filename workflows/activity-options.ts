@@ -49,6 +49,21 @@ export const toolActivities = (policy: ToolPolicy) =>
     },
   });
 
+// Pure tools (ToolDefinition.pure: echo, calculator, current_time) in runs with the 'model-run-merged' patch:
+// local activities, so a tool call costs no activity dispatch and no workflow task of its own. Same attempts as
+// above; the timeout has a margin over the tool's own, which the tool registry enforces itself, so a worker
+// short of CPU does not time the call out before the tool could.
+export const localToolActivities = (policy: ToolPolicy) =>
+  proxyLocalActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs + 5_000,
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '10s',
+      maximumAttempts: policy.maxAttempts,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+
 // Sending to a chat platform: retried for up to about an hour, because a lost reply is worse than a late one.
 export const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30s',

@@ -8,8 +8,15 @@ import type { OutboundReply, SentMessageRef } from '../core/message.js';
 import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
 import type { ChatMessage, ToolCall } from '../llm/types.js';
 import { type HandleMessageInput, type RunStatus, statusQuery } from '../runs/contract.js';
-import type { ToolPolicy } from '../tools/plan-step.js';
-import { delivery, local, localDelivery, modelActivities, toolActivities } from './activity-options.js';
+import type { PlannedStep, ToolPolicy } from '../tools/plan-step.js';
+import {
+  delivery,
+  local,
+  localDelivery,
+  localToolActivities,
+  modelActivities,
+  toolActivities,
+} from './activity-options.js';
 import { awaitApproval, listenForDecisions } from './approval.js';
 import { answersInline, HELP_TEXT, parseCommand } from './commands.js';
 import { errorMessage } from './failure-text.js';
@@ -179,22 +186,41 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
   const models = context.settings.models ?? {};
   if (lean) startProgressTimer();
   labels.publish();
-  try {
-    status.intent = {
-      ...(await llm.classifyIntent.executeWithOptions({ summary: `intent (${models.intent ?? 'model'})` }, [
-        { text: context.text },
-      ])),
-      source: 'llm',
-    };
-  } catch (error) {
-    // Classification only labels the run; planning can still answer without it.
-    log.warn('intent classification failed', { error: errorMessage(error) });
-    status.intent = { name: 'chat', confidence: 0, source: 'default' };
-  }
+  // Runs started since this patch ask for the intent together with the first plan (one activity) and run pure
+  // tools as local activities. Decided here, once: a model run replays the path it was recorded on.
+  const merged = patched('model-run-merged');
+  let firstPlan: PlannedStep | undefined;
   let answer: { text: string; outcome: NonNullable<RunStatus['outcome']> };
   try {
+    if (merged) {
+      status.step = 'plan';
+      labels.setModel(models.plan);
+      const first = await llm.classifyAndPlan.executeWithOptions(
+        { summary: `intent (${models.intent ?? 'model'}) and plan (${models.plan ?? 'model'}), turn 1` },
+        [{ workflowId, text: context.text, messages: initialMessages() }],
+      );
+      // Classification only labels the run: without it the run goes on as chat.
+      status.intent = first.intent
+        ? { ...first.intent, source: 'llm' }
+        : { name: 'chat', confidence: 0, source: 'default' };
+      firstPlan = first.planned;
+    } else {
+      try {
+        status.intent = {
+          ...(await llm.classifyIntent.executeWithOptions({ summary: `intent (${models.intent ?? 'model'})` }, [
+            { text: context.text },
+          ])),
+          source: 'llm',
+        };
+      } catch (error) {
+        // Classification only labels the run; planning can still answer without it.
+        log.warn('intent classification failed', { error: errorMessage(error) });
+        status.intent = { name: 'chat', confidence: 0, source: 'default' };
+      }
+    }
     answer = await planAndExecute();
   } catch (error) {
+    status.intent ??= { name: 'chat', confidence: 0, source: 'default' };
     log.warn('planning failed', { error: errorMessage(error) });
     answer = {
       text: 'Sorry, I could not reach the language model to answer this. Please try again in a few minutes.',
@@ -220,20 +246,17 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     status.step = 'plan';
     labels.setModel(models.plan);
     labels.publish();
-    let messages: ChatMessage[] = [
-      ...(context.summary
-        ? [{ role: 'system' as const, content: `Summary of the earlier conversation: ${context.summary}` }]
-        : []),
-      ...context.history,
-      { role: 'user', content: context.text },
-    ];
+    let messages = initialMessages();
     for (;;) {
       const cancel = cancelledBy();
       if (cancel) return { text: `Cancelled by ${cancel.by}.`, outcome: 'cancelled' };
-      const planned = await llm.planNextStep.executeWithOptions(
-        { summary: `plan (${models.plan ?? 'model'}), turn ${countToolSteps(messages) + 1}` },
-        [{ workflowId, messages }],
-      );
+      const planned =
+        firstPlan ??
+        (await llm.planNextStep.executeWithOptions(
+          { summary: `plan (${models.plan ?? 'model'}), turn ${countToolSteps(messages) + 1}` },
+          [{ workflowId, messages }],
+        ));
+      firstPlan = undefined;
       messages = appendAssistantTurn(messages, planned.assistant);
       const action = nextLoopAction({ messages }, context.settings.maxToolSteps);
       if (action.kind === 'final')
@@ -264,6 +287,16 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     }
   }
 
+  function initialMessages(): ChatMessage[] {
+    return [
+      ...(context.summary
+        ? [{ role: 'system' as const, content: `Summary of the earlier conversation: ${context.summary}` }]
+        : []),
+      ...context.history,
+      { role: 'user', content: context.text },
+    ];
+  }
+
   async function executeToolCall(
     call: ToolCall,
     policy: ToolPolicy | undefined,
@@ -288,7 +321,9 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
     try {
       return {
         ok: true,
-        result: await toolActivities(policy).runTool.executeWithOptions({ summary: toolSummary(call) }, [
+        result: await (merged && policy.local ? localToolActivities : toolActivities)(
+          policy,
+        ).runTool.executeWithOptions({ summary: toolSummary(call) }, [
           { workflowId, callId: call.id, name: call.name, arguments: call.arguments },
         ]),
       };

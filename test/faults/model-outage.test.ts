@@ -302,7 +302,7 @@ describe('the model vendor fails under load', () => {
 
     const outcome = summarise(deliveries, receiver.replies);
     const attempts = await Promise.all(ids.map((id) => modelAttempts(platform, messageWorkflowId('custom', id))));
-    const total = attempts.map((run) => run.classifyIntent + run.planNextStep);
+    const total = attempts.map((run) => run.classifyIntent + run.planNextStep + run.classifyAndPlan);
     const whileDown = solo.calls.filter((call) => call.at < outageEnd);
     const opens = breaker.changes.filter((change) => change.open && change.at < outageEnd).length;
     const wrong = wrongReplies(receiver, ids, ['solo']);
@@ -329,17 +329,20 @@ describe('the model vendor fails under load', () => {
 async function modelAttempts(
   platform: TestPlatform,
   workflowId: string,
-): Promise<{ classifyIntent: number; planNextStep: number }> {
+): Promise<{ classifyIntent: number; planNextStep: number; classifyAndPlan: number }> {
   const history = await platform.temporal.workflow.getHandle(workflowId).fetchHistory();
   const types = new Map<string, string>();
-  const attempts = { classifyIntent: 0, planNextStep: 0 };
+  // classifyAndPlan: the intent with the first plan, one activity since the patch 'model-run-merged'.
+  const attempts = { classifyIntent: 0, planNextStep: 0, classifyAndPlan: 0 };
   for (const event of history.events ?? []) {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) types.set(String(event.eventId), scheduled.activityType?.name ?? '');
     const started = event.activityTaskStartedEventAttributes;
     if (started) {
       const type = types.get(String(started.scheduledEventId));
-      if (type === 'classifyIntent' || type === 'planNextStep') attempts[type] += started.attempt ?? 1;
+      if (type === 'classifyIntent' || type === 'planNextStep' || type === 'classifyAndPlan') {
+        attempts[type] += started.attempt ?? 1;
+      }
     }
   }
   return attempts;

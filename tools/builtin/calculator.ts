@@ -17,6 +17,7 @@ export const calculatorTool: ToolDefinition<z.infer<typeof inputSchema>> = {
   },
   inputSchema,
   sensitive: false,
+  pure: true,
   timeoutMs: 1_000,
   run: async (input) => ({ expression: input.expression, result: evaluateArithmetic(input.expression) }),
 };

@@ -44,6 +44,7 @@ export function createCurrentTimeTool(options: { now?: () => Date } = {}): ToolD
     },
     inputSchema,
     sensitive: false,
+    pure: true,
     timeoutMs: 1_000,
     run: async (input) => localTime(now(), input.timezone ?? DEFAULT_TIME_ZONE),
   };

@@ -15,6 +15,7 @@ export const echoTool: ToolDefinition<z.infer<typeof inputSchema>> = {
   },
   inputSchema,
   sensitive: false,
+  pure: true,
   timeoutMs: 1_000,
   run: async (input) => ({ text: input.text }),
 };
