@@ -7,6 +7,7 @@ import type { ChannelDeps, IngressOutcome } from '../channels/adapter.js';
 import { readDingTalkMessage } from '../channels/dingtalk/inbound.js';
 import { createDingTalkStreamClient, DINGTALK_GATEWAY_PATH } from '../channels/dingtalk/stream-client.js';
 import { parseDispatchedFeishuEvent, startFeishuLongConnection } from '../channels/feishu/long-connection.js';
+import type { StreamStatusBoard, StreamStatusReporter } from '../channels/stream-status.js';
 import { ConduitError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -23,6 +24,8 @@ export interface ChannelStreamDeps {
   channelDeps: ChannelDeps;
   /** Why no message can be taken now (a nearly full data disk), or undefined: the door asks it. */
   capacity?: () => Promise<string | undefined>;
+  /** Where each connection's state, last delivery and last error are kept for the console's health screen. */
+  status?: StreamStatusBoard;
 }
 
 export interface ChannelStreams {
@@ -37,6 +40,7 @@ export async function startChannelStreams(deps: ChannelStreamDeps): Promise<Chan
 
   if (env.DINGTALK_STREAM && env.DINGTALK_APP_KEY && env.DINGTALK_APP_SECRET) {
     const apiBaseUrl = env.DINGTALK_API_BASE_URL.replace(/\/+$/, '');
+    const status = deps.status?.reporter('dingtalk', 'stream');
     const client = createDingTalkStreamClient(
       {
         appKey: env.DINGTALK_APP_KEY,
@@ -47,8 +51,13 @@ export async function startChannelStreams(deps: ChannelStreamDeps): Promise<Chan
         fetch: deps.channelDeps.fetch,
         now: deps.channelDeps.now,
         logger: deps.logger,
+        status,
         onRobotMessage: (body, receivedAt) =>
-          accept('dingtalk', () => readDingTalkMessage(body, receivedAt, apiBaseUrl)),
+          noted(
+            status,
+            receivedAt,
+            accept('dingtalk', () => readDingTalkMessage(body, receivedAt, apiBaseUrl)),
+          ),
       },
     );
     client.start();
@@ -57,14 +66,20 @@ export async function startChannelStreams(deps: ChannelStreamDeps): Promise<Chan
 
   if (env.FEISHU_LONG_CONNECTION && env.FEISHU_APP_ID && env.FEISHU_APP_SECRET) {
     const appId = env.FEISHU_APP_ID;
+    const status = deps.status?.reporter('feishu', 'long-connection');
     try {
       const connection = await startFeishuLongConnection(
         { appId, appSecret: env.FEISHU_APP_SECRET, baseUrl: env.FEISHU_BASE_URL },
         {
           logger: deps.logger,
           now: deps.channelDeps.now,
+          status,
           onMessageEvent: (event, receivedAt) =>
-            accept('feishu', () => parseDispatchedFeishuEvent(event, appId, receivedAt)),
+            noted(
+              status,
+              receivedAt,
+              accept('feishu', () => parseDispatchedFeishuEvent(event, appId, receivedAt)),
+            ),
         },
       );
       running.push({ channel: 'feishu', stop: () => connection.stop() });
@@ -82,6 +97,17 @@ export async function startChannelStreams(deps: ChannelStreamDeps): Promise<Chan
       await Promise.all(running.map((entry) => entry.stop()));
     },
   };
+}
+
+/** Tells the channel's status of a delivery the door took (or deliberately ignored), or of why it did not. */
+async function noted(status: StreamStatusReporter | undefined, receivedAt: Date, accepted: Promise<void>) {
+  try {
+    await accepted;
+    status?.delivered(receivedAt);
+  } catch (error) {
+    status?.failed(`message not accepted: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
+  }
 }
 
 /**

@@ -2,9 +2,11 @@
 import type { Client } from '@temporalio/client';
 import type { AuditMonitor } from '../audit/monitor.js';
 import type { ChannelAdapter } from '../channels/adapter.js';
+import type { StreamStatus } from '../channels/stream-status.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { DatabaseHandle } from '../db/client.js';
+import type { ProviderStatus } from '../llm/roles.js';
 import type { Config } from '../platform/config.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Principal } from './admin-keys.js';
@@ -27,6 +29,10 @@ export interface ApiDeps {
   capacity?: () => Promise<string | undefined>;
   /** The periodic audit-chain check of this process; POST /v1/audit/verify runs it on demand. */
   auditMonitor?: AuditMonitor;
+  /** The state of this process's stream connections (DingTalk Stream, Feishu long connection). */
+  streamStatus?: () => StreamStatus[];
+  /** The model providers of a worker in this process; undefined when none runs here (the breakers live there). */
+  modelProviders?: () => ProviderStatus[] | undefined;
   now?: () => Date;
 }
 

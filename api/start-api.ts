@@ -5,6 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { startAuditMonitor } from '../audit/monitor.js';
+import { createStreamStatusBoard } from '../channels/stream-status.js';
 import { apiOrigin, type Role, type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
 import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
 import { createJwtVerifier } from '../security/jwt-verifier.js';
@@ -50,6 +51,7 @@ export async function startApi(services: Services): Promise<RoleHandle> {
     await ensureRetentionSchedule(temporal, config.temporal.taskQueue).catch((error) =>
       logger.warn({ err: error }, 'cannot create or update the daily retention purge schedule'),
     );
+    const streamStatus = createStreamStatusBoard();
     const app = createApp({
       config,
       temporal,
@@ -63,6 +65,8 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       // The dev server was started with this API's /codec as its UI's codec endpoint (scripts/conduit.ts).
       embeddedTemporalUiUrl: services.devServer?.uiUrl,
       capacity: dataDiskGuard,
+      streamStatus: () => streamStatus.list(),
+      modelProviders: () => services.modelProviders.read?.(),
     });
     const server = await listen(
       app.fetch,
@@ -100,6 +104,7 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       metrics,
       channelDeps,
       capacity: dataDiskGuard,
+      status: streamStatus,
     });
     stack.push(() => streams.stop());
     const port = (server.address() as AddressInfo).port;

@@ -2,12 +2,13 @@
 // configured provider, one response cache per process, and a failover router per role over those providers.
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import type { BreakerState } from './breaker.js';
 import { type CircuitBreaker, createCircuitBreaker } from './breaker.js';
 import { createLlmClient, type LlmClientDeps } from './client.js';
 import { LLM_ROLES, type LlmRole } from './config-file.js';
 import type { ResolvedProvider } from './presets.js';
 import { createResponseCache } from './response-cache.js';
-import { createLlmRouter, type ProviderSlot } from './router.js';
+import { createLlmRouter, type ProviderRecord, type ProviderSlot } from './router.js';
 import { createSemaphore } from './semaphore.js';
 import type { LlmSettings } from './settings.js';
 import type { LlmClient } from './types.js';
@@ -22,7 +23,26 @@ export interface LlmRolesDeps extends LlmClientDeps {
   wrapClient?: (provider: ResolvedProvider, client: LlmClient) => LlmClient;
 }
 
+/** One configured provider as this process's router sees it now: a read-only copy. */
+export interface ProviderStatus extends ProviderRecord {
+  name: string;
+  model: string;
+  /** The roles that list it, in failover order or not. */
+  roles: LlmRole[];
+  breaker: BreakerState;
+  /** While the breaker is open: when the next call may go out as its probe. */
+  openUntil?: Date;
+}
+
 export function createLlmRoles(settings: LlmSettings, deps: LlmRolesDeps = {}): LlmRoles {
+  return createLlmProviders(settings, deps).roles;
+}
+
+/** The roles' models and a snapshot of their providers (breaker state, last answer and failure). */
+export function createLlmProviders(
+  settings: LlmSettings,
+  deps: LlmRolesDeps = {},
+): { roles: LlmRoles; status(): ProviderStatus[] } {
   const cache =
     settings.cache.ttlSeconds > 0
       ? createResponseCache({ ttlMs: settings.cache.ttlSeconds * 1000, maxEntries: settings.cache.maxEntries })
@@ -35,6 +55,7 @@ export function createLlmRoles(settings: LlmSettings, deps: LlmRolesDeps = {}): 
       client: deps.wrapClient ? deps.wrapClient(provider, client) : client,
       limiter: provider.maxConcurrency ? createSemaphore(provider.maxConcurrency) : undefined,
       breaker: providerBreaker(settings, provider, deps),
+      record: {},
     });
   }
   const route = (role: LlmRole) => {
@@ -45,7 +66,20 @@ export function createLlmRoles(settings: LlmSettings, deps: LlmRolesDeps = {}): 
     });
     return createLlmRouter(role, chain, { cache, metrics: deps.metrics, logger: deps.logger });
   };
-  return Object.fromEntries(LLM_ROLES.map((role) => [role, route(role)])) as LlmRoles;
+  const roles = Object.fromEntries(LLM_ROLES.map((role) => [role, route(role)])) as LlmRoles;
+  const status = (): ProviderStatus[] =>
+    [...slots.values()].map(({ provider, breaker, record }) => {
+      const waitMs = breaker.state === 'open' ? breaker.waitMs() : 0;
+      return {
+        name: provider.name,
+        model: provider.model,
+        roles: LLM_ROLES.filter((role) => settings.roles[role].includes(provider.name)),
+        breaker: breaker.state,
+        openUntil: waitMs > 0 ? new Date(Date.now() + waitMs) : undefined,
+        ...record,
+      };
+    });
+  return { roles, status };
 }
 
 /** A provider's breaker, its state shown in conduit_llm_breaker_open and every change logged. */

@@ -18,6 +18,15 @@ export interface ProviderSlot {
   limiter?: Semaphore;
   /** Opens on failures in a row and on the provider's Retry-After; while open the provider is not called. */
   breaker: CircuitBreaker;
+  /** When the provider last answered and last failed (the console's health screen reads it). */
+  record?: ProviderRecord;
+}
+
+export interface ProviderRecord {
+  /** The provider answered, a refusal of the request included (as the breaker counts it). */
+  lastSuccessAt?: Date;
+  /** A failure of the provider itself: what its breaker counts, and a Retry-After. */
+  lastFailureAt?: Date;
 }
 
 export interface RouterDeps {
@@ -150,14 +159,23 @@ async function callProvider(
     const result = await slot.client.chat(request, { signal: options.signal, timeoutMs: remainingMs });
     end?.({ result: 'ok' });
     breaker.succeeded(ticket);
+    if (slot.record) slot.record.lastSuccessAt = new Date();
     return result;
   } catch (caught) {
     end?.({ result: 'error' });
     const error = asLlmError(caught, provider.name);
+    const at = new Date();
     if (options.signal?.aborted) breaker.abandoned(ticket);
-    else if (error.retryAfterMs !== undefined) breaker.holdFor(error.retryAfterMs, ticket);
-    else if (countsAgainstProvider(error)) breaker.failed(ticket);
-    else breaker.succeeded(ticket);
+    else if (error.retryAfterMs !== undefined) {
+      breaker.holdFor(error.retryAfterMs, ticket);
+      if (slot.record) slot.record.lastFailureAt = at;
+    } else if (countsAgainstProvider(error)) {
+      breaker.failed(ticket);
+      if (slot.record) slot.record.lastFailureAt = at;
+    } else {
+      breaker.succeeded(ticket);
+      if (slot.record) slot.record.lastSuccessAt = at;
+    }
     throw error;
   } finally {
     release?.();

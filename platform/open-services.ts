@@ -15,6 +15,7 @@ import type { Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { createDatabaseSignatureClaims } from '../db/signature-claims.js';
+import type { ProviderStatus } from '../llm/roles.js';
 import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
 import { temporalTlsConfig } from '../security/tls.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -57,6 +58,11 @@ export interface Services {
   channels: Map<string, ChannelAdapter>;
   /** Refuses new messages while the data directory's disk is nearly full (DATA_DIR_MIN_FREE_MB). */
   dataDiskGuard: DataDiskGuard;
+  /**
+   * The model providers of the worker in this process, as the API of the same process may show them (breakers
+   * live in the worker's memory). The worker role sets `read` while it runs; unset, there is no worker here.
+   */
+  modelProviders: { read?: () => ProviderStatus[] };
   stop(): Promise<void>;
 }
 
@@ -226,6 +232,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
       metrics,
       channelDeps,
       channels,
+      modelProviders: {},
       dataDiskGuard: createDataDiskGuard({
         dir: config.dataDir,
         // Only where a message is written to the data directory (the embedded Temporal, PGlite, the filesystem

@@ -1,6 +1,6 @@
 // The runs table: one row per run, written once when the run starts (before verify, so a refused run has its
 // row too) and updated once when it finishes. Tools read the run's conversation and sender from it.
-import { and, eq } from 'drizzle-orm';
+import { and, eq, gte, max } from 'drizzle-orm';
 import type { ReplyTarget } from '../core/message.js';
 import type { Database } from '../db/client.js';
 import { runs } from '../db/schema.js';
@@ -59,4 +59,14 @@ export async function runParticipants(
     userId: run.userId,
     replyTarget: run.replyTarget ?? undefined,
   };
+}
+
+/** When each channel's newest run started, among runs started since `since` (the runs_started index bounds it). */
+export async function lastRunStartByChannel(db: Database, since: Date): Promise<Map<string, Date>> {
+  const rows = await db
+    .select({ channel: runs.channel, at: max(runs.startedAt) })
+    .from(runs)
+    .where(gte(runs.startedAt, since))
+    .groupBy(runs.channel);
+  return new Map(rows.flatMap((row) => (row.at ? [[row.channel, row.at] as const] : [])));
 }

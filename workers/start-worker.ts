@@ -4,7 +4,7 @@
 
 import { withPiiMasking } from '../llm/pii-masking-client.js';
 import type { ResolvedProvider } from '../llm/presets.js';
-import { createLlmRoles } from '../llm/roles.js';
+import { createLlmProviders } from '../llm/roles.js';
 import type { LlmClient } from '../llm/types.js';
 import type { Config } from '../platform/config.js';
 import { type Role, type RoleHandle, type Services, stopStack } from '../platform/open-services.js';
@@ -46,13 +46,19 @@ export async function startWorker(services: Services, options: WorkerRoleOptions
     installSdkLogging(logger, {
       prometheusBindAddress: sdkMetricsPort ? `${config.api.host}:${sdkMetricsPort}` : undefined,
     });
-    const llm = config.llm
-      ? createLlmRoles(config.llm, {
+    const providers = config.llm
+      ? createLlmProviders(config.llm, {
           metrics,
           logger,
           wrapClient: (provider, client) => maskedLlmClient(config, provider, client),
         })
       : undefined;
+    const llm = providers?.roles;
+    // The console of an API in this process reads the breakers here (api/console/screens/health.tsx).
+    services.modelProviders.read = providers ? providers.status : () => [];
+    stack.push(async () => {
+      services.modelProviders.read = undefined;
+    });
     // MCP servers are connected here and closed after the worker has stopped (the stack unwinds in reverse).
     const loadedTools = await loadTools({ config, db: database.db, temporal, metrics, logger });
     stack.push(() => loadedTools.close());

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { BadRequestError, UpstreamError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { isRetryableStatus, requestJson } from '../http-json.js';
+import type { StreamStatusReporter } from '../stream-status.js';
 import {
   type AckFrame,
   ackFrame,
@@ -40,6 +41,8 @@ export interface DingTalkStreamDeps {
    * it again.
    */
   onRobotMessage(body: string, receivedAt: Date): Promise<void>;
+  /** Told when the connection comes up or goes down and why (the console's health screen). */
+  status?: Pick<StreamStatusReporter, 'connected' | 'disconnected' | 'failed'>;
 }
 
 export interface DingTalkStreamClient {
@@ -191,6 +194,7 @@ export function createDingTalkStreamClient(
       socket.on('open', () => {
         openedAt = Date.now();
         log.info('DingTalk stream connected');
+        deps.status?.connected();
         keepAlive = setInterval(() => {
           if (!heard) {
             log.warn('DingTalk stream connection went silent; reconnecting');
@@ -210,11 +214,15 @@ export function createDingTalkStreamClient(
         if (!isBinary) handleFrame(socket, data.toString(), () => end(true));
       });
       // ws errors name the failure (refused, 401, timeout), never the URL and its ticket.
-      socket.on('error', (error) => log.warn({ reason: error.message }, 'DingTalk stream connection error'));
+      socket.on('error', (error) => {
+        log.warn({ reason: error.message }, 'DingTalk stream connection error');
+        deps.status?.failed(error.message);
+      });
       socket.on('close', (code) => {
         clearInterval(keepAlive);
         sockets.delete(socket);
         if (openedAt !== undefined) log.info({ code }, 'DingTalk stream connection closed');
+        deps.status?.disconnected();
         end(false);
       });
     });
@@ -236,6 +244,7 @@ export function createDingTalkStreamClient(
       } catch (error) {
         const retryable = !(error instanceof UpstreamError) || error.retryable;
         const reason = error instanceof Error ? error.message : String(error);
+        deps.status?.disconnected(reason);
         // A refused app key or secret will not pass by itself, but may once the app is fixed: keep trying, loudly.
         if (retryable) log.warn({ reason }, 'DingTalk stream gateway unreachable');
         else log.error({ reason }, 'DingTalk stream gateway refused the connection; check the app key and secret');

@@ -4,6 +4,7 @@
 import { BadRequestError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { IngressOutcome } from '../adapter.js';
+import type { StreamStatusReporter } from '../stream-status.js';
 import { parseFeishuMessageEvent } from './message-event.js';
 
 export const FEISHU_MESSAGE_EVENT = 'im.message.receive_v1';
@@ -26,6 +27,8 @@ export interface FeishuLongConnectionDeps {
    * another delivery would fail the same way); any other error makes Feishu push it again.
    */
   onMessageEvent(event: unknown, receivedAt: Date): Promise<void>;
+  /** Told when the connection comes up or goes down and why (the console's health screen). */
+  status?: Pick<StreamStatusReporter, 'connected' | 'disconnected'>;
 }
 
 export interface FeishuLongConnection {
@@ -68,11 +71,21 @@ export async function startFeishuLongConnection(
     domain: settings.baseUrl.replace(/\/+$/, ''),
     logger,
     loggerLevel,
-    onReady: () => log.info('Feishu long connection ready'),
-    onReconnecting: () => log.warn('Feishu long connection lost; reconnecting'),
-    onReconnected: () => log.info('Feishu long connection re-established'),
+    onReady: () => {
+      log.info('Feishu long connection ready');
+      deps.status?.connected();
+    },
+    onReconnecting: () => {
+      log.warn('Feishu long connection lost; reconnecting');
+      deps.status?.disconnected('connection lost; reconnecting');
+    },
+    onReconnected: () => {
+      log.info('Feishu long connection re-established');
+      deps.status?.connected();
+    },
     onError: (error) => {
       const delayMs = settings.restartDelayMs ?? 60_000;
+      deps.status?.disconnected(error.message);
       log.error({ reason: error.message, delayMs }, 'Feishu long connection gave up; starting it again later');
       if (stopped) return;
       clearTimeout(restartTimer);
@@ -83,7 +96,9 @@ export async function startFeishuLongConnection(
   function start() {
     if (stopped) return;
     client.start({ eventDispatcher: dispatcher }).catch((error: unknown) => {
-      log.error({ reason: error instanceof Error ? error.message : String(error) }, 'Feishu long connection failed');
+      const reason = error instanceof Error ? error.message : String(error);
+      log.error({ reason }, 'Feishu long connection failed');
+      deps.status?.disconnected(reason);
     });
   }
   start();

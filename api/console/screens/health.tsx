@@ -1,10 +1,30 @@
 /** @jsxImportSource hono/jsx */
-// The health screen: the /readyz checks, the channel adapters of this process, and what is not exposed yet.
+// The health screen: the /readyz checks; each channel's ingress (a stream connection's state, last delivery and
+// last error as this process saw them; a webhook's last run from the runs table); each model provider's breaker
+// and last answer and failure, read from the worker when one runs in this process. What is not known here is
+// said, with where to look instead.
 import { Hono } from 'hono';
+import { API_CHANNEL } from '../../../channels/api/adapter.js';
+import { GRPC_CHANNEL } from '../../../channels/grpc/adapter.js';
+import type { StreamStatus } from '../../../channels/stream-status.js';
+import { WS_CHANNEL } from '../../../channels/websocket/adapter.js';
+import type { ProviderStatus } from '../../../llm/roles.js';
+import { lastRunStartByChannel } from '../../../runs/run-record.js';
 import type { ApiDeps } from '../../deps.js';
 import { readiness } from '../../routes/health.js';
 import { Page } from '../layout.js';
-import { allowed, type ConsoleEnv, forbidden } from '../screen.js';
+import { allowed, type ConsoleEnv, forbidden, utc } from '../screen.js';
+
+/** How far back a webhook channel's last run is looked for (the runs_started index bounds the scan). */
+const LAST_RUN_WINDOW_DAYS = 7;
+
+const STREAM_INGRESS = { stream: 'DingTalk Stream', 'long-connection': 'Feishu long connection' } as const;
+/** Channels the API itself carries: clients call in, there is no connection or webhook of a platform. */
+const API_INGRESS: Record<string, string> = {
+  [API_CHANNEL]: 'HTTP API',
+  [WS_CHANNEL]: 'WebSocket',
+  [GRPC_CHANNEL]: 'gRPC',
+};
 
 export function healthScreen(deps: ApiDeps) {
   const app = new Hono<ConsoleEnv>();
@@ -12,8 +32,14 @@ export function healthScreen(deps: ApiDeps) {
   app.get('/console/health', async (c) => {
     const session = c.get('session');
     if (!allowed(session, 'runs:read')) return forbidden(c, session, 'runs:read');
-    const { components } = await readiness(deps);
+    const since = new Date(Date.now() - LAST_RUN_WINDOW_DAYS * 24 * 3600_000);
+    const [{ components }, lastRuns] = await Promise.all([
+      readiness(deps),
+      lastRunStartByChannel(deps.database.db, since).catch(() => undefined),
+    ]);
     const labels = { temporal: 'Temporal', database: 'Database', objectStore: 'Object store' } as const;
+    const streams = new Map((deps.streamStatus?.() ?? []).map((status) => [status.channel, status]));
+    const providers = deps.modelProviders?.();
     return c.html(
       <Page title="Health" session={session} current="/console/health">
         <h1>Health</h1>
@@ -39,19 +65,126 @@ export function healthScreen(deps: ApiDeps) {
             })}
           </tbody>
         </table>
+
         <h2>Channels</h2>
         <p>
-          Adapters configured in this process: {[...deps.channels.keys()].sort().join(', ') || 'none'}. Stream
-          connection state, last delivery and last error are not exposed by the channel layer yet.
+          Stream connections as this API process sees them. A webhook's last delivery is its newest run in the runs
+          table (last {LAST_RUN_WINDOW_DAYS} days); its refusals are counted in{' '}
+          <code>conduit_inbound_messages_total</code>, not kept here.
         </p>
-        <h2>Model providers and alerts</h2>
-        <p>
-          The llm layer does not expose its last success or failover state to the API yet, and the alert rules' state
-          lives in Prometheus/Alertmanager (docs/operations.md); neither is shown here.
-        </p>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Channel</th>
+              <th scope="col">Ingress</th>
+              <th scope="col">Connection</th>
+              <th scope="col">Last delivery</th>
+              <th scope="col">Last error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...deps.channels.keys()].sort().map((channel) => {
+              const stream = streams.get(channel);
+              if (stream) return <StreamRow status={stream} />;
+              const lastRun = lastRuns?.get(channel);
+              return (
+                <tr>
+                  <td>{channel}</td>
+                  <td>{API_INGRESS[channel] ?? 'webhook'}</td>
+                  <td>{API_INGRESS[channel] ? 'clients call the API' : 'none (the platform calls in)'}</td>
+                  <td>
+                    {lastRuns === undefined
+                      ? 'unknown (runs table unavailable)'
+                      : lastRun
+                        ? `${utc(lastRun)} (newest run)`
+                        : `none in ${LAST_RUN_WINDOW_DAYS} days`}
+                  </td>
+                  <td>not tracked</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+
+        <h2>Model providers</h2>
+        <ModelProviders deps={deps} providers={providers} />
+
+        <h2>Alerts</h2>
+        <p>The alert rules' state lives in Prometheus/Alertmanager (docs/operations.md); it is not shown here.</p>
       </Page>,
     );
   });
 
   return app;
+}
+
+function StreamRow({ status }: { status: StreamStatus }) {
+  const connection = status.since
+    ? `${status.connected ? 'up' : 'down'} since ${utc(status.since)}`
+    : 'connecting (no answer yet)';
+  return (
+    <tr>
+      <td>{status.channel}</td>
+      <td>{STREAM_INGRESS[status.transport]}</td>
+      <td>{connection}</td>
+      <td>{status.lastDeliveryAt ? utc(status.lastDeliveryAt) : 'none since this process started'}</td>
+      <td>{status.lastError ? `${utc(status.lastError.at)}: ${status.lastError.message}` : 'none'}</td>
+    </tr>
+  );
+}
+
+function ModelProviders({ deps, providers }: { deps: ApiDeps; providers: ProviderStatus[] | undefined }) {
+  const configured = deps.config.llm?.providers ?? [];
+  if (configured.length === 0) return <p>No model provider is configured.</p>;
+  if (providers === undefined) {
+    // The breakers live in the worker's memory: an API without a worker in its process cannot see them.
+    return (
+      <>
+        <p>
+          No worker runs in this process, so breaker state and last calls are not known here. Read the worker's{' '}
+          <code>conduit_llm_breaker_open</code> metric (per provider: 1 = open or probing, 0 = closed) on its{' '}
+          <code>/metrics</code>.
+        </p>
+        <ul>
+          {configured.map((provider) => (
+            <li>
+              {provider.name} ({provider.model})
+            </li>
+          ))}
+        </ul>
+      </>
+    );
+  }
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Provider</th>
+          <th scope="col">Model</th>
+          <th scope="col">Roles</th>
+          <th scope="col">Breaker</th>
+          <th scope="col">Last answer</th>
+          <th scope="col">Last failure</th>
+        </tr>
+      </thead>
+      <tbody>
+        {providers.map((provider) => (
+          <tr>
+            <td>{provider.name}</td>
+            <td>{provider.model}</td>
+            <td>{provider.roles.join(', ') || 'none'}</td>
+            <td>{breakerText(provider)}</td>
+            <td>{provider.lastSuccessAt ? utc(provider.lastSuccessAt) : 'none since start'}</td>
+            <td>{provider.lastFailureAt ? utc(provider.lastFailureAt) : 'none since start'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function breakerText(provider: ProviderStatus): string {
+  if (provider.breaker === 'closed') return 'closed';
+  if (provider.breaker === 'half-open') return 'probing (one call is testing the provider)';
+  return provider.openUntil ? `open until ${utc(provider.openUntil)}` : 'open (the next call probes)';
 }
