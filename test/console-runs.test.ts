@@ -65,20 +65,6 @@ describe('the console runs screen', () => {
     await page.close();
   });
 
-  it('shows the readiness of Temporal, the database and the object store', async () => {
-    const page = await browser.context.newPage();
-    await signIn(page, platform.apiUrl, platform.adminKey);
-    await page.getByRole('link', { name: 'Health' }).click();
-    await page.getByRole('heading', { name: 'Health', level: 1 }).waitFor();
-    for (const component of ['Temporal', 'Database', 'Object store']) {
-      const row = page.getByRole('row').filter({ hasText: component });
-      expect(await row.textContent()).toContain('up');
-    }
-    expect(await seriousAxeViolations(page)).toEqual([]);
-    await page.screenshot({ path: join(outputDir, 'console-health.png'), fullPage: true });
-    await page.close();
-  });
-
   it('creates a key, shows it once, and revokes it', async () => {
     const page = await browser.context.newPage();
     await signIn(page, platform.apiUrl, platform.adminKey);

@@ -1,0 +1,145 @@
+// The console's health screen in headless Chromium against the real stack (npm start's topology: API and worker
+// in one process). The Feishu long connection runs against the fake gateway (test/fakes/feishu-long-connection.ts)
+// and carries one message; the primary model vendor (a fake OpenAI-compatible API) answers 503 to everything, so
+// its breaker opens after one failure while the fallback answers. The screen must show the connection up with that
+// delivery, the primary's breaker open and the fallback closed with a last answer.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
+import { createFeishuLongConnectionGateway, type FeishuLongConnectionGateway } from './fakes/feishu-long-connection.js';
+import { type FeishuOpenApiFake, startFeishuOpenApi } from './fakes/feishu-open-api.js';
+import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
+import { launchBrowser, outputDir, type TestBrowser } from './support/browser.js';
+import { seriousAxeViolations, signIn } from './support/console.js';
+import { startTestPlatform, type TestPlatform } from './support/platform.js';
+
+// The Feishu SDK only starts for app ids of this form.
+const FEISHU = {
+  appId: `cli_${randomBytes(8).toString('hex')}`,
+  appSecret: `fs-health-${randomBytes(12).toString('hex')}`,
+};
+
+let platform: TestPlatform;
+let browser: TestBrowser;
+let feishu: FeishuOpenApiFake;
+let longConnection: FeishuLongConnectionGateway;
+let primary: FakeLlm;
+let fallback: FakeLlm;
+
+beforeAll(async () => {
+  longConnection = createFeishuLongConnectionGateway(FEISHU);
+  feishu = await startFeishuOpenApi({ ...FEISHU, extend: longConnection.attach });
+  primary = await startFakeLlm({
+    respond: () => ({ status: 503, error: { message: 'the vendor is down', type: 'server_error' } }),
+  });
+  fallback = await startFakeLlm({
+    respond: (body) =>
+      body.response_format !== undefined
+        ? { json: { intent: 'question', confidence: 0.9, reason: 'scripted' } }
+        : { text: 'the fallback answers' },
+  });
+  platform = await startTestPlatform({
+    FEISHU_APP_ID: FEISHU.appId,
+    FEISHU_APP_SECRET: FEISHU.appSecret,
+    FEISHU_BASE_URL: feishu.url,
+    FEISHU_LONG_CONNECTION: 'true',
+    LLM_BASE_URL: primary.baseUrl,
+    LLM_MODEL: 'primary-model',
+    LLM_FALLBACK_BASE_URL: fallback.baseUrl,
+    LLM_FALLBACK_MODEL: 'fallback-model',
+    // One failure opens the breaker, and it stays open for the whole test.
+    LLM_BREAKER_FAILURES: '1',
+    LLM_BREAKER_COOLDOWN_MS: '600000',
+    LLM_CACHE_TTL_SECONDS: '0',
+    PIPELINE_PROGRESS_DELAY_MS: '600000',
+  });
+  await longConnection.waitForConnection();
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await platform?.stop();
+  longConnection?.close();
+  await Promise.all([feishu?.close(), primary?.close(), fallback?.close()]);
+});
+
+/** A schema 2.0 im.message.receive_v1 text event as Feishu pushes it over the long connection. */
+function feishuMessageEvent(text: string) {
+  const now = String(Date.now());
+  return {
+    schema: '2.0',
+    header: {
+      event_id: randomBytes(16).toString('hex'),
+      event_type: 'im.message.receive_v1',
+      create_time: now,
+      token: '',
+      app_id: FEISHU.appId,
+      tenant_key: 't-health',
+    },
+    event: {
+      sender: {
+        sender_id: { union_id: 'on_health', user_id: 'user-health', open_id: `ou_${randomBytes(6).toString('hex')}` },
+        sender_type: 'user',
+        tenant_key: 't-health',
+      },
+      message: {
+        message_id: `om_${randomBytes(16).toString('hex')}`,
+        create_time: now,
+        update_time: now,
+        chat_id: `oc_${randomBytes(16).toString('hex')}`,
+        chat_type: 'p2p',
+        message_type: 'text',
+        content: JSON.stringify({ text }),
+      },
+    },
+  };
+}
+
+describe('the console health screen', () => {
+  it('shows readiness, the long connection up with its last delivery, and the failing provider held back', async () => {
+    // A free-text message over the long connection: its intent call meets the dead primary, which opens the breaker,
+    // and the fallback answers.
+    const event = feishuMessageEvent('what does the health screen show?');
+    expect((await longConnection.waitForAnswer(longConnection.pushEvent(event))).code).toBe(200);
+    const workflowId = messageWorkflowId('feishu', event.event.message.message_id);
+    const result = (await platform.temporal.workflow.getHandle(workflowId).result()) as RunStatus;
+    expect(result).toMatchObject({ outcome: 'replied', reply: 'the fallback answers' });
+    expect(primary.requests.length).toBeGreaterThanOrEqual(1);
+    // A run on the api channel: its row shows the newest run from the runs table.
+    const viaApi = await platform.api('/v1/messages?wait=10', {
+      method: 'POST',
+      body: JSON.stringify({ conversation_id: 'console-health', text: '/echo health' }),
+    });
+    expect(viaApi.status).toBe(200);
+
+    const page = await browser.context.newPage();
+    await signIn(page, platform.apiUrl, platform.adminKey);
+    await page.getByRole('link', { name: 'Health' }).click();
+    await page.getByRole('heading', { name: 'Health', level: 1 }).waitFor();
+    const row = (text: string) => page.getByRole('row').filter({ hasText: text });
+    for (const component of ['Temporal', 'Database', 'Object store']) {
+      expect(await row(component).textContent()).toContain('up');
+    }
+
+    const stream = await row('Feishu long connection').textContent();
+    expect(stream).toMatch(/up since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    expect(stream).not.toContain('none since this process started');
+    expect(stream).toContain('none'); // no error so far
+    expect(await row('HTTP API').textContent()).toMatch(
+      /clients call the API\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(newest run\)/,
+    );
+
+    const held = await row('primary-model').textContent();
+    expect(held).toMatch(/open until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    expect(held).toMatch(/none since start.*\d\d:\d\d:\d\d UTC$/); // never answered; failed just now
+    const answering = await row('fallback-model').textContent();
+    expect(answering).toContain('closed');
+    expect(answering).toMatch(/\d\d:\d\d:\d\d UTC.*none since start/);
+
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(outputDir, 'console-health.png'), fullPage: true });
+    await page.close();
+  });
+});
