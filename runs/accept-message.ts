@@ -262,9 +262,14 @@ class TemporalUnreachable extends Error {
 function isUnreachable(error: unknown): boolean {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
     if (cause instanceof TemporalUnreachable) return true;
+    // CANCELLED: the connection broke with the start in flight (the server was killed mid-call). Whether it was
+    // recorded is unknown, so the sender is told to send again: the run's id comes from the message id, so a
+    // second start finds the first run if there is one.
     if (
       isGrpcServiceError(cause) &&
-      (cause.code === grpcStatus.UNAVAILABLE || cause.code === grpcStatus.DEADLINE_EXCEEDED)
+      (cause.code === grpcStatus.UNAVAILABLE ||
+        cause.code === grpcStatus.DEADLINE_EXCEEDED ||
+        cause.code === grpcStatus.CANCELLED)
     ) {
       return true;
     }
