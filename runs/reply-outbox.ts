@@ -13,7 +13,12 @@ import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message
 import type { Database } from '../db/client.js';
 import { replyOutbox } from '../db/schema.js';
 
-/** How long a sender holds a row: longer than one send may take. */
+/**
+ * How long a sender holds a row: as long as one attempt of the reply activity may run (its start-to-close), so
+ * a retry does not take the row while the attempt it replaces may still be sending. An attempt that runs past
+ * it can still send a second time: the outbox narrows that window, the platform's own de-duplication (Feishu's
+ * uuid) closes it where there is one.
+ */
 const CLAIM_MS = 30_000;
 /** How long a reply waits for another sender to finish an earlier reply before its attempt gives up. */
 const MAX_WAIT_MS = 20_000;
@@ -120,7 +125,8 @@ export async function sendOnce(db: Database, entry: OutboxEntry, sender: OutboxS
         claimedUntil: null,
         request: null,
       })
-      .where(eq(replyOutbox.key, claimed.key));
+      // A sender whose claim ran out and whose row another sent meanwhile leaves that record as it is.
+      .where(and(eq(replyOutbox.key, claimed.key), eq(replyOutbox.status, 'pending')));
     sender.onSent?.({ key: claimed.key, channel: claimed.channel, kind: claimed.kind });
     if (claimed.key === key) return { sent, duplicate: false };
   }
@@ -146,19 +152,23 @@ async function earliestPending(db: Database, own: Row): Promise<Row | undefined>
   return first;
 }
 
-/** Takes the row for sending unless it is sent, refused, or claimed by a sender whose claim has not run out. */
+/**
+ * Takes the row for sending unless it is sent, refused, or claimed by a sender whose claim has not run out.
+ * Times are the statement's own (clock_timestamp), not its transaction's start (now()): a claim that waited on a
+ * lock must not commit already run out.
+ */
 async function claim(db: Database, key: string): Promise<Row | undefined> {
   const [row] = await db
     .update(replyOutbox)
     .set({
-      claimedUntil: sql`now() + make_interval(secs => ${CLAIM_MS / 1000})`,
+      claimedUntil: sql`clock_timestamp() + make_interval(secs => ${CLAIM_MS / 1000})`,
       attempts: sql`${replyOutbox.attempts} + 1`,
     })
     .where(
       and(
         eq(replyOutbox.key, key),
         eq(replyOutbox.status, 'pending'),
-        or(isNull(replyOutbox.claimedUntil), lt(replyOutbox.claimedUntil, sql`now()`)),
+        or(isNull(replyOutbox.claimedUntil), lt(replyOutbox.claimedUntil, sql`clock_timestamp()`)),
       ),
     )
     .returning();
