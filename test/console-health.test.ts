@@ -2,7 +2,8 @@
 // in one process). The Feishu long connection runs against the fake gateway (test/fakes/feishu-long-connection.ts)
 // and carries one message; the primary model vendor (a fake OpenAI-compatible API) answers 503 to everything, so
 // its breaker opens after one failure while the fallback answers. The screen must show the connection up with that
-// delivery, the primary's breaker open and the fallback closed with a last answer.
+// delivery, the primary's breaker open and the fallback closed with a last answer; and an API-only process must
+// say it cannot see the breakers, and where to read them.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,5 +142,28 @@ describe('the console health screen', () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(outputDir, 'console-health.png'), fullPage: true });
     await page.close();
+  });
+
+  it('says the breakers are not known in an API process without a worker, and where to read them', async () => {
+    const apiOnly = await startTestPlatform(
+      { LLM_BASE_URL: primary.baseUrl, LLM_MODEL: 'primary-model' },
+      { worker: false },
+    );
+    // A browser of its own, closed before the platform stops: its keep-alive connections would hold the stop.
+    const ownBrowser = await launchBrowser();
+    try {
+      const page = await ownBrowser.context.newPage();
+      await signIn(page, apiOnly.apiUrl, apiOnly.adminKey);
+      await page.goto(`${apiOnly.apiUrl}/console/health`);
+      const text = (await page.locator('main').textContent()) ?? '';
+      expect(text).toContain('No worker runs in this process');
+      expect(text).toContain('conduit_llm_breaker_open');
+      expect(text).toContain('primary-model');
+      expect(await page.getByRole('columnheader', { name: 'Breaker' }).count()).toBe(0);
+      expect(await seriousAxeViolations(page)).toEqual([]);
+    } finally {
+      await ownBrowser.close();
+      await apiOnly.stop();
+    }
   });
 });
