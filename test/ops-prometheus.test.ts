@@ -225,6 +225,13 @@ describe('Prometheus scraping Conduit', () => {
       `temporal_workflow_task_schedule_to_start_latency_count{job="temporal-sdk",task_queue="${api.config.temporal.taskQueue}"}`,
     );
     expect(Number(scheduleToStart[0]!.value[1])).toBeGreaterThanOrEqual(1);
+    // A command run is one workflow task with local activities only; a reminder's delivery is an ordinary
+    // activity, which gives the histogram ConduitActivityBacklog is built on.
+    const reminder = await api.api('/v1/messages', {
+      method: 'POST',
+      body: JSON.stringify({ conversation_id: 'ops', text: '/remind 1s scraped' }),
+    });
+    expect(reminder.status).toBe(202);
     await samples(
       `temporal_activity_schedule_to_start_latency_bucket{job="temporal-sdk",task_queue="${api.config.temporal.taskQueue}"}`,
     );
