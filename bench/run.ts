@@ -8,20 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../test/support/postgres.js';
-import { baseline } from './scenarios/baseline.js';
-import { e2e } from './scenarios/e2e.js';
-import { faults } from './scenarios/faults.js';
-import { ingress } from './scenarios/ingress.js';
-import { startup } from './scenarios/startup.js';
-import { waiting } from './scenarios/waiting.js';
+import { type Results, SCENARIOS, type ScenarioName } from './scenarios/index.js';
 import { type BenchContext, createSecrets } from './support/context.js';
 import { machineInfo } from './support/machine.js';
 import { printResults, writeReport } from './support/report.js';
 import { startBenchLlm, startCallbackReceiver } from './support/services.js';
-
-const SCENARIOS = { startup, ingress, e2e, baseline, waiting, faults } as const;
-export type ScenarioName = keyof typeof SCENARIOS;
-export type Results = { [K in ScenarioName]?: Awaited<ReturnType<(typeof SCENARIOS)[K]>> };
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);

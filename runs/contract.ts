@@ -38,6 +38,9 @@ export interface HandleMessageInput {
   message: InboundMessage;
 }
 
+/** The message run as its starter sees it (start-message-run.ts); workflows/handle-message.ts implements it. */
+export type HandleMessageWorkflow = (input: HandleMessageInput) => Promise<RunStatus>;
+
 export interface ReminderInput {
   jobId: string;
   message: InboundMessage;

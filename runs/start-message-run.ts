@@ -5,8 +5,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { InboundMessage } from '../core/message.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import type { handleMessage } from '../workflows/handle-message.js';
-import { messageWorkflowId } from './contract.js';
+import { type HandleMessageWorkflow, messageWorkflowId } from './contract.js';
 import { offloadLargeText } from './offload-large-text.js';
 import { messageRunAttributes, messageRunMetadata } from './run-labels.js';
 
@@ -26,7 +25,7 @@ export async function startMessageRun(
   const workflowId = messageWorkflowId(message.channel, message.messageId);
   const payload = options.blobs ? await offloadLargeText(message, options.blobs) : message;
   try {
-    const handle = await client.workflow.start<typeof handleMessage>('handleMessage', {
+    const handle = await client.workflow.start<HandleMessageWorkflow>('handleMessage', {
       workflowId,
       taskQueue,
       args: [{ message: payload }],

@@ -7,7 +7,7 @@ import { log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workf
 import type { OutboundReply, SentMessageRef } from '../core/message.js';
 import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
 import type { ChatMessage, ToolCall } from '../llm/types.js';
-import { type HandleMessageInput, type RunStatus, statusQuery } from '../runs/contract.js';
+import { type HandleMessageInput, type HandleMessageWorkflow, type RunStatus, statusQuery } from '../runs/contract.js';
 import type { PlannedStep, ToolPolicy } from '../tools/plan-step.js';
 import {
   delivery,
@@ -30,7 +30,9 @@ const STEP_FAILED_TEXT =
 /** Set by Temporal on runs a Schedule starts: such runs carry the message as it was when the schedule was made. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
-export async function handleMessage(input: HandleMessageInput): Promise<RunStatus> {
+export const handleMessage: HandleMessageWorkflow = async function handleMessage(
+  input: HandleMessageInput,
+): Promise<RunStatus> {
   const { workflowId, typedSearchAttributes } = workflowInfo();
   // A scheduled run is sent now, not when its schedule was created: otherwise the replay window refuses it.
   const scheduledAt = typedSearchAttributes.get(SCHEDULED_START_TIME);
@@ -332,4 +334,4 @@ export async function handleMessage(input: HandleMessageInput): Promise<RunStatu
       return { ok: false, result: { error: errorMessage(error) } };
     }
   }
-}
+};

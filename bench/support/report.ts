@@ -2,8 +2,8 @@
 // (between its results markers; the method section around it is left as it is) with its SVG charts.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Results } from '../run.js';
 import { type E2eResult, LATENCY_RATE, type LatencyPhase } from '../scenarios/e2e.js';
+import type { Results } from '../scenarios/index.js';
 import type { IngressLevel } from '../scenarios/ingress.js';
 import type { MachineInfo } from './machine.js';
 import type { HistoryShape } from './pipeline-load.js';
