@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createApiKey } from '../../api/admin-keys.js';
 import type { RunStatus } from '../../runs/contract.js';
 import type { ToolDefinition } from '../../tools/types.js';
 import { type FakeLlm, startFakeLlm } from '../fakes/openai-compatible.js';
@@ -57,13 +58,15 @@ afterAll(async () => {
 });
 
 let sequence = 0;
-async function send(text: string, sender: string, conversation: string): Promise<string> {
+/** Sends as the platform's admin key acting for `sender`, or as `key` itself (a second credential). */
+async function send(text: string, sender: string, conversation: string, key?: string): Promise<string> {
   const response = await platform.api('/v1/messages', {
     method: 'POST',
+    ...(key ? { headers: { authorization: `Bearer ${key}` } } : {}),
     body: JSON.stringify({
       message_id: `h-${Date.now()}-${sequence++}`,
       conversation_id: conversation,
-      sender: { id: sender },
+      ...(key ? {} : { sender: { id: sender } }),
       text,
     }),
   });
@@ -139,7 +142,9 @@ it('handleMessage: an approval granted', async () => {
     'a pending approval',
   );
   llm.script({ text: 'Paid ACME 1.' });
-  const approve = await send(`/approve ${jobId}`, 'boss', 'h-approval');
+  // A second person is a second credential: the same key naming another sender is refused.
+  const boss = await createApiKey(platform.database.db, `h-boss-${Date.now()}`, 'approver');
+  const approve = await send(`/approve ${jobId}`, 'boss', 'h-approval', boss.key);
   expect((await result(approve)).reply).toBe(`Approved ${jobId}.`);
   expect((await result(workflowId)).reply).toBe('Paid ACME 1.');
   await save('handle-message-approval-granted', workflowId);
