@@ -65,7 +65,7 @@ export const localToolActivities = (policy: ToolPolicy) =>
   });
 
 // Sending to a chat platform: retried for up to about an hour, because a lost reply is worse than a late one.
-export const delivery = proxyActivities<Activities>({
+const DELIVERY_OPTIONS = {
   startToCloseTimeout: '30s',
   retry: {
     initialInterval: '1s',
@@ -74,23 +74,15 @@ export const delivery = proxyActivities<Activities>({
     maximumAttempts: 20,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
-});
+} as const;
+export const delivery = proxyActivities<Activities>(DELIVERY_OPTIONS);
 
 // The final reply as a local activity (runs with the 'lean-run' patch): record-then-send runs in the workflow
 // task that decided it, so a command run is one workflow task. The same policy as `delivery` (a lost reply is
 // worse than a late one): backoffs longer than the SDK's local retry threshold (1 minute) wait on a timer in
 // the workflow, so the full hour of retries still holds. The outbox key keeps the send exactly-once when a
 // worker dies mid-task and the next one re-runs the whole task's local activities.
-export const localDelivery = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+export const localDelivery = proxyLocalActivities<Activities>(DELIVERY_OPTIONS);
 
 // Signalling other runs and reading jobs: our own services, quick.
 export const bookkeeping = proxyActivities<Activities>({
