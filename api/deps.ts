@@ -8,6 +8,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { DatabaseHandle } from '../db/client.js';
 import type { ProviderStatus } from '../llm/roles.js';
 import type { Config } from '../platform/config.js';
+import type { JwtVerifier } from '../security/jwt-verifier.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Principal } from './admin-keys.js';
 
@@ -20,6 +21,8 @@ export interface ApiDeps {
   logger: Logger;
   metrics: Metrics;
   verifyApiKey: (key: string) => Promise<Principal | undefined>;
+  /** The identity provider's token verifier (OIDC_ISSUER set), the one inside verifyApiKey: the console's OIDC sign-in. */
+  jwt?: JwtVerifier;
   /**
    * URL of the Temporal UI of the dev server this process started (none with TEMPORAL_ADDRESS): its requests
    * to /codec/decode need no credential (api/middleware/embedded-ui-trust.ts, docs/security.md).

@@ -31,9 +31,10 @@ export async function startApi(services: Services): Promise<RoleHandle> {
   const stack = stopStack(logger);
   try {
     // API keys, and identity-provider JWTs when OIDC_ISSUER is set: one verifier for HTTP, WebSocket, gRPC.
+    const jwt = config.security.oidc ? createJwtVerifier(config.security.oidc) : undefined;
     const verifyApiKey = createCredentialVerifier({
       apiKeys: createKeyVerifier(database.db, config.adminApiKey),
-      jwt: config.security.oidc ? createJwtVerifier(config.security.oidc) : undefined,
+      jwt,
       logger,
     });
     // With no key configured and none stored, a bootstrap admin key is made; it is stored only after the start
@@ -61,6 +62,7 @@ export async function startApi(services: Services): Promise<RoleHandle> {
       logger,
       metrics,
       verifyApiKey,
+      jwt,
       auditMonitor,
       // The dev server was started with this API's /codec as its UI's codec endpoint (scripts/conduit.ts).
       embeddedTemporalUiUrl: services.devServer?.uiUrl,

@@ -38,6 +38,22 @@ async function rejection(token: string): Promise<string> {
 }
 
 describe('JWT verification', () => {
+  it('checks an ID token against the audience and nonce its caller expects instead of the API audience', async () => {
+    const expected = { audience: 'console-client', nonce: 'n-1' };
+    const idToken = await idp.sign({ aud: 'console-client', nonce: 'n-1', roles: ['viewer'] });
+    expect(await verify(idToken, expected)).toMatchObject({ subject: 'user-1', role: 'viewer' });
+    const refusal = (token: string) => verify(token, expected).catch((error: unknown) => error);
+    expect(await refusal(await idp.sign({ aud: 'console-client', nonce: 'n-2', roles: ['viewer'] }))).toBeInstanceOf(
+      TokenRejectedError,
+    );
+    expect(await refusal(await idp.sign({ aud: 'console-client', roles: ['viewer'] }))).toBeInstanceOf(
+      TokenRejectedError,
+    );
+    expect(await refusal(await idp.sign({ aud: AUDIENCE, nonce: 'n-1', roles: ['viewer'] }))).toBeInstanceOf(
+      TokenRejectedError,
+    );
+  });
+
   it.each(['RS256', 'ES256', 'EdDSA'] as const)('accepts a valid %s token and maps its roles', async (alg) => {
     const token = await idp.sign({ aud: AUDIENCE, roles: ['approver', 'unknown-role'] }, { alg });
     expect(await verify(token)).toEqual({

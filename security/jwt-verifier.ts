@@ -21,7 +21,16 @@ export class TokenRejectedError extends Error {
   override readonly name = 'TokenRejectedError';
 }
 
-export type JwtVerifier = (token: string) => Promise<TokenIdentity>;
+/**
+ * What a caller may expect beyond the settings: an OIDC ID token is for the console's client id (not the API's
+ * audience) and carries the nonce its sign-in started with.
+ */
+export interface TokenExpectations {
+  audience?: string;
+  nonce?: string;
+}
+
+export type JwtVerifier = (token: string, expect?: TokenExpectations) => Promise<TokenIdentity>;
 
 export function createJwtVerifier(settings: OidcSettings, options: { fetchTimeoutMs?: number } = {}): JwtVerifier {
   const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), {
@@ -31,12 +40,12 @@ export function createJwtVerifier(settings: OidcSettings, options: { fetchTimeou
     cooldownDuration: 30_000,
     cacheMaxAge: 10 * 60_000,
   });
-  return async (token) => {
+  return async (token, expect = {}) => {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, jwks, {
         issuer: settings.issuer,
-        audience: settings.audience,
+        audience: expect.audience ?? settings.audience,
         algorithms: settings.algorithms,
         clockTolerance: settings.clockToleranceSeconds,
         requiredClaims: ['exp', 'sub'],
@@ -45,6 +54,10 @@ export function createJwtVerifier(settings: OidcSettings, options: { fetchTimeou
       if (isTokenFault(error)) throw new TokenRejectedError(describeJoseError(error), { cause: error });
       // The provider's JWKS could not be fetched or read: not the caller's fault, and worth a retry.
       throw new UnavailableError(`identity provider keys unavailable: ${describeJoseError(error)}`, { cause: error });
+    }
+    // jose does not know nonces: a token minted for another sign-in (replayed or injected) is refused here.
+    if (expect.nonce !== undefined && payload.nonce !== expect.nonce) {
+      throw new TokenRejectedError('claim nonce failed: does not match the sign-in');
     }
     const roles = rolesFromClaims(payload, settings.roleClaim);
     return { subject: payload.sub!, issuer: payload.iss!, roles, role: highestRole(roles) };

@@ -60,6 +60,24 @@ describe('security settings', () => {
     ).toMatch(/^OIDC_ALGORITHMS: HS256 is not one of RS256, ES256, EdDSA/);
   });
 
+  it('builds the console client only with a client id, and only under an issuer', () => {
+    const base = { OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'conduit' };
+    expect(
+      loadConfig({ ...base, OIDC_CONSOLE_CLIENT_ID: 'console', OIDC_CONSOLE_CLIENT_SECRET: 's3cret' }).security.oidc
+        ?.console,
+    ).toEqual({
+      clientId: 'console',
+      clientSecret: 's3cret',
+      redirectUrl: undefined,
+    });
+    expect(configError({ OIDC_CONSOLE_CLIENT_ID: 'console' })).toBe(
+      'OIDC_ISSUER: required when OIDC_CONSOLE_CLIENT_ID is set',
+    );
+    expect(configError({ ...base, OIDC_CONSOLE_CLIENT_SECRET: 's3cret' })).toBe(
+      'OIDC_CONSOLE_CLIENT_ID: required when OIDC_CONSOLE_CLIENT_SECRET is set',
+    );
+  });
+
   it('validates address lists and origins', () => {
     const { security } = loadConfig({
       IP_ALLOWLIST_API: '10.0.0.0/8, 2001:db8::/32,192.0.2.1',

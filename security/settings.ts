@@ -62,6 +62,9 @@ const securityVariables = z
     OIDC_ALGORITHMS: algorithmList,
     OIDC_CLOCK_TOLERANCE_SECONDS: nonNegativeInt(30, 'a whole number of seconds'),
     OIDC_ROLE_CLAIM: z.string().min(1).default('roles'),
+    OIDC_CONSOLE_CLIENT_ID: optionalString,
+    OIDC_CONSOLE_CLIENT_SECRET: optionalString,
+    OIDC_CONSOLE_REDIRECT_URL: optionalUrl('the https:// URL of /console/oidc/callback as the browser reaches it'),
     IP_ALLOWLIST_API: addressList,
     IP_ALLOWLIST_WEBHOOKS: addressList,
     TRUSTED_PROXIES: addressList,
@@ -80,6 +83,9 @@ const securityVariables = z
         ['TLS_CLIENT_CA_FILE', 'TLS_CERT_FILE'],
         ['OIDC_ISSUER', 'OIDC_AUDIENCE'],
         ['OIDC_JWKS_URL', 'OIDC_ISSUER'],
+        ['OIDC_CONSOLE_CLIENT_ID', 'OIDC_ISSUER'],
+        ['OIDC_CONSOLE_CLIENT_SECRET', 'OIDC_CONSOLE_CLIENT_ID'],
+        ['OIDC_CONSOLE_REDIRECT_URL', 'OIDC_CONSOLE_CLIENT_ID'],
       ],
       ctx,
     );
@@ -93,6 +99,16 @@ export interface OidcSettings {
   clockToleranceSeconds: number;
   /** Claim holding role names; a dotted path reaches into objects (`realm_access.roles`). */
   roleClaim: string;
+  /** Console sign-in with the provider (authorization code + PKCE); unset: the console takes API keys only. */
+  console?: OidcConsoleClient;
+}
+
+export interface OidcConsoleClient {
+  clientId: string;
+  /** For a confidential client (sent with HTTP Basic to the token endpoint); a public client has none. */
+  clientSecret?: string;
+  /** Where the provider sends the browser back; unset: `<origin of the request>/console/oidc/callback`. */
+  redirectUrl?: string;
 }
 
 export interface SecuritySettings {
@@ -131,6 +147,13 @@ export function parseSecuritySettings(
             env.OIDC_ALGORITHMS.length > 0 ? (env.OIDC_ALGORITHMS as OidcSettings['algorithms']) : [...JWT_ALGORITHMS],
           clockToleranceSeconds: env.OIDC_CLOCK_TOLERANCE_SECONDS,
           roleClaim: env.OIDC_ROLE_CLAIM,
+          console: env.OIDC_CONSOLE_CLIENT_ID
+            ? {
+                clientId: env.OIDC_CONSOLE_CLIENT_ID,
+                clientSecret: env.OIDC_CONSOLE_CLIENT_SECRET,
+                redirectUrl: env.OIDC_CONSOLE_REDIRECT_URL,
+              }
+            : undefined,
         }
       : undefined,
     ipAllowlist: { api: env.IP_ALLOWLIST_API, webhooks: env.IP_ALLOWLIST_WEBHOOKS },

@@ -1,8 +1,10 @@
 /** @jsxImportSource hono/jsx */
-// The sign-in page: an API key, checked once (app.tsx); the browser keeps only the session cookie.
+// The sign-in page: an API key, checked once (app.tsx), or, when OIDC_CONSOLE_CLIENT_ID is set, the identity
+// provider (oidc.ts); either way the browser keeps only the session cookie.
 import { Page } from './layout.js';
 
-export function SignIn(props: { error?: string }) {
+/** `provider`: the issuer's host, when the console may sign in with it. */
+export function SignIn(props: { error?: string; provider?: string }) {
   return (
     <Page title="Sign in">
       <div class="signin">
@@ -10,6 +12,13 @@ export function SignIn(props: { error?: string }) {
         {props.error ? (
           <p class="error" role="alert">
             {props.error}
+          </p>
+        ) : null}
+        {props.provider ? (
+          <p>
+            <a class="provider" href="/console/oidc/start">
+              Sign in with {props.provider}
+            </a>
           </p>
         ) : null}
         <form method="post" action="/console/login">
@@ -26,5 +35,25 @@ export function SignIn(props: { error?: string }) {
         </p>
       </div>
     </Page>
+  );
+}
+
+/** After the provider's callback: this page's own navigation carries the new SameSite=Strict session cookie. */
+export function SignedIn() {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta http-equiv="refresh" content="0;url=/console" />
+        <title>Signed in · Conduit console</title>
+      </head>
+      <body>
+        <main>
+          <p>
+            Signed in. <a href="/console">Continue to the console</a>.
+          </p>
+        </main>
+      </body>
+    </html>
   );
 }

@@ -1,0 +1,193 @@
+// Console sign-in with the identity provider: the OAuth 2.0 authorization code flow with PKCE (S256), a state
+// and a nonce, against OIDC_ISSUER as its discovery document describes it. Written by hand (two requests and a
+// redirect): `start` remembers a pending sign-in server-side and sends the browser to the provider; `finish`
+// takes the provider's answer once, exchanges the code and verifies the ID token with the API's JWT verifier
+// (issuer, audience = the console's client id, nonce, expiry, JWKS), so roles map as for bearer tokens.
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { type JwtVerifier, type TokenIdentity, TokenRejectedError } from '../../security/jwt-verifier.js';
+import type { OidcConsoleClient } from '../../security/settings.js';
+import type { Principal } from '../admin-keys.js';
+import { principalOfToken } from '../credential-verifier.js';
+
+/** A sign-in left at the provider longer than this must start again. */
+export const PENDING_TTL_MS = 10 * 60 * 1000;
+/** Unauthenticated callers can start sign-ins: the table of pending ones is bounded (oldest dropped). */
+const MAX_PENDING = 10_000;
+const DISCOVERY_MAX_AGE_MS = 10 * 60 * 1000;
+const FETCH_TIMEOUT_MS = 5000;
+export const CALLBACK_PATH = '/console/oidc/callback';
+
+/** A refusal the sign-in page shows as it is: `status` 401 for a bad answer, 502 when the provider failed. */
+export class SignInRefused extends Error {
+  override readonly name = 'SignInRefused';
+  constructor(
+    readonly status: 400 | 401 | 502,
+    readonly userMessage: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+const discoverySchema = z.object({
+  issuer: z.string(),
+  authorization_endpoint: z.url(),
+  token_endpoint: z.url(),
+});
+type Discovery = z.infer<typeof discoverySchema>;
+
+const tokenResponseSchema = z.object({ id_token: z.string().min(1) });
+
+interface PendingSignIn {
+  verifier: string;
+  nonce: string;
+  redirectUri: string;
+  expiresAt: number;
+}
+
+export interface OidcSignIn {
+  /** "Sign in with <this>": the issuer's host. */
+  providerName: string;
+  /** The provider's authorize URL for a new sign-in, and its state (the browser keeps it in a cookie). */
+  start(requestUrl: string): Promise<{ location: string; state: string }>;
+  /** The callback's query and the state cookie → the principal, or SignInRefused. */
+  finish(query: { state?: string; code?: string; error?: string }, stateCookie: string | undefined): Promise<Principal>;
+}
+
+export function createOidcSignIn(options: {
+  issuer: string;
+  client: OidcConsoleClient;
+  jwt: JwtVerifier;
+  now?: () => number;
+}): OidcSignIn {
+  const { issuer, client, jwt, now = Date.now } = options;
+  const pending = new Map<string, PendingSignIn>();
+  let discovery: { value: Discovery; fetchedAt: number } | undefined;
+
+  async function discover(): Promise<Discovery> {
+    if (discovery && now() - discovery.fetchedAt < DISCOVERY_MAX_AGE_MS) return discovery.value;
+    const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+    let body: unknown;
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      body = await response.json();
+    } catch (error) {
+      throw providerDown(`discovery ${url}: ${(error as Error).message}`);
+    }
+    const parsed = discoverySchema.safeParse(body);
+    // The document must name the issuer Conduit trusts: another issuer's endpoints would mint tokens it refuses.
+    if (!parsed.success || parsed.data.issuer !== issuer) throw providerDown(`discovery ${url}: not for ${issuer}`);
+    discovery = { value: parsed.data, fetchedAt: now() };
+    return parsed.data;
+  }
+
+  function sweep(): void {
+    const time = now();
+    for (const [state, entry] of pending) if (entry.expiresAt <= time) pending.delete(state);
+    while (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!);
+  }
+
+  return {
+    providerName: new URL(issuer).host,
+
+    async start(requestUrl) {
+      const { authorization_endpoint } = await discover();
+      sweep();
+      const state = randomToken();
+      const nonce = randomToken();
+      const verifier = randomToken();
+      const redirectUri = client.redirectUrl ?? `${new URL(requestUrl).origin}${CALLBACK_PATH}`;
+      pending.set(state, { verifier, nonce, redirectUri, expiresAt: now() + PENDING_TTL_MS });
+      const location = new URL(authorization_endpoint);
+      location.search = new URLSearchParams({
+        ...Object.fromEntries(location.searchParams),
+        response_type: 'code',
+        client_id: client.clientId,
+        redirect_uri: redirectUri,
+        scope: 'openid profile email',
+        state,
+        nonce,
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+        code_challenge_method: 'S256',
+      }).toString();
+      return { location: location.toString(), state };
+    },
+
+    async finish(query, stateCookie) {
+      // One use per state, whatever happens next: a replayed callback finds nothing.
+      const entry = query.state ? pending.get(query.state) : undefined;
+      if (query.state) pending.delete(query.state);
+      // The state must be the one this browser started with (its cookie): someone else's callback link
+      // (login CSRF) carries a state the victim's browser never had.
+      if (!entry || entry.expiresAt <= now() || stateCookie !== query.state) {
+        throw new SignInRefused(400, 'This sign-in link is not valid or has expired; start again.', 'unknown state');
+      }
+      if (query.error || !query.code) {
+        throw new SignInRefused(401, 'The identity provider did not sign you in.', `provider error ${query.error}`);
+      }
+      const { token_endpoint } = await discover();
+      const idToken = await exchangeCode(token_endpoint, query.code, entry);
+      let identity: TokenIdentity;
+      try {
+        identity = await jwt(idToken, { audience: client.clientId, nonce: entry.nonce });
+      } catch (error) {
+        if (error instanceof TokenRejectedError) {
+          throw new SignInRefused(401, "The identity provider's answer was not accepted.", error.message);
+        }
+        throw providerDown(`id token keys: ${(error as Error).message}`);
+      }
+      const principal = principalOfToken(identity);
+      if (!principal) {
+        throw new SignInRefused(401, 'Your account has no Conduit role; ask an admin.', 'no Conduit role');
+      }
+      return principal;
+    },
+  };
+
+  async function exchangeCode(tokenEndpoint: string, code: string, entry: PendingSignIn): Promise<string> {
+    const form = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: entry.redirectUri,
+      code_verifier: entry.verifier,
+    });
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (client.clientSecret) {
+      // client_secret_basic (RFC 6749 2.3.1): both parts form-encoded before base64.
+      const basic = `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`;
+      headers.authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
+    } else {
+      form.set('client_id', client.clientId);
+    }
+    let response: Response;
+    try {
+      response = await fetch(tokenEndpoint, {
+        method: 'POST',
+        headers,
+        body: form.toString(),
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw providerDown(`token endpoint: ${(error as Error).message}`);
+    }
+    const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
+    if (response.status === 400 || response.status === 401) {
+      // invalid_grant: a used or unknown code, or a PKCE verifier that does not match the challenge.
+      throw new SignInRefused(
+        401,
+        'The identity provider refused the sign-in; start again.',
+        `token endpoint: ${String(body?.error ?? response.status)}`,
+      );
+    }
+    const parsed = tokenResponseSchema.safeParse(body);
+    if (!response.ok || !parsed.success) throw providerDown(`token endpoint: HTTP ${response.status}`);
+    return parsed.data.id_token;
+  }
+}
+
+const randomToken = () => randomBytes(32).toString('base64url');
+
+const providerDown = (reason: string) =>
+  new SignInRefused(502, 'The identity provider could not be reached; try again shortly.', reason);
