@@ -1,8 +1,9 @@
 // Console sessions: signing in with an API key (or through the identity provider, oidc.ts) verifies it once
-// with the same verifier as the API and keeps the principal here, server-side. The browser holds only a random session id in
-// an HttpOnly, SameSite=Strict cookie (Secure over https), never the key. Each session carries its own CSRF
-// token, which every form POST must echo. Sessions live in this process's memory: a restart signs everyone out,
-// and with several API replicas a load balancer must keep a browser on one (documented in docs/operations.md).
+// with the same verifier as the API and keeps the principal here, server-side. The browser holds only a random
+// session id in an HttpOnly, SameSite=Strict cookie (Secure over https), never the key. Each session carries
+// its own CSRF token, which every form POST must echo. Sessions live in this process's memory: a restart signs
+// everyone out, and with several API replicas a load balancer must keep a browser on one (documented in
+// docs/operations.md).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../admin-keys.js';
 
