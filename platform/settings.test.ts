@@ -21,3 +21,16 @@ describe('TEMPORAL_UI_URL', () => {
     }
   });
 });
+
+describe('PROMETHEUS_URL', () => {
+  it('is unset by default and drops trailing slashes when set', () => {
+    expect(loadConfig({}).prometheusUrl).toBeUndefined();
+    expect(loadConfig({ PROMETHEUS_URL: 'http://prometheus:9090/' }).prometheusUrl).toBe('http://prometheus:9090');
+  });
+
+  it('refuses what is not an http(s) URL, naming the variable', () => {
+    for (const value of ['prometheus:9090', 'file:///etc/passwd']) {
+      expect(() => loadConfig({ PROMETHEUS_URL: value })).toThrow(/PROMETHEUS_URL/);
+    }
+  });
+});

@@ -42,6 +42,10 @@ const platformVariables = z
     TEMPORAL_TLS_SERVER_NAME: optionalString,
 
     CONDUIT_ADMIN_API_KEY: optionalString,
+    PROMETHEUS_URL: optionalString.refine(
+      (value) => value === undefined || /^https?:$/.test(URL.parse(value)?.protocol ?? ''),
+      'expected an http(s):// URL of the Prometheus that evaluates deploy/prometheus/alerts.yml',
+    ),
     METRICS_ENABLED: booleanFlag(true),
     METRICS_PORT: port(9464),
     TEMPORAL_SDK_METRICS_PORT: optionalPort,
@@ -81,6 +85,8 @@ export interface PlatformSettings {
   logLevel: LogLevel;
   /** CONDUIT_ADMIN_API_KEY: an admin key from the environment; unset: a bootstrap key is stored once. */
   adminApiKey?: string;
+  /** PROMETHEUS_URL: the Prometheus that evaluates deploy/prometheus/alerts.yml; the health screen shows its alerts. */
+  prometheusUrl?: string;
 }
 
 export interface TemporalSettings {
@@ -133,5 +139,6 @@ export function parsePlatformSettings(source: Variables): PlatformSettings {
     },
     logLevel: env.LOG_LEVEL,
     adminApiKey: env.CONDUIT_ADMIN_API_KEY,
+    prometheusUrl: env.PROMETHEUS_URL?.replace(/\/+$/, ''),
   };
 }

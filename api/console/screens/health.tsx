@@ -2,7 +2,7 @@
 // The health screen: the /readyz checks; each channel's ingress (a stream connection's state, last delivery and
 // last error as this process saw them; a webhook's last run from the runs table); each model provider's breaker
 // and last answer and failure, read from the worker when one runs in this process. What is not known here is
-// said, with where to look instead.
+// said, with where to look instead. The alert rules' state comes from Prometheus (PROMETHEUS_URL) when one is set.
 import { Hono } from 'hono';
 import { API_CHANNEL } from '../../../channels/api/adapter.js';
 import { GRPC_CHANNEL } from '../../../channels/grpc/adapter.js';
@@ -13,6 +13,7 @@ import { lastRunStartByChannel } from '../../../runs/run-record.js';
 import type { ApiDeps } from '../../deps.js';
 import { readiness } from '../../routes/health.js';
 import { Page } from '../layout.js';
+import { type AlertRule, type AlertRulesResult, fetchAlertRules } from '../prometheus-alerts.js';
 import { allowed, type ConsoleEnv, forbidden, utc } from '../screen.js';
 
 /** How far back a webhook channel's last run is looked for (the runs_started index bounds the scan). */
@@ -33,9 +34,11 @@ export function healthScreen(deps: ApiDeps) {
     const session = c.get('session');
     if (!allowed(session, 'runs:read')) return forbidden(c, session, 'runs:read');
     const since = new Date(Date.now() - LAST_RUN_WINDOW_DAYS * 24 * 3600_000);
-    const [{ components }, lastRuns] = await Promise.all([
+    const prometheusUrl = deps.config.prometheusUrl;
+    const [{ components }, lastRuns, alertRules] = await Promise.all([
       readiness(deps),
       lastRunStartByChannel(deps.database.db, since).catch(() => undefined),
+      prometheusUrl ? fetchAlertRules(prometheusUrl) : undefined,
     ]);
     const labels = { temporal: 'Temporal', database: 'Database', objectStore: 'Object store' } as const;
     const streams = new Map((deps.streamStatus?.() ?? []).map((status) => [status.channel, status]));
@@ -110,12 +113,80 @@ export function healthScreen(deps: ApiDeps) {
         <ModelProviders deps={deps} providers={providers} />
 
         <h2>Alerts</h2>
-        <p>The alert rules' state lives in Prometheus/Alertmanager (docs/operations.md); it is not shown here.</p>
+        <Alerts prometheusUrl={prometheusUrl} result={alertRules} />
       </Page>,
     );
   });
 
   return app;
+}
+
+function Alerts({ prometheusUrl, result }: { prometheusUrl?: string; result?: AlertRulesResult }) {
+  if (!prometheusUrl || !result) {
+    return (
+      <p>
+        No Prometheus is configured, so the alert rules' state is not shown here. Set <code>PROMETHEUS_URL</code> to the
+        Prometheus that loads <code>deploy/prometheus/alerts.yml</code> (docs/operations.md).
+      </p>
+    );
+  }
+  if (!result.ok) return <p>The alert rules' state is not known: {result.error}.</p>;
+  if (result.rules.length === 0) {
+    return (
+      <p>
+        Prometheus at {prometheusUrl} evaluates no Conduit alert rule (no group named conduit…): does it load{' '}
+        <code>deploy/prometheus/alerts.yml</code>?
+      </p>
+    );
+  }
+  return (
+    <>
+      <p>Conduit's alert rules as Prometheus at {prometheusUrl} evaluates them.</p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Alert</th>
+            <th scope="col">State</th>
+            <th scope="col">Active</th>
+            <th scope="col">Summary</th>
+          </tr>
+        </thead>
+        <tbody>
+          {result.rules.map((rule) => (
+            <tr>
+              <td>{rule.name}</td>
+              <td>{rule.state}</td>
+              <td>
+                <ActiveAlerts rule={rule} />
+              </td>
+              <td>{rule.summary ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function ActiveAlerts({ rule }: { rule: AlertRule }) {
+  if (rule.alerts.length === 0) return <>none</>;
+  return (
+    <ul>
+      {rule.alerts.map((alert) => {
+        // alertname and severity repeat the rule; the labels that tell alerts apart (instance, provider…) stay.
+        const labels = Object.entries(alert.labels)
+          .filter(([name]) => name !== 'alertname' && name !== 'severity')
+          .map(([name, value]) => `${name}=${value}`)
+          .join(', ');
+        return (
+          <li>
+            {alert.state} {labels ? `(${labels}) ` : ''}
+            {alert.activeAt ? `since ${utc(alert.activeAt)}` : ''}
+          </li>
+        );
+      })}
+    </ul>
+  );
 }
 
 function StreamRow({ status }: { status: StreamStatus }) {
