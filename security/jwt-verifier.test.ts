@@ -135,6 +135,60 @@ describe('JWT verification', () => {
   });
 });
 
+describe('JWT verification without OIDC_JWKS_URL: the key set the discovery document names', () => {
+  const discovering = (options: { now?: () => number } = {}) =>
+    createJwtVerifier({ ...settings, jwksUrl: undefined }, { fetchTimeoutMs: 500, ...options });
+
+  afterAll(() => idp.setDiscovery('ok'));
+
+  it('finds jwks_uri at a path of the provider’s choosing, asking once for concurrent first tokens', async () => {
+    // The fake publishes its keys where Keycloak does, not at <issuer>/.well-known/jwks.json.
+    expect(new URL(idp.jwksUrl).pathname).toBe('/protocol/openid-connect/certs');
+    const verifyDiscovering = discovering();
+    const before = idp.discoveryRequests();
+    const tokens = await Promise.all(
+      [1, 2, 3].map((n) => idp.sign({ aud: AUDIENCE, sub: `user-${n}`, roles: ['viewer'] })),
+    );
+    const identities = await Promise.all(tokens.map((token) => verifyDiscovering(token)));
+    expect(identities.map((identity) => identity.subject)).toEqual(['user-1', 'user-2', 'user-3']);
+    await verifyDiscovering(tokens[0]!);
+    expect(idp.discoveryRequests() - before).toBe(1);
+  });
+
+  it('refuses to use a discovery document that names another issuer', async () => {
+    idp.setDiscovery('other-issuer');
+    const error = await discovering()(await idp.sign({ aud: AUDIENCE })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toContain(`not for ${idp.issuer}`);
+    idp.setDiscovery('ok');
+  });
+
+  it('while discovery fails: says the provider is unavailable, asks again only after 5 s, recovers', async () => {
+    idp.setDiscovery('down');
+    let clock = 1_000_000;
+    const verifyDiscovering = discovering({ now: () => clock });
+    const token = await idp.sign({ aud: AUDIENCE, roles: ['viewer'] });
+    const before = idp.discoveryRequests();
+    for (let i = 0; i < 20; i += 1) {
+      const error = await verifyDiscovering(token).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect((error as Error).message).toMatch(/openid-configuration: HTTP 503$/);
+      expect((error as UnavailableError).retryAfterSeconds).toBe(5);
+    }
+    expect(idp.discoveryRequests() - before).toBe(1);
+    // Not a JWT at all: the caller's fault, refused without asking the provider.
+    await expect(verifyDiscovering('not-a-token')).rejects.toBeInstanceOf(TokenRejectedError);
+    expect(idp.discoveryRequests() - before).toBe(1);
+
+    idp.setDiscovery('ok');
+    clock += 4_000;
+    await expect(verifyDiscovering(token)).rejects.toBeInstanceOf(UnavailableError);
+    clock += 1_001;
+    await expect(verifyDiscovering(token)).resolves.toMatchObject({ role: 'viewer' });
+    expect(idp.discoveryRequests() - before).toBe(2);
+  });
+});
+
 describe('rolesFromClaims', () => {
   it('reads the role claim as an array, a string, or a dotted path', () => {
     expect(rolesFromClaims({ roles: ['viewer', 'operator'] }, 'roles')).toEqual(['viewer', 'operator']);

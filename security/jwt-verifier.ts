@@ -1,8 +1,9 @@
 // OAuth 2.0 access tokens (JWTs) from the organisation's identity provider: signature against the
 // provider's JWKS (fetched and cached by jose), issuer, audience, expiry and not-before, an allowlist of
 // asymmetric algorithms (so `none` and HS256-signed-with-the-public-key are refused), then roles from claims.
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import { UnavailableError } from '../core/errors.js';
+import { createDiscoveryReader, DiscoveryUnavailable } from './oidc-discovery.js';
 import { highestRole, isRole, type Role } from './rbac.js';
 import type { OidcSettings } from './settings.js';
 
@@ -32,15 +33,36 @@ export interface TokenExpectations {
 
 export type JwtVerifier = (token: string, expect?: TokenExpectations) => Promise<TokenIdentity>;
 
-export function createJwtVerifier(settings: OidcSettings, options: { fetchTimeoutMs?: number } = {}): JwtVerifier {
-  const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), {
-    timeoutDuration: options.fetchTimeoutMs ?? 5000,
-    // A token with an unknown kid refetches the set at most this often: key rotation is picked up, but a
-    // flood of made-up kids cannot turn into a flood of requests to the provider.
-    cooldownDuration: 30_000,
-    cacheMaxAge: 10 * 60_000,
-  });
+type KeySet = ReturnType<typeof createRemoteJWKSet>;
+
+/** After a failed discovery, tokens are refused as "provider unavailable" this long before it is asked again. */
+const DISCOVERY_RETRY_MS = 5000;
+
+export function createJwtVerifier(
+  settings: OidcSettings,
+  options: { fetchTimeoutMs?: number; now?: () => number } = {},
+): JwtVerifier {
+  const { fetchTimeoutMs = 5000, now = Date.now } = options;
+  const keySetAt = (url: string): KeySet =>
+    createRemoteJWKSet(new URL(url), {
+      timeoutDuration: fetchTimeoutMs,
+      // A token with an unknown kid refetches the set at most this often: key rotation is picked up, but a
+      // flood of made-up kids cannot turn into a flood of requests to the provider.
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+  const configured = settings.jwksUrl ? keySetAt(settings.jwksUrl) : undefined;
+  const keySet = configured
+    ? () => Promise.resolve(configured)
+    : discoveredKeySet(settings.issuer, keySetAt, { fetchTimeoutMs, now });
   return async (token, expect = {}) => {
+    // Something that is not a JWS at all is the caller's fault, whether or not the provider can be reached.
+    try {
+      decodeProtectedHeader(token);
+    } catch (error) {
+      throw new TokenRejectedError('not a signed JWT', { cause: error });
+    }
+    const jwks = await keySet();
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, jwks, {
@@ -61,6 +83,43 @@ export function createJwtVerifier(settings: OidcSettings, options: { fetchTimeou
     }
     const roles = rolesFromClaims(payload, settings.roleClaim);
     return { subject: payload.sub!, issuer: payload.iss!, roles, role: highestRole(roles) };
+  };
+}
+
+/**
+ * The key set named by the issuer's discovery document (`jwks_uri`), found on first use. A provider that cannot
+ * be asked is asked again after DISCOVERY_RETRY_MS, not on every token, so a flood of tokens is not a flood of
+ * requests to it.
+ */
+function discoveredKeySet(
+  issuer: string,
+  keySetAt: (url: string) => KeySet,
+  options: { fetchTimeoutMs: number; now: () => number },
+): () => Promise<KeySet> {
+  // The key set's URL is kept once found; jose refetches the set itself when the provider rotates keys.
+  const discover = createDiscoveryReader(issuer, { timeoutMs: options.fetchTimeoutMs, now: options.now });
+  let found: KeySet | undefined;
+  let failure: { error: UnavailableError; at: number } | undefined;
+  return async () => {
+    if (found) return found;
+    if (failure && options.now() - failure.at < DISCOVERY_RETRY_MS) throw failure.error;
+    try {
+      const { jwks_uri } = await discover();
+      if (!jwks_uri) throw new DiscoveryUnavailable(`the discovery document of ${issuer} names no jwks_uri`);
+      found ??= keySetAt(jwks_uri);
+      failure = undefined;
+      return found;
+    } catch (error) {
+      const reason = error instanceof DiscoveryUnavailable ? error.message : String(error);
+      failure = {
+        error: new UnavailableError(`identity provider keys unavailable: ${reason}`, {
+          cause: error,
+          retryAfterSeconds: DISCOVERY_RETRY_MS / 1000,
+        }),
+        at: options.now(),
+      };
+      throw failure.error;
+    }
   };
 }
 

@@ -42,12 +42,12 @@ describe('security settings', () => {
     expect(message).not.toContain(short);
   });
 
-  it('builds the OIDC settings with the JWKS default and requires an audience', () => {
+  it('builds the OIDC settings, the key set left to discovery, and requires an audience', () => {
     const { security } = loadConfig({ OIDC_ISSUER: 'https://id.example.com/realms/acme/', OIDC_AUDIENCE: 'conduit' });
     expect(security.oidc).toEqual({
       issuer: 'https://id.example.com/realms/acme/',
       audience: ['conduit'],
-      jwksUrl: 'https://id.example.com/realms/acme/.well-known/jwks.json',
+      jwksUrl: undefined,
       algorithms: ['RS256', 'ES256', 'EdDSA'],
       clockToleranceSeconds: 30,
       roleClaim: 'roles',

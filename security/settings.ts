@@ -94,7 +94,8 @@ const securityVariables = z
 export interface OidcSettings {
   issuer: string;
   audience: string[];
-  jwksUrl: string;
+  /** Unset: the `jwks_uri` of the issuer's discovery document (security/oidc-discovery.ts). */
+  jwksUrl?: string;
   algorithms: Array<(typeof JWT_ALGORITHMS)[number]>;
   clockToleranceSeconds: number;
   /** Claim holding role names; a dotted path reaches into objects (`realm_access.roles`). */
@@ -142,7 +143,7 @@ export function parseSecuritySettings(
       ? {
           issuer: env.OIDC_ISSUER,
           audience: env.OIDC_AUDIENCE,
-          jwksUrl: env.OIDC_JWKS_URL ?? `${env.OIDC_ISSUER.replace(/\/+$/, '')}/.well-known/jwks.json`,
+          jwksUrl: env.OIDC_JWKS_URL,
           algorithms:
             env.OIDC_ALGORITHMS.length > 0 ? (env.OIDC_ALGORITHMS as OidcSettings['algorithms']) : [...JWT_ALGORITHMS],
           clockToleranceSeconds: env.OIDC_CLOCK_TOLERANCE_SECONDS,

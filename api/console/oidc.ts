@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type JwtVerifier, type TokenIdentity, TokenRejectedError } from '../../security/jwt-verifier.js';
+import { createDiscoveryReader, discoveryUrl, type OidcDiscovery } from '../../security/oidc-discovery.js';
 import type { OidcConsoleClient } from '../../security/settings.js';
 import type { Principal } from '../admin-keys.js';
 import { principalOfToken } from '../credential-verifier.js';
@@ -14,7 +15,6 @@ import { principalOfToken } from '../credential-verifier.js';
 export const PENDING_TTL_MS = 10 * 60 * 1000;
 /** Unauthenticated callers can start sign-ins: the table of pending ones is bounded (oldest dropped). */
 const MAX_PENDING = 10_000;
-const DISCOVERY_MAX_AGE_MS = 10 * 60 * 1000;
 const FETCH_TIMEOUT_MS = 5000;
 export const CALLBACK_PATH = '/console/oidc/callback';
 
@@ -29,13 +29,6 @@ export class SignInRefused extends Error {
     super(reason);
   }
 }
-
-const discoverySchema = z.object({
-  issuer: z.string(),
-  authorization_endpoint: z.url(),
-  token_endpoint: z.url(),
-});
-type Discovery = z.infer<typeof discoverySchema>;
 
 const tokenResponseSchema = z.object({ id_token: z.string().min(1) });
 
@@ -63,24 +56,20 @@ export function createOidcSignIn(options: {
 }): OidcSignIn {
   const { issuer, client, jwt, now = Date.now } = options;
   const pending = new Map<string, PendingSignIn>();
-  let discovery: { value: Discovery; fetchedAt: number } | undefined;
+  const readDiscovery = createDiscoveryReader(issuer, { now, timeoutMs: FETCH_TIMEOUT_MS });
 
-  async function discover(): Promise<Discovery> {
-    if (discovery && now() - discovery.fetchedAt < DISCOVERY_MAX_AGE_MS) return discovery.value;
-    const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    let body: unknown;
+  async function discover(): Promise<{ authorization_endpoint: string; token_endpoint: string }> {
+    let document: OidcDiscovery;
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      body = await response.json();
+      document = await readDiscovery();
     } catch (error) {
-      throw providerDown(`discovery ${url}: ${(error as Error).message}`);
+      throw providerDown((error as Error).message);
     }
-    const parsed = discoverySchema.safeParse(body);
-    // The document must name the issuer Conduit trusts: another issuer's endpoints would mint tokens it refuses.
-    if (!parsed.success || parsed.data.issuer !== issuer) throw providerDown(`discovery ${url}: not for ${issuer}`);
-    discovery = { value: parsed.data, fetchedAt: now() };
-    return parsed.data;
+    const { authorization_endpoint, token_endpoint } = document;
+    if (!authorization_endpoint || !token_endpoint) {
+      throw providerDown(`discovery ${discoveryUrl(issuer)}: no authorization or token endpoint`);
+    }
+    return { authorization_endpoint, token_endpoint };
   }
 
   function sweep(): void {

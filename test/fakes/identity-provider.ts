@@ -1,5 +1,6 @@
-// A real HTTP server standing in for an OAuth 2.0 / OIDC identity provider: it publishes a JWKS at
-// /.well-known/jwks.json (RS256, ES256 and EdDSA keys made by jose) and signs tokens for tests, including
+// A real HTTP server standing in for an OAuth 2.0 / OIDC identity provider: it publishes a JWKS where Keycloak
+// does (/protocol/openid-connect/certs, named only by its discovery document, as with most providers; RS256, ES256
+// and EdDSA keys made by jose) and signs tokens for tests, including
 // the hostile ones a verifier must refuse. For browser sign-in it also speaks the authorization code flow with
 // PKCE: a discovery document, /authorize (which signs in the scripted user at once and redirects back with a
 // code) and /token (one use per code; client id, redirect URI and the S256 verifier checked), whose ID token
@@ -44,6 +45,10 @@ export interface FakeIdentityProvider {
   jwksUrl: string;
   /** How many times the JWKS was fetched. */
   jwksRequests(): number;
+  /** How many times the discovery document was asked for. */
+  discoveryRequests(): number;
+  /** What /.well-known/openid-configuration answers from now on: the document, a 503, or another issuer's. */
+  setDiscovery(mode: 'ok' | 'down' | 'other-issuer'): void;
   /** Signs claims with the provider's key for `alg` (defaults: iss, iat, exp in 5 minutes, sub); `expiresIn: null` omits exp. */
   sign(
     claims: JWTPayload,
@@ -55,6 +60,8 @@ export interface FakeIdentityProvider {
   publicKeyPem(alg?: SigningAlgorithm): string;
   stop(): Promise<void>;
 }
+
+const JWKS_PATH = '/protocol/openid-connect/certs';
 
 async function makeKey(alg: SigningAlgorithm, kid: string): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -82,6 +89,8 @@ interface IssuedCode {
 export async function startFakeIdentityProvider(options: { issuerHost?: string } = {}): Promise<FakeIdentityProvider> {
   const keys = await Promise.all([makeKey('RS256', 'rsa-1'), makeKey('ES256', 'ec-1'), makeKey('EdDSA', 'ed-1')]);
   let requests = 0;
+  let discoveries = 0;
+  let discoveryMode: 'ok' | 'down' | 'other-issuer' = 'ok';
   const clients = new Map<string, FakeClient>();
   const codes = new Map<string, IssuedCode>();
   const refusals: string[] = [];
@@ -155,18 +164,20 @@ export async function startFakeIdentityProvider(options: { issuerHost?: string }
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', issuer);
-    if (url.pathname === '/.well-known/jwks.json') {
+    if (url.pathname === JWKS_PATH) {
       requests += 1;
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ keys: keys.map((key) => key.publicJwk) }));
       return;
     }
     if (url.pathname === '/.well-known/openid-configuration') {
+      discoveries += 1;
+      if (discoveryMode === 'down') return json(response, 503, { error: 'temporarily_unavailable' });
       return json(response, 200, {
-        issuer,
+        issuer: discoveryMode === 'other-issuer' ? 'https://elsewhere.example.com' : issuer,
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        jwks_uri: `${issuer}${JWKS_PATH}`,
         response_types_supported: ['code'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
@@ -209,8 +220,12 @@ export async function startFakeIdentityProvider(options: { issuerHost?: string }
       tampering = claims;
     },
     tokenRefusals: () => [...refusals],
-    jwksUrl: `${issuer}/.well-known/jwks.json`,
+    jwksUrl: `${issuer}${JWKS_PATH}`,
     jwksRequests: () => requests,
+    discoveryRequests: () => discoveries,
+    setDiscovery: (mode) => {
+      discoveryMode = mode;
+    },
     sign: (claims, options = {}) => {
       const key = keyFor(options.alg ?? 'RS256');
       return signWith(key, options.kid ?? key.kid, claims, options.expiresIn);
