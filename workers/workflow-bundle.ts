@@ -7,7 +7,7 @@
 // so what is replayed is what runs. Measured in docs/benchmarks.md ("Kept: prebuilt workflow bundle").
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
@@ -151,5 +151,53 @@ export async function prepareWorkflowBundle(options: WorkflowBundleOptions = {})
   }
   const ms = performance.now() - started;
   options.log?.(`workflow bundle ${key} built and cached at ${codePath} (${Math.round(ms)} ms)`);
+  await pruneBundleCache(cacheDir, { keep: codePath });
   return { bundle: { codePath }, key, reused: false, codePath, ms };
+}
+
+/** Bundles built this recently stay, however many there are: a checkout beside this one may be about to load one. */
+const PRUNE_MIN_AGE_MS = 24 * 60 * 60 * 1000;
+/** The newest bundles kept whatever their age (another branch, the code before a deploy). */
+const PRUNE_KEEP_NEWEST = 5;
+const cacheFilePattern = /^workflow-bundle-[0-9a-f]{20}\.js(?:\.sha256|\.\d+\.\d+\.tmp|\.sha256\.\d+\.\d+\.tmp)?$/;
+
+/**
+ * Each change to the workflow code leaves a bundle (about 2 MB) behind; without pruning the cache grows with every
+ * edit. A worker reads its bundle once, when it is created, so deleting an old file never affects a running one.
+ * Best effort: a file another process removed first, or an unreadable directory, is left alone.
+ */
+export async function pruneBundleCache(
+  cacheDir: string,
+  options: { keep?: string; now?: number } = {},
+): Promise<string[]> {
+  const now = options.now ?? Date.now();
+  let names: string[];
+  try {
+    names = (await readdir(cacheDir)).filter((name) => cacheFilePattern.test(name));
+  } catch {
+    return [];
+  }
+  const files = (
+    await Promise.all(
+      names.map(async (name) => {
+        const path = join(cacheDir, name);
+        const info = await stat(path).catch(() => undefined);
+        return info && { path, name, bundle: name.replace(/(\.js).*$/, '$1'), mtimeMs: info.mtimeMs };
+      }),
+    )
+  ).filter((file) => file !== undefined);
+  // Bundles by when they were built, newest first; their checksums and leftover temporary files go with them.
+  const bundles = files
+    .filter((file) => file.name === file.bundle)
+    .sort((a, b) => b.mtimeMs - a.mtimeMs)
+    .map((file) => file.bundle);
+  const kept = new Set(bundles.slice(0, PRUNE_KEEP_NEWEST));
+  if (options.keep) kept.add(options.keep.slice(cacheDir.length + 1));
+  const removed: string[] = [];
+  for (const file of files) {
+    if (kept.has(file.bundle) || now - file.mtimeMs < PRUNE_MIN_AGE_MS) continue;
+    await rm(file.path, { force: true }).catch(() => undefined);
+    removed.push(file.name);
+  }
+  return removed;
 }
