@@ -240,3 +240,36 @@ export const webhookSignatures = pgTable(
   },
   (t) => [primaryKey({ columns: [t.channel, t.signature] }), index('webhook_signatures_expires').on(t.expiresAt)],
 );
+
+/**
+ * Console sessions (api/console/sessions.ts), in the database so every API replica behind a load balancer knows
+ * them and a restart signs nobody out. The row is keyed by a SHA-256 of the session id: someone who can read the
+ * table cannot present it as a cookie.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    /** The signed-in principal (api/admin-keys.ts `Principal`), as it was verified at sign-in. */
+    principal: jsonb('principal').notNull(),
+    csrf: text('csrf').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('console_sessions_expires').on(t.expiresAt)],
+);
+
+/**
+ * Console sign-ins through the identity provider that went to the provider and have not come back yet
+ * (api/console/oidc.ts). The provider may send the browser back to any replica; each state is taken once.
+ */
+export const consoleSignIns = pgTable(
+  'console_sign_ins',
+  {
+    stateHash: text('state_hash').primaryKey(),
+    verifier: text('verifier').notNull(),
+    nonce: text('nonce').notNull(),
+    redirectUri: text('redirect_uri').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('console_sign_ins_expires').on(t.expiresAt)],
+);

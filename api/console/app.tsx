@@ -30,19 +30,25 @@ const MAX_FORM_BYTES = 16 * 1024;
 /** Binds a pending OIDC sign-in to the browser that started it (its value is the sign-in's state). */
 const OIDC_STATE_COOKIE = 'conduit_console_oidc';
 
-export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
+export function consoleRoutes(deps: ApiDeps) {
   const { database, verifyApiKey, logger } = deps;
+  const sessions = new SessionStore(database.db);
   const oidcSettings = deps.config.security.oidc;
   const oidc =
     oidcSettings?.console && deps.jwt
-      ? createOidcSignIn({ issuer: oidcSettings.issuer, client: oidcSettings.console, jwt: deps.jwt })
+      ? createOidcSignIn({
+          issuer: oidcSettings.issuer,
+          client: oidcSettings.console,
+          jwt: deps.jwt,
+          db: database.db,
+        })
       : undefined;
   const provider = oidc?.providerName;
   const app = new Hono<ConsoleEnv>();
   const secure = (url: string) => new URL(url).protocol === 'https:';
 
   const startSession = async (c: Context<ConsoleEnv>, principal: Principal, via: 'api-key' | 'oidc') => {
-    const session = sessions.create(principal);
+    const session = await sessions.create(principal);
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -127,7 +133,7 @@ export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
 
   // Everything below needs a session; form POSTs also need the session's CSRF token.
   app.use('/console/*', async (c, next) => {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE));
     if (!session) {
       if (c.req.method === 'GET') return c.redirect('/console/login', 303);
       return c.html(<SignIn provider={provider} error="Your session has ended; sign in again." />, 401);
@@ -141,8 +147,8 @@ export function consoleRoutes(deps: ApiDeps, sessions = new SessionStore()) {
   });
   app.get('/console', (c) => c.redirect('/console/approvals', 303));
 
-  app.post('/console/logout', (c) => {
-    sessions.delete(c.get('session').id);
+  app.post('/console/logout', async (c) => {
+    await sessions.delete(c.get('session').id);
     deleteCookie(c, SESSION_COOKIE, { path: '/console' });
     return c.redirect('/console/login', 303);
   });

@@ -1,19 +1,24 @@
 // Console sign-in with the identity provider: the OAuth 2.0 authorization code flow with PKCE (S256), a state
 // and a nonce, against OIDC_ISSUER as its discovery document describes it. Written by hand (two requests and a
-// redirect): `start` remembers a pending sign-in server-side and sends the browser to the provider; `finish`
+// redirect): `start` remembers a pending sign-in server-side (console_sign_ins, so the provider may send the browser
+// back to any API replica) and sends the browser to the provider; `finish`
 // takes the provider's answer once, exchanges the code and verifies the ID token with the API's JWT verifier
 // (issuer, audience = the console's client id, nonce, expiry, JWKS), so roles map as for bearer tokens.
 import { createHash, randomBytes } from 'node:crypto';
+import { desc, eq, inArray, lte } from 'drizzle-orm';
 import { z } from 'zod';
+import type { Database } from '../../db/client.js';
+import { consoleSignIns } from '../../db/schema.js';
 import { type JwtVerifier, type TokenIdentity, TokenRejectedError } from '../../security/jwt-verifier.js';
 import { createDiscoveryReader, discoveryUrl, type OidcDiscovery } from '../../security/oidc-discovery.js';
 import type { OidcConsoleClient } from '../../security/settings.js';
 import type { Principal } from '../admin-keys.js';
 import { principalOfToken } from '../credential-verifier.js';
+import { sha256Hex } from './sessions.js';
 
 /** A sign-in left at the provider longer than this must start again. */
 export const PENDING_TTL_MS = 10 * 60 * 1000;
-/** Unauthenticated callers can start sign-ins: the table of pending ones is bounded (oldest dropped). */
+/** Unauthenticated callers can start sign-ins: the table of pending ones is bounded (the newest kept). */
 const MAX_PENDING = 10_000;
 const FETCH_TIMEOUT_MS = 5000;
 export const CALLBACK_PATH = '/console/oidc/callback';
@@ -52,10 +57,10 @@ export function createOidcSignIn(options: {
   issuer: string;
   client: OidcConsoleClient;
   jwt: JwtVerifier;
+  db: Database;
   now?: () => number;
 }): OidcSignIn {
-  const { issuer, client, jwt, now = Date.now } = options;
-  const pending = new Map<string, PendingSignIn>();
+  const { issuer, client, jwt, db, now = Date.now } = options;
   const readDiscovery = createDiscoveryReader(issuer, { now, timeoutMs: FETCH_TIMEOUT_MS });
 
   async function discover(): Promise<{ authorization_endpoint: string; token_endpoint: string }> {
@@ -72,10 +77,37 @@ export function createOidcSignIn(options: {
     return { authorization_endpoint, token_endpoint };
   }
 
-  function sweep(): void {
-    const time = now();
-    for (const [state, entry] of pending) if (entry.expiresAt <= time) pending.delete(state);
-    while (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!);
+  async function remember(state: string, entry: PendingSignIn): Promise<void> {
+    await db.delete(consoleSignIns).where(lte(consoleSignIns.expiresAt, new Date(now())));
+    await db.insert(consoleSignIns).values({
+      stateHash: sha256Hex(state),
+      verifier: entry.verifier,
+      nonce: entry.nonce,
+      redirectUri: entry.redirectUri,
+      expiresAt: new Date(entry.expiresAt),
+    });
+    // Beyond the bound, the sign-ins that expire first go: a flood of starts cannot grow the table for ever.
+    await db
+      .delete(consoleSignIns)
+      .where(
+        inArray(
+          consoleSignIns.stateHash,
+          db
+            .select({ stateHash: consoleSignIns.stateHash })
+            .from(consoleSignIns)
+            .orderBy(desc(consoleSignIns.expiresAt))
+            .offset(MAX_PENDING),
+        ),
+      );
+  }
+
+  /** The pending sign-in of this state, taken out in the same statement: one use, whichever replica asks. */
+  async function take(state: string): Promise<PendingSignIn | undefined> {
+    const [row] = await db
+      .delete(consoleSignIns)
+      .where(eq(consoleSignIns.stateHash, sha256Hex(state)))
+      .returning();
+    return row && { ...row, expiresAt: row.expiresAt.getTime() };
   }
 
   return {
@@ -83,12 +115,11 @@ export function createOidcSignIn(options: {
 
     async start(requestUrl) {
       const { authorization_endpoint } = await discover();
-      sweep();
       const state = randomToken();
       const nonce = randomToken();
       const verifier = randomToken();
       const redirectUri = client.redirectUrl ?? `${new URL(requestUrl).origin}${CALLBACK_PATH}`;
-      pending.set(state, { verifier, nonce, redirectUri, expiresAt: now() + PENDING_TTL_MS });
+      await remember(state, { verifier, nonce, redirectUri, expiresAt: now() + PENDING_TTL_MS });
       const location = new URL(authorization_endpoint);
       location.search = new URLSearchParams({
         ...Object.fromEntries(location.searchParams),
@@ -106,8 +137,7 @@ export function createOidcSignIn(options: {
 
     async finish(query, stateCookie) {
       // One use per state, whatever happens next: a replayed callback finds nothing.
-      const entry = query.state ? pending.get(query.state) : undefined;
-      if (query.state) pending.delete(query.state);
+      const entry = query.state ? await take(query.state) : undefined;
       // The state must be the one this browser started with (its cookie): someone else's callback link
       // (login CSRF) carries a state the victim's browser never had.
       if (!entry || entry.expiresAt <= now() || stateCookie !== query.state) {

@@ -1,10 +1,12 @@
 // Console sessions: signing in with an API key (or through the identity provider, oidc.ts) verifies it once
-// with the same verifier as the API and keeps the principal here, server-side. The browser holds only a random
-// session id in an HttpOnly, SameSite=Strict cookie (Secure over https), never the key. Each session carries
-// its own CSRF token, which every form POST must echo. Sessions live in this process's memory: a restart signs
-// everyone out, and with several API replicas a load balancer must keep a browser on one (documented in
-// docs/operations.md).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// with the same verifier as the API and keeps the principal server-side, in the database (console_sessions), so
+// any API replica behind a load balancer knows the session and a restart signs nobody out. The browser holds
+// only a random session id in an HttpOnly, SameSite=Strict cookie (Secure over https), never the key; the table
+// holds only its SHA-256. Each session carries its own CSRF token, which every form POST must echo.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { and, eq, gt, lte } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { consoleSessions } from '../../db/schema.js';
 import type { Principal } from '../admin-keys.js';
 
 export const SESSION_COOKIE = 'conduit_console';
@@ -18,41 +20,43 @@ export interface ConsoleSession {
   expiresAt: number;
 }
 
+export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
 export class SessionStore {
-  private readonly sessions = new Map<string, ConsoleSession>();
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  constructor(private readonly now: () => number = Date.now) {}
-
-  create(principal: Principal): ConsoleSession {
-    this.sweep();
+  async create(principal: Principal): Promise<ConsoleSession> {
+    // Expired rows go when a new one comes: signing in is rare next to the requests that read a session.
+    await this.db.delete(consoleSessions).where(lte(consoleSessions.expiresAt, new Date(this.now())));
     const session: ConsoleSession = {
       id: randomBytes(32).toString('base64url'),
       principal,
       csrf: randomBytes(32).toString('base64url'),
       expiresAt: this.now() + SESSION_TTL_MS,
     };
-    this.sessions.set(session.id, session);
+    await this.db.insert(consoleSessions).values({
+      idHash: sha256Hex(session.id),
+      principal,
+      csrf: session.csrf,
+      expiresAt: new Date(session.expiresAt),
+    });
     return session;
   }
 
-  get(id: string | undefined): ConsoleSession | undefined {
+  async get(id: string | undefined): Promise<ConsoleSession | undefined> {
     if (!id) return undefined;
-    const session = this.sessions.get(id);
-    if (!session) return undefined;
-    if (session.expiresAt <= this.now()) {
-      this.sessions.delete(id);
-      return undefined;
-    }
-    return session;
+    const [row] = await this.db
+      .select()
+      .from(consoleSessions)
+      .where(and(eq(consoleSessions.idHash, sha256Hex(id)), gt(consoleSessions.expiresAt, new Date(this.now()))));
+    return row && { id, principal: row.principal as Principal, csrf: row.csrf, expiresAt: row.expiresAt.getTime() };
   }
 
-  delete(id: string | undefined): void {
-    if (id) this.sessions.delete(id);
-  }
-
-  private sweep(): void {
-    const now = this.now();
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id);
+  async delete(id: string | undefined): Promise<void> {
+    if (id) await this.db.delete(consoleSessions).where(eq(consoleSessions.idHash, sha256Hex(id)));
   }
 }
 
