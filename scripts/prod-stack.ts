@@ -32,6 +32,11 @@ export interface ProdStackOptions {
   databasePrefix?: string;
   /** The machine's PostgreSQL, as a superuser that may create databases. */
   postgresUrl?: string;
+  /**
+   * `host:port` the Temporal server and the Conduit processes reach PostgreSQL at, when it is not postgresUrl's
+   * (a proxy in front of it: the fault suite cuts it there). The databases are still created through postgresUrl.
+   */
+  postgresAddress?: string;
   apiReplicas?: number;
   workerReplicas?: number;
   /** Added to every Conduit process's environment (model, channel secrets, …). */
@@ -79,6 +84,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
     throw new Error(`database prefix ${prefix}: lowercase letters, digits, _`);
   const postgresUrl = options.postgresUrl ?? DEFAULT_POSTGRES_URL;
+  const serviceUrl = options.postgresAddress ? withAddress(postgresUrl, options.postgresAddress) : postgresUrl;
   const databases = { conduit: prefix, temporal: `${prefix}_temporal`, visibility: `${prefix}_temporal_visibility` };
   await mkdir(join(options.dir, 'logs'), { recursive: true });
   const started: StackProcess[] = [];
@@ -95,7 +101,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
     const fresh = await createDatabases(postgresUrl, Object.values(databases));
     await setUpTemporalSchema(sqlTool, postgresUrl, databases, fresh, progress);
 
-    const temporal = await temporalServerProcess(server, options.dir, postgresUrl, databases);
+    const temporal = await temporalServerProcess(server, options.dir, serviceUrl, databases);
     started.push(temporal);
     await temporal.start();
     await registerNamespace(temporal.url, 'default');
@@ -113,7 +119,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
 
     const shared = await sharedEnvironment(options.dir, {
       TEMPORAL_ADDRESS: temporal.url,
-      DATABASE_URL: withDatabase(postgresUrl, databases.conduit),
+      DATABASE_URL: withDatabase(serviceUrl, databases.conduit),
       S3_ENDPOINT: minio.endpoint,
       S3_ACCESS_KEY: minio.accessKey,
       S3_SECRET_KEY: minio.secretKey,
@@ -180,6 +186,12 @@ async function requireTool(projectRoot: string, spec: GoToolSpec, progress: Prog
   const tool = await acquireGoTool(projectRoot, spec, progress);
   if (!tool) throw new Error(`${spec.label}: not on PATH, not in .tools/bin, and no Go toolchain to build it`);
   return tool.path;
+}
+
+function withAddress(url: string, address: string): string {
+  const parsed = new URL(url);
+  parsed.host = address;
+  return parsed.toString();
 }
 
 function withDatabase(url: string, database: string): string {
