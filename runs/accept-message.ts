@@ -211,8 +211,9 @@ async function record(deps: AcceptDeps, message: InboundMessage, options: Accept
     Date.now() +
     (reach && !reach.up ? unreachableMs : (deps.startDeadlineMs?.connected ?? CONNECTED_START_DEADLINE_MS));
   // A server that answers but refuses (UNAVAILABLE: its database is down) is asked again for about the same
-  // second, not through the client's ~24 s of retries (refused-start-retry.ts).
-  const start = retryRefusalsFor(unreachableMs, () =>
+  // second, not through the client's ~24 s of retries, and the door answers a second after its first refusal
+  // (refused-start-retry.ts).
+  const { result: start, firstRefusal } = retryRefusalsFor(unreachableMs, () =>
     deps.temporal.withDeadline(deadline, () =>
       startMessageRun(deps.temporal, deps.taskQueue, message, { blobs: deps.blobs, eager: options.eager }),
     ),
@@ -226,7 +227,8 @@ async function record(deps: AcceptDeps, message: InboundMessage, options: Accept
     },
   );
   try {
-    return reach ? await unlessUnreachable(reach, unreachableMs, start) : await start;
+    const unlessRefused = refusedAfter(firstRefusal, unreachableMs, start);
+    return reach ? await unlessUnreachable(reach, unreachableMs, unlessRefused) : await unlessRefused;
   } catch (error) {
     if (!(error instanceof TemporalUnreachable)) await undo;
     throw error;
@@ -257,7 +259,25 @@ function unlessUnreachable<T>(reach: Reachability, ms: number, call: Promise<T>)
   });
 }
 
-/** The start was given up because the connection to Temporal stayed down. */
+/**
+ * Settles as `call` does, or fails with TemporalUnreachable `ms` after the server first refused it (UNAVAILABLE):
+ * an attempt already sent when the resending stops may take as long again to be refused.
+ */
+function refusedAfter<T>(firstRefusal: Promise<void>, ms: number, call: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    void firstRefusal.then(() => {
+      if (!settled) timer = setTimeout(() => reject(new TemporalUnreachable()), ms);
+    });
+    call.then(resolve, reject).finally(() => {
+      settled = true;
+      clearTimeout(timer);
+    });
+  });
+}
+
+/** The start was given up because the connection to Temporal stayed down, or the server kept refusing it. */
 class TemporalUnreachable extends Error {
   constructor(cause?: unknown) {
     super('the connection to Temporal is down', { cause });

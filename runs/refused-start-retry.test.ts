@@ -1,6 +1,6 @@
 // The connection's retry interceptor against a real gRPC server on loopback that answers as scripted: a refused
-// call inside retryRefusalsFor is given up after its budget, a slow answer is still waited for, and every other call
-// is retried as the SDK's default policy does.
+// call inside retryRefusalsFor reports its first refusal at once and is given up after its budget, a slow answer is
+// still waited for, and every other call is retried as the SDK's default policy does.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryRefusalsFor, temporalRetryInterceptor } from './refused-start-retry.js';
@@ -66,9 +66,13 @@ function scripted(refusals: number, delayMs = 0) {
 }
 
 describe('temporalRetryInterceptor', () => {
-  it('gives up a call the server keeps refusing once its budget has passed, after resending it within it', async () => {
+  it('reports the first refusal, and gives up a call the server keeps refusing once its budget has passed', async () => {
     scripted(1_000);
-    const outcome = await retryRefusalsFor(500, start);
+    const { result, firstRefusal } = retryRefusalsFor(500, start);
+    const sent = performance.now();
+    await firstRefusal;
+    expect(performance.now() - sent).toBeLessThan(400);
+    const outcome = await result;
     expect(outcome.ok).toBe(false);
     expect(outcome.code).toBe(grpc.status.UNAVAILABLE);
     expect(script.calls).toBeGreaterThan(1);
@@ -77,7 +81,7 @@ describe('temporalRetryInterceptor', () => {
 
   it('still waits for a slow answer past the budget: only resending stops', async () => {
     scripted(0, 800);
-    const outcome = await retryRefusalsFor(300, start);
+    const outcome = await retryRefusalsFor(300, start).result;
     expect(outcome.ok).toBe(true);
     expect(script.calls).toBe(1);
   });
