@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
@@ -436,7 +436,10 @@ async function nginxProcess(options: ProdStackOptions, apis: StackProcess[]): Pr
   if (!nginx) throw new Error('nginx is not installed: apt-get install -y nginx (.ci/run does this)');
   const root = join(options.dir, 'nginx');
   await mkdir(root, { recursive: true });
-  // nginx workers drop root privileges and must reach their temp paths.
+  // nginx workers drop root privileges and must reach their temp paths: a request body over nginx's buffer (16 KB)
+  // goes to client_body/, and a stack directory only its owner may enter (mkdtemp's 0700, as the fault suite's)
+  // made every such webhook a 500. Others may now pass through it (o+x), still not list it.
+  await chmod(options.dir, (await stat(options.dir)).mode | 0o011);
   await chmod(root, 0o755);
   const port = options.port ?? (await freePort());
   const site = await readFile(join(options.projectRoot, 'deploy/nginx/conduit.conf'), 'utf8');
