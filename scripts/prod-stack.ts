@@ -71,6 +71,8 @@ export interface ProdStack {
   apis: StackProcess[];
   workers: StackProcess[];
   nginx: StackProcess;
+  /** MinIO, the object store; start() after stop() brings it back on the same port and data directory. */
+  minio: StackProcess;
   stop(): Promise<void>;
   /** Drops the stack's databases (tests); call after stop. */
   dropDatabases(): Promise<void>;
@@ -107,15 +109,27 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
     await registerNamespace(temporal.url, 'default');
     progress(`Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL at ${temporal.url}`);
 
-    const minio = await startMinio(options.projectRoot, join(options.dir, 'minio'), progress);
-    started.push({
+    // Fixed ports: a MinIO stopped and started again (the fault suite's case 3) is where the processes expect it.
+    const minioDir = join(options.dir, 'minio');
+    const minioPorts = { port: await freePort(), consolePort: await freePort() };
+    let minio = await startMinio(options.projectRoot, minioDir, progress, minioPorts);
+    let minioUp = true;
+    const objectStore: StackProcess = {
       name: 'minio',
       url: minio.endpoint,
       child: undefined,
-      start: async () => {},
-      kill: minio.stop,
-      stop: minio.stop,
-    });
+      async start() {
+        if (minioUp) return;
+        minio = await startMinio(options.projectRoot, minioDir, progress, minioPorts);
+        minioUp = true;
+      },
+      kill: async () => objectStore.stop(),
+      async stop() {
+        minioUp = false;
+        await minio.stop();
+      },
+    };
+    started.push(objectStore);
 
     const shared = await sharedEnvironment(options.dir, {
       TEMPORAL_ADDRESS: temporal.url,
@@ -173,6 +187,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
       apis,
       workers,
       nginx,
+      minio: objectStore,
       stop: stopAll,
       dropDatabases: () => dropDatabases(postgresUrl, Object.values(databases)),
     };
