@@ -37,6 +37,11 @@ export interface ProdStackOptions {
    * (a proxy in front of it: the fault suite cuts it there). The databases are still created through postgresUrl.
    */
   postgresAddress?: string;
+  /**
+   * Connections the Temporal server keeps to its own database (default 20; visibility takes 4 more). The fault
+   * suite asks for fewer: it shares the machine's PostgreSQL, and its max_connections, with other stacks.
+   */
+  temporalConnections?: number;
   apiReplicas?: number;
   workerReplicas?: number;
   /** Added to every Conduit process's environment (model, channel secrets, …). */
@@ -103,7 +108,13 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
     const fresh = await createDatabases(postgresUrl, Object.values(databases));
     await setUpTemporalSchema(sqlTool, postgresUrl, databases, fresh, progress);
 
-    const temporal = await temporalServerProcess(server, options.dir, serviceUrl, databases);
+    const temporal = await temporalServerProcess(
+      server,
+      options.dir,
+      serviceUrl,
+      databases,
+      options.temporalConnections ?? 20,
+    );
     started.push(temporal);
     await temporal.start();
     await registerNamespace(temporal.url, 'default');
@@ -294,6 +305,7 @@ async function temporalServerProcess(
   dir: string,
   postgresUrl: string,
   databases: { temporal: string; visibility: string },
+  connections: number,
 ): Promise<StackProcess> {
   const url = new URL(postgresUrl);
   // Temporal stores membership ports in a smallint column: every port of the server stays below 32768.
@@ -331,7 +343,7 @@ async function temporalServerProcess(
       defaultStore: 'default',
       visibilityStore: 'visibility',
       numHistoryShards: 4,
-      datastores: { default: store(databases.temporal, 20), visibility: store(databases.visibility, 4) },
+      datastores: { default: store(databases.temporal, connections), visibility: store(databases.visibility, 4) },
     },
     global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
     services: {
@@ -507,12 +519,33 @@ interface ManagedProcessSpec {
   readyWithinMs: number;
 }
 
+const START_ATTEMPTS = 3;
+
 function managedProcess(spec: ManagedProcessSpec): StackProcess {
   let child: ChildProcess | undefined;
   const waitForExit = (target: ChildProcess) =>
     target.exitCode !== null || target.signalCode !== null
       ? Promise.resolve()
       : new Promise<void>((resolve) => target.once('exit', () => resolve()));
+  /** Spawns the process and waits until it is ready (undefined) or has exited (its exit code). */
+  const startOnce = async (): Promise<number | undefined> => {
+    const log = createWriteStream(spec.log, { flags: 'a' });
+    const current = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = current;
+    current.stdout?.pipe(log);
+    current.stderr?.pipe(log);
+    const deadline = Date.now() + spec.readyWithinMs;
+    while (Date.now() < deadline) {
+      if (current.exitCode !== null) return current.exitCode;
+      if (await spec.ready()) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`${spec.name} was not ready within ${spec.readyWithinMs / 1000}s (log: ${spec.log})`);
+  };
   return {
     name: spec.name,
     url: spec.url,
@@ -520,24 +553,16 @@ function managedProcess(spec: ManagedProcessSpec): StackProcess {
       return child;
     },
     async start() {
-      const log = createWriteStream(spec.log, { flags: 'a' });
-      const current = spawn(spec.command, spec.args, {
-        cwd: spec.cwd,
-        env: spec.env ?? process.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child = current;
-      current.stdout?.pipe(log);
-      current.stderr?.pipe(log);
-      const deadline = Date.now() + spec.readyWithinMs;
-      while (Date.now() < deadline) {
-        if (current.exitCode !== null) {
-          throw new Error(`${spec.name} exited with code ${current.exitCode} while starting (log: ${spec.log})`);
+      // Like compose's restart policy: a process that exits while starting (PostgreSQL refusing a connection to the
+      // migration with "too many clients", on a machine other stacks share) is started again, twice at most.
+      for (let attempt = 1; ; attempt++) {
+        const exited = await startOnce();
+        if (exited === undefined) return;
+        if (attempt === START_ATTEMPTS) {
+          throw new Error(`${spec.name} exited with code ${exited} while starting (log: ${spec.log})`);
         }
-        if (await spec.ready()) return;
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
-      throw new Error(`${spec.name} was not ready within ${spec.readyWithinMs / 1000}s (log: ${spec.log})`);
     },
     async kill() {
       if (!child) return;
