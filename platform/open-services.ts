@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from '../core/metrics.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { createDatabaseSignatureClaims } from '../db/signature-claims.js';
 import type { ProviderStatus } from '../llm/roles.js';
+import { temporalRetryInterceptor } from '../runs/refused-start-retry.js';
 import { createDataConverter, loadPayloadKeys } from '../security/keys.js';
 import { temporalTlsConfig } from '../security/tls.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -192,7 +193,12 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     const dataConverter = createDataConverter(payloadKeys.keys);
     const temporalTls = await temporalTlsConfig(config.temporal.tls);
 
-    const connection = await Connection.connect({ address: temporalAddress, tls: temporalTls });
+    // The SDK's retry policy, except for the door's starts (runs/refused-start-retry.ts).
+    const connection = await Connection.connect({
+      address: temporalAddress,
+      tls: temporalTls,
+      interceptors: [temporalRetryInterceptor],
+    });
     stack.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     // Runs are started with Conduit's search attributes: a namespace without them would refuse every run.

@@ -2,8 +2,9 @@
 // Stream and Feishu long-connection clients) hands its canonical message to acceptMessage, which offloads a large
 // text, records the run's 'accepted' event when the caller follows the run, starts the run, counts, logs and
 // builds the answer. Callers keep only their transport: parsing their wire format and writing the answer.
-// While Temporal is unreachable the door says so within about a second (UnavailableError), instead of hanging on
-// the client's retries: no caller is ever told "accepted" for a message that was not recorded.
+// While Temporal is unreachable, or answers that it cannot take the start, the door says so within about a second
+// (UnavailableError), instead of hanging on the client's retries: no caller is ever told "accepted" for a message
+// that was not recorded.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { type Client, isGrpcServiceError } from '@temporalio/client';
 import { RefusedDelivery } from '../channels/refusal.js';
@@ -16,6 +17,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { Database } from '../db/client.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { messageWorkflowId, type RunStatus } from './contract.js';
+import { retryRefusalsFor } from './refused-start-retry.js';
 import { appendRunEvent, removeRunEvent } from './run-events.js';
 import { type StartedRun, startMessageRun } from './start-message-run.js';
 import { type Reachability, temporalReachability } from './temporal-reachability.js';
@@ -208,8 +210,13 @@ async function record(deps: AcceptDeps, message: InboundMessage, options: Accept
   const deadline =
     Date.now() +
     (reach && !reach.up ? unreachableMs : (deps.startDeadlineMs?.connected ?? CONNECTED_START_DEADLINE_MS));
-  const start = deps.temporal.withDeadline(deadline, () =>
-    startMessageRun(deps.temporal, deps.taskQueue, message, { blobs: deps.blobs, eager: options.eager }),
+  // A server that answers but refuses (UNAVAILABLE: its database is down) is asked again for about the same
+  // second, not through the client's ~24 s of retries, and the door answers a second after its first refusal
+  // (refused-start-retry.ts).
+  const { result: start, firstRefusal } = retryRefusalsFor(unreachableMs, () =>
+    deps.temporal.withDeadline(deadline, () =>
+      startMessageRun(deps.temporal, deps.taskQueue, message, { blobs: deps.blobs, eager: options.eager }),
+    ),
   );
   // The 'accepted' event stays only if a run started: an event left behind would announce a run that does not
   // exist. Decided when the start settles, even when the door has answered before that.
@@ -220,7 +227,8 @@ async function record(deps: AcceptDeps, message: InboundMessage, options: Accept
     },
   );
   try {
-    return reach ? await unlessUnreachable(reach, unreachableMs, start) : await start;
+    const unlessRefused = refusedAfter(firstRefusal, unreachableMs, start);
+    return reach ? await unlessUnreachable(reach, unreachableMs, unlessRefused) : await unlessRefused;
   } catch (error) {
     if (!(error instanceof TemporalUnreachable)) await undo;
     throw error;
@@ -251,7 +259,25 @@ function unlessUnreachable<T>(reach: Reachability, ms: number, call: Promise<T>)
   });
 }
 
-/** The start was given up because the connection to Temporal stayed down. */
+/**
+ * Settles as `call` does, or fails with TemporalUnreachable `ms` after the server first refused it (UNAVAILABLE):
+ * an attempt already sent when the resending stops may take as long again to be refused.
+ */
+function refusedAfter<T>(firstRefusal: Promise<void>, ms: number, call: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    void firstRefusal.then(() => {
+      if (!settled) timer = setTimeout(() => reject(new TemporalUnreachable()), ms);
+    });
+    call.then(resolve, reject).finally(() => {
+      settled = true;
+      clearTimeout(timer);
+    });
+  });
+}
+
+/** The start was given up because the connection to Temporal stayed down, or the server kept refusing it. */
 class TemporalUnreachable extends Error {
   constructor(cause?: unknown) {
     super('the connection to Temporal is down', { cause });

@@ -24,6 +24,15 @@ const CLAIM_MS = 30_000;
 const MAX_WAIT_MS = 20_000;
 const WAIT_STEP_MS = 200;
 /**
+ * How long a sender keeps trying to record a reply it has sent, well past its claim: while the database is down no
+ * other sender can take the row either, and once it is back these tries (at most RECORD_SENT_MAX_PAUSE_MS apart)
+ * usually mark it before a retry of the run (seconds apart) claims it. A sender that dies meanwhile leaves the
+ * reply to be sent again, as before.
+ */
+const RECORD_SENT_MS = 10 * 60_000;
+const RECORD_SENT_FIRST_PAUSE_MS = 100;
+const RECORD_SENT_MAX_PAUSE_MS = 500;
+/**
  * An earlier reply still pending after this long is not waited for: its run's retries (about an hour) are over,
  * so it will not be sent, and a conversation must not fall silent behind it.
  */
@@ -116,19 +125,37 @@ export async function sendOnce(db: Database, entry: OutboxEntry, sender: OutboxS
       if (permanent && claimed.key !== key) continue;
       throw error;
     }
-    await db
-      .update(replyOutbox)
-      .set({
-        status: 'sent',
-        sentAt: new Date(),
-        platformMessageId: sent.platformMessageId,
-        claimedUntil: null,
-        request: null,
-      })
-      // A sender whose claim ran out and whose row another sent meanwhile leaves that record as it is.
-      .where(and(eq(replyOutbox.key, claimed.key), eq(replyOutbox.status, 'pending')));
+    await recordSent(db, claimed.key, sent);
     sender.onSent?.({ key: claimed.key, channel: claimed.channel, kind: claimed.kind });
     if (claimed.key === key) return { sent, duplicate: false };
+  }
+}
+
+/**
+ * Marks the row sent, trying again while the database is unreachable: the reply is out, and a row left pending is
+ * claimed again by the run's next attempt once its claim runs out, and sent a second time. Gives up, and lets the
+ * attempt fail, only after RECORD_SENT_MS.
+ */
+async function recordSent(db: Database, key: string, sent: SentMessageRef): Promise<void> {
+  const giveUpAt = Date.now() + RECORD_SENT_MS;
+  for (let pause = RECORD_SENT_FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, RECORD_SENT_MAX_PAUSE_MS)) {
+    try {
+      await db
+        .update(replyOutbox)
+        .set({
+          status: 'sent',
+          sentAt: new Date(),
+          platformMessageId: sent.platformMessageId,
+          claimedUntil: null,
+          request: null,
+        })
+        // A sender whose claim ran out and whose row another sent meanwhile leaves that record as it is.
+        .where(and(eq(replyOutbox.key, key), eq(replyOutbox.status, 'pending')));
+      return;
+    } catch (error) {
+      if (Date.now() + pause > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
@@ -32,6 +32,16 @@ export interface ProdStackOptions {
   databasePrefix?: string;
   /** The machine's PostgreSQL, as a superuser that may create databases. */
   postgresUrl?: string;
+  /**
+   * `host:port` the Temporal server and the Conduit processes reach PostgreSQL at, when it is not postgresUrl's
+   * (a proxy in front of it: the fault suite cuts it there). The databases are still created through postgresUrl.
+   */
+  postgresAddress?: string;
+  /**
+   * Connections the Temporal server keeps to its own database (default 20; visibility takes 4 more). The fault
+   * suite asks for fewer: it shares the machine's PostgreSQL, and its max_connections, with other stacks.
+   */
+  temporalConnections?: number;
   apiReplicas?: number;
   workerReplicas?: number;
   /** Added to every Conduit process's environment (model, channel secrets, …). */
@@ -66,6 +76,8 @@ export interface ProdStack {
   apis: StackProcess[];
   workers: StackProcess[];
   nginx: StackProcess;
+  /** MinIO, the object store; start() after stop() brings it back on the same port and data directory. */
+  minio: StackProcess;
   stop(): Promise<void>;
   /** Drops the stack's databases (tests); call after stop. */
   dropDatabases(): Promise<void>;
@@ -79,6 +91,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
     throw new Error(`database prefix ${prefix}: lowercase letters, digits, _`);
   const postgresUrl = options.postgresUrl ?? DEFAULT_POSTGRES_URL;
+  const serviceUrl = options.postgresAddress ? withAddress(postgresUrl, options.postgresAddress) : postgresUrl;
   const databases = { conduit: prefix, temporal: `${prefix}_temporal`, visibility: `${prefix}_temporal_visibility` };
   await mkdir(join(options.dir, 'logs'), { recursive: true });
   const started: StackProcess[] = [];
@@ -95,25 +108,43 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
     const fresh = await createDatabases(postgresUrl, Object.values(databases));
     await setUpTemporalSchema(sqlTool, postgresUrl, databases, fresh, progress);
 
-    const temporal = await temporalServerProcess(server, options.dir, postgresUrl, databases);
+    const temporal = await temporalServerProcess(
+      server,
+      options.dir,
+      serviceUrl,
+      databases,
+      options.temporalConnections ?? 20,
+    );
     started.push(temporal);
     await temporal.start();
     await registerNamespace(temporal.url, 'default');
     progress(`Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL at ${temporal.url}`);
 
-    const minio = await startMinio(options.projectRoot, join(options.dir, 'minio'), progress);
-    started.push({
+    // Fixed ports: a MinIO stopped and started again (the fault suite's case 3) is where the processes expect it.
+    const minioDir = join(options.dir, 'minio');
+    const minioPorts = { port: await freePort(), consolePort: await freePort() };
+    let minio = await startMinio(options.projectRoot, minioDir, progress, minioPorts);
+    let minioUp = true;
+    const objectStore: StackProcess = {
       name: 'minio',
       url: minio.endpoint,
       child: undefined,
-      start: async () => {},
-      kill: minio.stop,
-      stop: minio.stop,
-    });
+      async start() {
+        if (minioUp) return;
+        minio = await startMinio(options.projectRoot, minioDir, progress, minioPorts);
+        minioUp = true;
+      },
+      kill: async () => objectStore.stop(),
+      async stop() {
+        minioUp = false;
+        await minio.stop();
+      },
+    };
+    started.push(objectStore);
 
     const shared = await sharedEnvironment(options.dir, {
       TEMPORAL_ADDRESS: temporal.url,
-      DATABASE_URL: withDatabase(postgresUrl, databases.conduit),
+      DATABASE_URL: withDatabase(serviceUrl, databases.conduit),
       S3_ENDPOINT: minio.endpoint,
       S3_ACCESS_KEY: minio.accessKey,
       S3_SECRET_KEY: minio.secretKey,
@@ -167,6 +198,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
       apis,
       workers,
       nginx,
+      minio: objectStore,
       stop: stopAll,
       dropDatabases: () => dropDatabases(postgresUrl, Object.values(databases)),
     };
@@ -180,6 +212,12 @@ async function requireTool(projectRoot: string, spec: GoToolSpec, progress: Prog
   const tool = await acquireGoTool(projectRoot, spec, progress);
   if (!tool) throw new Error(`${spec.label}: not on PATH, not in .tools/bin, and no Go toolchain to build it`);
   return tool.path;
+}
+
+function withAddress(url: string, address: string): string {
+  const parsed = new URL(url);
+  parsed.host = address;
+  return parsed.toString();
 }
 
 function withDatabase(url: string, database: string): string {
@@ -267,6 +305,7 @@ async function temporalServerProcess(
   dir: string,
   postgresUrl: string,
   databases: { temporal: string; visibility: string },
+  connections: number,
 ): Promise<StackProcess> {
   const url = new URL(postgresUrl);
   // Temporal stores membership ports in a smallint column: every port of the server stays below 32768.
@@ -304,7 +343,7 @@ async function temporalServerProcess(
       defaultStore: 'default',
       visibilityStore: 'visibility',
       numHistoryShards: 4,
-      datastores: { default: store(databases.temporal, 20), visibility: store(databases.visibility, 4) },
+      datastores: { default: store(databases.temporal, connections), visibility: store(databases.visibility, 4) },
     },
     global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
     services: {
@@ -424,7 +463,10 @@ async function nginxProcess(options: ProdStackOptions, apis: StackProcess[]): Pr
   if (!nginx) throw new Error('nginx is not installed: apt-get install -y nginx (.ci/run does this)');
   const root = join(options.dir, 'nginx');
   await mkdir(root, { recursive: true });
-  // nginx workers drop root privileges and must reach their temp paths.
+  // nginx workers drop root privileges and must reach their temp paths: a request body over nginx's buffer (16 KB)
+  // goes to client_body/, and a stack directory only its owner may enter (mkdtemp's 0700, as the fault suite's)
+  // made every such webhook a 500. Others may now pass through it (o+x), still not list it.
+  await chmod(options.dir, (await stat(options.dir)).mode | 0o011);
   await chmod(root, 0o755);
   const port = options.port ?? (await freePort());
   const site = await readFile(join(options.projectRoot, 'deploy/nginx/conduit.conf'), 'utf8');
@@ -477,12 +519,33 @@ interface ManagedProcessSpec {
   readyWithinMs: number;
 }
 
+const START_ATTEMPTS = 3;
+
 function managedProcess(spec: ManagedProcessSpec): StackProcess {
   let child: ChildProcess | undefined;
   const waitForExit = (target: ChildProcess) =>
     target.exitCode !== null || target.signalCode !== null
       ? Promise.resolve()
       : new Promise<void>((resolve) => target.once('exit', () => resolve()));
+  /** Spawns the process and waits until it is ready (undefined) or has exited (its exit code). */
+  const startOnce = async (): Promise<number | undefined> => {
+    const log = createWriteStream(spec.log, { flags: 'a' });
+    const current = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = current;
+    current.stdout?.pipe(log);
+    current.stderr?.pipe(log);
+    const deadline = Date.now() + spec.readyWithinMs;
+    while (Date.now() < deadline) {
+      if (current.exitCode !== null) return current.exitCode;
+      if (await spec.ready()) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`${spec.name} was not ready within ${spec.readyWithinMs / 1000}s (log: ${spec.log})`);
+  };
   return {
     name: spec.name,
     url: spec.url,
@@ -490,24 +553,16 @@ function managedProcess(spec: ManagedProcessSpec): StackProcess {
       return child;
     },
     async start() {
-      const log = createWriteStream(spec.log, { flags: 'a' });
-      const current = spawn(spec.command, spec.args, {
-        cwd: spec.cwd,
-        env: spec.env ?? process.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child = current;
-      current.stdout?.pipe(log);
-      current.stderr?.pipe(log);
-      const deadline = Date.now() + spec.readyWithinMs;
-      while (Date.now() < deadline) {
-        if (current.exitCode !== null) {
-          throw new Error(`${spec.name} exited with code ${current.exitCode} while starting (log: ${spec.log})`);
+      // Like compose's restart policy: a process that exits while starting (PostgreSQL refusing a connection to the
+      // migration with "too many clients", on a machine other stacks share) is started again, twice at most.
+      for (let attempt = 1; ; attempt++) {
+        const exited = await startOnce();
+        if (exited === undefined) return;
+        if (attempt === START_ATTEMPTS) {
+          throw new Error(`${spec.name} exited with code ${exited} while starting (log: ${spec.log})`);
         }
-        if (await spec.ready()) return;
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
-      throw new Error(`${spec.name} was not ready within ${spec.readyWithinMs / 1000}s (log: ${spec.log})`);
     },
     async kill() {
       if (!child) return;

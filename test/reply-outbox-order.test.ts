@@ -1,6 +1,7 @@
 // The reply outbox on real PostgreSQL: replies of one conversation leave in the order they were recorded, an
 // earlier pending reply is sent first by whoever gets there, its own run then finds it sent, a reply refused
-// for good stops holding the conversation back, and one pending past the order window is not waited for.
+// for good stops holding the conversation back, and one pending past the order window is not waited for. And a
+// reply sent just as the database went away is recorded once it is back, so no later attempt sends it again.
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -9,6 +10,7 @@ import type { SentMessageRef } from '../core/message.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { replyOutbox } from '../db/schema.js';
 import { ORDER_WINDOW_MS, type OutboxEntry, type OutboxRequest, sendOnce } from '../runs/reply-outbox.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 let database: DatabaseHandle;
 
@@ -104,5 +106,42 @@ describe('the reply outbox', () => {
     const up = platform();
     await sendOnce(database.db, { ...entry(conversation, 'loose'), conversation: undefined }, up);
     expect(up.sent).toEqual(['loose']);
+  });
+
+  it('records a reply sent just before the database went away once it is back, so it is not sent twice', async () => {
+    const url = new URL(inject('databaseUrl'));
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const cut = await openDatabase({ kind: 'postgres', url: url.toString() });
+    try {
+      const conversation = `cut-${randomBytes(4).toString('hex')}`;
+      const sent: string[] = [];
+      let restored: Promise<void> | undefined;
+      const cutAfterSending = {
+        send: async (request: OutboxRequest): Promise<SentMessageRef> => {
+          sent.push(request.reply.text);
+          // The reply is out; the database goes away before the outbox can say so, and is back 1.5 s later.
+          await proxy.cut();
+          restored = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => proxy.restore());
+          return { channel: 'custom', platformMessageId: 'pm-cut' };
+        },
+      };
+      const outcome = await sendOnce(cut.db, entry(conversation, 'answer'), cutAfterSending);
+      await restored;
+      expect(outcome).toEqual({ sent: { channel: 'custom', platformMessageId: 'pm-cut' }, duplicate: false });
+      const [row] = await database.db
+        .select()
+        .from(replyOutbox)
+        .where(eq(replyOutbox.key, `${conversation}:answer`));
+      expect(row).toMatchObject({ status: 'sent', claimedUntil: null });
+      const retry = platform();
+      expect((await sendOnce(cut.db, entry(conversation, 'answer'), retry)).duplicate).toBe(true);
+      expect([...sent, ...retry.sent]).toEqual(['answer']);
+    } finally {
+      await proxy.restore();
+      await cut.close();
+      await proxy.close();
+    }
   });
 });

@@ -12,18 +12,22 @@ export interface CallbackReceiver {
   replies: Map<string, number>;
   /** The text of each reply received, per message id (to tell a whole answer from a truncated one). */
   texts: Map<string, string[]>;
+  /** When the first reply to each message arrived (performance.now()). */
+  firstReplyAt: Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   const replies = new Map<string, number>();
   const texts = new Map<string, string[]>();
+  const firstReplyAt = new Map<string, number>();
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { in_reply_to?: string; text?: string };
       if (body.in_reply_to) {
+        if (!replies.has(body.in_reply_to)) firstReplyAt.set(body.in_reply_to, performance.now());
         replies.set(body.in_reply_to, (replies.get(body.in_reply_to) ?? 0) + 1);
         texts.set(body.in_reply_to, [...(texts.get(body.in_reply_to) ?? []), body.text ?? '']);
       }
@@ -35,6 +39,7 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
     replies,
     texts,
+    firstReplyAt,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
