@@ -10,7 +10,7 @@ import { startInstance } from '../support/instances.js';
 import { httpAgent, openLoop, postJson } from '../support/load.js';
 import { startN8n } from '../support/n8n.js';
 import { installPeer } from '../support/peer-install.js';
-import { cpuBetween, sampleRss, treeCpu, treeRss } from '../support/process-tree.js';
+import { cpuBetween, machineBusyMs, sampleRss, treeCpu, treeRss } from '../support/process-tree.js';
 import { startBenchTemporal } from '../support/services.js';
 import { type Summary, steadyThroughput, summarize } from '../support/stats.js';
 
@@ -38,6 +38,11 @@ export interface PeerPhase {
   postgresCpuMsPerMessage?: number;
   /** Largest summed RSS of the system's processes, sampled every 250 ms during the phase. */
   peakRssMiB: number;
+  /**
+   * Cores the rest of the machine kept busy meanwhile (all CPU time minus this system's and the bench process's,
+   * over the phase's wall time): the other system idling, PostgreSQL's shared processes, and anything else.
+   */
+  otherBusyCores: number;
 }
 
 export interface PeerRatios {
@@ -95,6 +100,8 @@ export async function peer(ctx: BenchContext): Promise<PeerResult> {
     throw error;
   });
   const { client, close } = await benchClient(ctx, temporal.address);
+  // One connection for the whole scenario: the server is shared, and at its connection limit a new one is refused.
+  const monitor = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
   try {
     const conduitUrl = `${api.apiUrl}/webhooks/custom?wait=${WAIT_SECONDS}`;
     const systems: Record<PeerSystem, System> = {
@@ -116,7 +123,7 @@ export async function peer(ctx: BenchContext): Promise<PeerResult> {
             await new Promise((resolve) => setTimeout(resolve, 500));
           }
         },
-        postgresPids: () => databaseBackends(ctx.databaseUrl),
+        postgresPids: () => databaseBackends(monitor),
       },
       n8n: {
         processes: { n8n: [n8n.pid] },
@@ -214,6 +221,7 @@ export async function peer(ctx: BenchContext): Promise<PeerResult> {
       },
     };
   } finally {
+    await monitor.end({ timeout: 1 });
     await close();
     await n8n.stop();
     await Promise.all([api.stop(), worker.stop()]);
@@ -240,8 +248,15 @@ async function measure(
 ): Promise<PeerPhase> {
   const roots = Object.values(system.processes).flat();
   const cpuBefore = await cpuByProcess(system.processes);
-  const postgresBefore = system.postgresPids ? await treeCpu(await system.postgresPids()) : undefined;
+  const backends = async () => {
+    const pids = await system.postgresPids?.().catch(() => undefined);
+    return pids ? treeCpu(pids) : undefined;
+  };
+  const postgresBefore = await backends();
   const rss = sampleRss(roots);
+  const busyBefore = await machineBusyMs();
+  const benchBefore = process.cpuUsage();
+  const wallBefore = performance.now();
   // Fresh connections for every phase: a keep-alive socket left idle since the last phase can be closed by the
   // server (Node's 5 s keepAliveTimeout) just as a request goes out on it, an ECONNRESET of the generator's making.
   httpAgent.destroy();
@@ -252,11 +267,12 @@ async function measure(
   });
   await system.drained();
   const peakRss = await rss.stop();
+  const benchUsed = process.cpuUsage(benchBefore);
+  const busyUsed = (await machineBusyMs()) - busyBefore;
+  const wallMs = performance.now() - wallBefore;
   const cpuAfter = await cpuByProcess(system.processes);
-  const postgresUsed =
-    postgresBefore && system.postgresPids
-      ? cpuBetween(postgresBefore, await treeCpu(await system.postgresPids()))
-      : undefined;
+  const postgresAfter = postgresBefore && (await backends());
+  const postgresUsed = postgresBefore && postgresAfter ? cpuBetween(postgresBefore, postgresAfter) : undefined;
   const completed = outcomes.filter((o) => o.ok);
   // Every message reached the system and was worked on, errors included (a Conduit run past the wait still ran).
   const perMessage = (ms: number) => ms / Math.max(1, outcomes.length);
@@ -284,6 +300,12 @@ async function measure(
     cpuMsPerMessageByProcess: byProcess,
     postgresCpuMsPerMessage: postgresUsed === undefined ? undefined : perMessage(postgresUsed),
     peakRssMiB: peakRss / 2 ** 20,
+    otherBusyCores:
+      (busyUsed -
+        (benchUsed.user + benchUsed.system) / 1000 -
+        Object.values(byProcess).reduce((a, b) => a + b, 0) * outcomes.length -
+        (postgresUsed ?? 0)) /
+      wallMs,
   };
 }
 
@@ -294,15 +316,10 @@ async function cpuByProcess(processes: Record<string, number[]>): Promise<Record
 }
 
 /** PostgreSQL backends connected to the bench database: Conduit's share of the shared server. */
-async function databaseBackends(databaseUrl: string): Promise<number[]> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  try {
-    const rows =
-      await sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
-    return rows.map((row) => Number(row.pid));
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
+async function databaseBackends(sql: postgres.Sql): Promise<number[]> {
+  const rows =
+    await sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+  return rows.map((row) => Number(row.pid));
 }
 
 function ratiosOf(rate: number, conduit: PeerPhase, n8n: PeerPhase): PeerRatios {

@@ -26,6 +26,7 @@ function phaseRow(phase: PeerPhase): string[] {
     `${num(phase.cpuMsPerMessage)} (${byProcess})`,
     phase.postgresCpuMsPerMessage === undefined ? '' : num(phase.postgresCpuMsPerMessage),
     `${Math.round(phase.peakRssMiB)} MiB`,
+    num(phase.otherBusyCores),
   ];
 }
 
@@ -41,6 +42,7 @@ export function peerTables(peer: PeerResult): string {
     'CPU ms/msg (by process)',
     'PostgreSQL CPU ms/msg',
     'peak RSS',
+    'other busy cores',
   ];
   const phases = [...peer.phases].sort((a, b) => a.rate - b.rate || a.system.localeCompare(b.system));
   const out = [

@@ -72,3 +72,12 @@ export function sampleRss(roots: number[], intervalMs = 250): { stop(): Promise<
     },
   };
 }
+
+/** CPU milliseconds the whole machine has spent busy (all cores, every process, not idle or waiting on I/O). */
+export async function machineBusyMs(): Promise<number> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  // cpu  user nice system idle iowait irq softirq steal …
+  const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number);
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return (busy * 1000) / 100; // USER_HZ is 100 on Linux
+}
