@@ -76,33 +76,38 @@ export async function peer(ctx: BenchContext): Promise<PeerResult> {
   const install = await installPeer(ctx.projectRoot, ctx.progress);
   const dir = await tempDir(ctx, 'peer');
 
-  const conduitStarted = performance.now();
-  const temporal = await startBenchTemporal(ctx.projectRoot, dir, ctx.progress);
-  const taskQueue = `bench-peer-${ctx.runTag}`;
-  const api = await startInstance(
-    ctx,
-    'peer-api',
-    { worker: false, api: true },
-    await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/api`),
-    dir,
-  );
-  const worker = await startInstance(
-    ctx,
-    'peer-worker',
-    { worker: true, api: false },
-    await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/worker`),
-    dir,
-  );
-  const conduitStartMs = performance.now() - conduitStarted;
-  const n8n = await startN8n(install, dir, ctx.progress).catch(async (error: unknown) => {
-    await Promise.all([api.stop(), worker.stop()]);
-    await temporal.stop();
-    throw error;
-  });
-  const { client, close } = await benchClient(ctx, temporal.address);
-  // One connection for the whole scenario: the server is shared, and at its connection limit a new one is refused.
-  const monitor = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
+  // Whatever was started is stopped, last first, however far the start got.
+  const stops: Array<() => Promise<unknown>> = [];
   try {
+    const conduitStarted = performance.now();
+    const temporal = await startBenchTemporal(ctx.projectRoot, dir, ctx.progress);
+    stops.push(temporal.stop);
+    const taskQueue = `bench-peer-${ctx.runTag}`;
+    const api = await startInstance(
+      ctx,
+      'peer-api',
+      { worker: false, api: true },
+      await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/api`),
+      dir,
+    );
+    stops.push(() => api.stop());
+    const worker = await startInstance(
+      ctx,
+      'peer-worker',
+      { worker: true, api: false },
+      await instanceEnv(ctx, temporal.address, taskQueue, `${dir}/worker`),
+      dir,
+    );
+    stops.push(() => worker.stop());
+    const conduitStartMs = performance.now() - conduitStarted;
+    const n8n = await startN8n(install, dir, ctx.progress);
+    stops.push(n8n.stop);
+    const { client, close } = await benchClient(ctx, temporal.address);
+    stops.push(close);
+    // One connection for the whole scenario: the server is shared, and at its connection limit a new one is refused.
+    const monitor = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
+    stops.push(() => monitor.end({ timeout: 1 }));
+
     const conduitUrl = `${api.apiUrl}/webhooks/custom?wait=${WAIT_SECONDS}`;
     const systems: Record<PeerSystem, System> = {
       conduit: {
@@ -221,11 +226,7 @@ export async function peer(ctx: BenchContext): Promise<PeerResult> {
       },
     };
   } finally {
-    await monitor.end({ timeout: 1 });
-    await close();
-    await n8n.stop();
-    await Promise.all([api.stop(), worker.stop()]);
-    await temporal.stop();
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
 }
 
