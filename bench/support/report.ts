@@ -6,6 +6,7 @@ import { type E2eResult, LATENCY_RATE, type LatencyPhase } from '../scenarios/e2
 import type { Results } from '../scenarios/index.js';
 import type { IngressLevel } from '../scenarios/ingress.js';
 import type { MachineInfo } from './machine.js';
+import { peerTables } from './peer-report.js';
 import type { HistoryShape } from './pipeline-load.js';
 import { ms, num } from './stats.js';
 import { barChart, lineChart } from './svg.js';
@@ -329,6 +330,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
       '',
     );
   }
+  if (results.peer) out.push(peerTables(results.peer));
   out.push('targets');
   out.push(
     textTable(
