@@ -75,7 +75,8 @@ async function sampleProcess(p: SampledProcess): Promise<Omit<ProcessSample, 'at
     rssMiB: memory ? memory.rss / 2 ** 20 : undefined,
     fds,
     heapUsedMiB: heap === undefined ? undefined : heap / 2 ** 20,
-    activeHandles: metrics.get('conduit_nodejs_active_handles_total'),
+    // Summed over its `type` label (core/metrics.ts drops the _total duplicate).
+    activeHandles: metrics.get('conduit_nodejs_active_handles'),
   };
 }
 
