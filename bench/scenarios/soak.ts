@@ -59,6 +59,8 @@ export interface ProcessTrend {
   rssMaxMiB?: number;
   /** Least-squares slope of RSS over the samples from the end of the warm-up to the end of the load. */
   rssSlopeMiBPerHour: number;
+  /** The same over the second half of that span only: near zero when the memory has levelled off. */
+  rssSlopeSecondHalfMiBPerHour: number;
   heapSlopeMiBPerHour?: number;
   fdFirst?: number;
   fdLast?: number;
@@ -232,8 +234,9 @@ export async function soak(ctx: BenchContext): Promise<SoakResult> {
 function trend(series: ProcessSeries, warmupSeconds: number, loadEndSeconds: number): ProcessTrend {
   const all = series.samples;
   const steady = all.filter((s) => s.at >= warmupSeconds && s.at <= loadEndSeconds + 1);
-  const slope = (pick: (s: ProcessSample) => number | undefined) => {
-    const points = steady.filter((s) => pick(s) !== undefined);
+  const halfway = (warmupSeconds + loadEndSeconds) / 2;
+  const slope = (pick: (s: ProcessSample) => number | undefined, from = warmupSeconds) => {
+    const points = steady.filter((s) => s.at >= from && pick(s) !== undefined);
     return leastSquaresSlope(
       points.map((s) => s.at / 3600),
       points.map((s) => pick(s)!),
@@ -254,6 +257,7 @@ function trend(series: ProcessSeries, warmupSeconds: number, loadEndSeconds: num
     rssLastMiB: inLoad.at(-1)?.rssMiB,
     rssMaxMiB: rss.length ? Math.max(...rss) : undefined,
     rssSlopeMiBPerHour: slope((s) => s.rssMiB),
+    rssSlopeSecondHalfMiBPerHour: slope((s) => s.rssMiB, halfway),
     heapSlopeMiBPerHour: Number.isFinite(heap) ? heap : undefined,
     fdFirst: fds[0],
     fdLast: inLoad.at(-1)?.fds,

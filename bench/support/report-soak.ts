@@ -16,7 +16,7 @@ export function soakProcessRows(soak: SoakResult): { header: Row; rows: Row[] } 
     header: [
       'process',
       'RSS first / after warm-up / last / max',
-      'RSS slope MiB/h',
+      'RSS slope MiB/h (second half)',
       'heap slope MiB/h',
       'fds first / last / max',
       'fd slope /h',
@@ -25,7 +25,7 @@ export function soakProcessRows(soak: SoakResult): { header: Row; rows: Row[] } 
     rows: soak.processes.map((p) => [
       p.name,
       `${mib(p.rssFirstMiB)} / ${mib(p.rssAfterWarmupMiB)} / ${mib(p.rssLastMiB)} / ${mib(p.rssMaxMiB)}`,
-      signed(p.rssSlopeMiBPerHour),
+      `${signed(p.rssSlopeMiBPerHour)} (${signed(p.rssSlopeSecondHalfMiBPerHour)})`,
       signed(p.heapSlopeMiBPerHour),
       `${count(p.fdFirst)} / ${count(p.fdLast)} / ${count(p.fdMax)}`,
       signed(p.fdSlopePerHour),
