@@ -69,6 +69,11 @@ export interface ProcessTrend {
   handlesFirst?: number;
   handlesLast?: number;
   handlesMax?: number;
+  /** Temporal: workflow executions in its history cache at the start and the end of the load. */
+  historyCacheFirst?: number;
+  historyCacheLast?: number;
+  /** Temporal: least-squares slope of RSS over the cache's entries after the warm-up (memory per cached run). */
+  rssPerCacheEntryKiB?: number;
 }
 
 export interface SoakResult {
@@ -249,6 +254,11 @@ function trend(series: ProcessSeries, warmupSeconds: number, loadEndSeconds: num
   const fds = values((s) => s.fds);
   const handles = values((s) => s.activeHandles);
   const heap = slope((s) => s.heapUsedMiB);
+  const cached = steady.filter((s) => s.historyCacheEntries !== undefined && s.rssMiB !== undefined);
+  const perEntry = leastSquaresSlope(
+    cached.map((s) => s.historyCacheEntries!),
+    cached.map((s) => s.rssMiB! * 1024),
+  );
   return {
     name: series.name,
     pid: series.pid,
@@ -266,12 +276,15 @@ function trend(series: ProcessSeries, warmupSeconds: number, loadEndSeconds: num
     handlesFirst: handles[0],
     handlesLast: inLoad.at(-1)?.activeHandles,
     handlesMax: handles.length ? Math.max(...handles) : undefined,
+    historyCacheFirst: all.find((s) => s.historyCacheEntries !== undefined)?.historyCacheEntries,
+    historyCacheLast: inLoad.at(-1)?.historyCacheEntries,
+    rssPerCacheEntryKiB: Number.isFinite(perEntry) ? perEntry : undefined,
   };
 }
 
 /** The bench's usual shape (docs/benchmarks.md): a Temporal dev server, an API-only and a worker-only process. */
 async function startDev(ctx: BenchContext, dir: string, settings: Record<string, string>): Promise<UnderTest> {
-  const temporal = await startBenchTemporal(ctx.projectRoot, dir, ctx.progress);
+  const temporal = await startBenchTemporal(ctx.projectRoot, dir, ctx.progress, ctx.devServerArgs);
   const taskQueue = `bench-soak-${ctx.runTag}`;
   const env = async (name: string) => instanceEnv(ctx, temporal.address, taskQueue, `${dir}/${name}`, settings);
   const api = await startInstance(ctx, 'soak-api', { worker: false, api: true }, await env('api'), dir);
@@ -281,7 +294,7 @@ async function startDev(ctx: BenchContext, dir: string, settings: Record<string,
     processes: [
       { name: 'API', pid: api.pid, metricsUrl: api.metricsUrl },
       { name: 'worker', pid: worker.pid, metricsUrl: worker.metricsUrl },
-      { name: 'Temporal dev server', pid: temporal.pid },
+      { name: 'Temporal dev server', pid: temporal.pid, metricsUrl: temporal.metricsUrl },
     ],
     async stop() {
       await worker.stop();

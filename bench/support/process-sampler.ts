@@ -1,6 +1,7 @@
 // Samples the resources of the processes under test at a fixed interval for long runs: resident memory (VmRSS
 // from /proc/<pid>/status), open file descriptors (entries of /proc/<pid>/fd) and, for Conduit's node processes,
-// V8 heap used and active handles from their own /metrics (prom-client's default metrics).
+// V8 heap used and active handles from their own /metrics (prom-client's default metrics); for a Temporal server
+// that serves metrics, the entries of its history service's mutable-state cache.
 import { readdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { readRss, scrape } from './services.js';
@@ -8,7 +9,7 @@ import { readRss, scrape } from './services.js';
 export interface SampledProcess {
   name: string;
   pid: number | undefined;
-  /** Its Prometheus endpoint, for heap and handles (Conduit processes only). */
+  /** Its Prometheus endpoint: heap and handles of Conduit processes, the history cache of Temporal. */
   metricsUrl?: string;
 }
 
@@ -19,6 +20,8 @@ export interface ProcessSample {
   fds?: number;
   heapUsedMiB?: number;
   activeHandles?: number;
+  /** Temporal only: workflow executions held in the history service's mutable-state cache. */
+  historyCacheEntries?: number;
 }
 
 export interface ProcessSeries {
@@ -77,6 +80,7 @@ async function sampleProcess(p: SampledProcess): Promise<Omit<ProcessSample, 'at
     heapUsedMiB: heap === undefined ? undefined : heap / 2 ** 20,
     // Summed over its `type` label (core/metrics.ts drops the _total duplicate).
     activeHandles: metrics.get('conduit_nodejs_active_handles'),
+    historyCacheEntries: metrics.get('cache_usage{cache_type=mutablestate}'),
   };
 }
 

@@ -61,6 +61,13 @@ export function soakSummary(soak: SoakResult): string {
     `duplicated ${soak.duplicated}; ${soak.progressNotices} progress notices. Reply p50 ${ms(soak.replyLatency.p50)} ms,`,
     `p99 ${ms(soak.replyLatency.p99)} ms; p99 per ${minute(soak.windowMinutes)}-minute window ${spread}.`,
     `Slopes from minute ${minute(soak.warmupMinutes)} to the end of the load, samples every ${soak.sampleSeconds} s.`,
+    ...soak.processes
+      .filter((p) => p.historyCacheLast !== undefined)
+      .map(
+        (p) =>
+          `${p.name}: ${count(p.historyCacheFirst)} → ${count(p.historyCacheLast)} workflow executions in its history cache, ` +
+          `${num(p.rssPerCacheEntryKiB)} KiB of RSS per entry (slope of RSS over entries after the warm-up).`,
+      ),
     `Load average ${num(soak.loadAverage.first, 2)} at the start, mean ${num(soak.loadAverage.mean, 2)}, max ${num(soak.loadAverage.max, 2)}.`,
   ].join(' ');
 }
