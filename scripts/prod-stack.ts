@@ -46,6 +46,8 @@ export interface StackProcess {
   name: string;
   /** Base URL of its HTTP endpoints (/healthz, /readyz, /metrics); the frontend address for Temporal. */
   url: string;
+  /** Temporal: its Prometheus endpoint (compose's PROMETHEUS_ENDPOINT). */
+  metricsUrl?: string;
   readonly child: ChildProcess | undefined;
   start(): Promise<void>;
   /** SIGKILL, no drain: a crash. */
@@ -279,6 +281,7 @@ async function temporalServerProcess(
     await port(),
   ];
   const membership = { frontend: await port(), history: await port(), matching: await port(), worker: await port() };
+  const metricsPort = await port();
   const root = join(dir, 'temporal');
   await mkdir(join(root, 'config', 'dynamicconfig'), { recursive: true });
   const store = (database: string, maxConns: number) => ({
@@ -306,7 +309,11 @@ async function temporalServerProcess(
       numHistoryShards: 4,
       datastores: { default: store(databases.temporal, 20), visibility: store(databases.visibility, 4) },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    global: {
+      membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      // As compose's PROMETHEUS_ENDPOINT: server metrics (cache sizes, backlogs) for Prometheus and the benchmarks.
+      metrics: { prometheus: { timerType: 'histogram', listenAddress: `127.0.0.1:${metricsPort}` } },
+    },
     services: {
       frontend: rpc(frontend, membership.frontend, { httpPort: frontendHttp }),
       history: rpc(history, membership.history),
@@ -335,6 +342,7 @@ async function temporalServerProcess(
   return managedProcess({
     name: 'temporal',
     url: address,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     log: join(dir, 'logs', 'temporal.log'),
     command: server,
     args: ['--root', root, '--config', 'config', '--env', 'conduit', '--allow-no-auth', 'start'],
@@ -468,6 +476,7 @@ async function nginxProcess(options: ProdStackOptions, apis: StackProcess[]): Pr
 interface ManagedProcessSpec {
   name: string;
   url: string;
+  metricsUrl?: string;
   log: string;
   command: string;
   args: string[];
@@ -486,6 +495,7 @@ function managedProcess(spec: ManagedProcessSpec): StackProcess {
   return {
     name: spec.name,
     url: spec.url,
+    metricsUrl: spec.metricsUrl,
     get child() {
       return child;
     },

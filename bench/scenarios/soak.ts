@@ -337,7 +337,7 @@ async function startProduction(ctx: BenchContext, dir: string, settings: Record<
         pid: worker.child?.pid,
         metricsUrl: `${worker.url}/metrics`,
       })),
-      { name: 'Temporal server (PostgreSQL)', pid: stack.temporal.child?.pid },
+      { name: 'Temporal server (PostgreSQL)', pid: stack.temporal.child?.pid, metricsUrl: stack.temporal.metricsUrl },
       ...nginxWorkers.map((pid) => ({ name: 'nginx worker', pid })),
       { name: 'MinIO', pid: minio },
     ],
