@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
@@ -97,7 +97,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
     const fresh = await createDatabases(postgresUrl, Object.values(databases));
     await setUpTemporalSchema(sqlTool, postgresUrl, databases, fresh, progress);
 
-    const temporal = await temporalServerProcess(server, options.dir, postgresUrl, databases);
+    const temporal = await temporalServerProcess(server, options.projectRoot, options.dir, postgresUrl, databases);
     started.push(temporal);
     await temporal.start();
     await registerNamespace(temporal.url, 'default');
@@ -266,6 +266,7 @@ function temporalSchemaRoot(): string {
 
 async function temporalServerProcess(
   server: string,
+  projectRoot: string,
   dir: string,
   postgresUrl: string,
   databases: { temporal: string; visibility: string },
@@ -333,10 +334,10 @@ async function temporalServerProcess(
     dynamicConfigClient: { filepath: join(root, 'config', 'dynamicconfig', 'conduit.yaml'), pollInterval: '10s' },
   };
   await writeFile(join(root, 'config', 'conduit.yaml'), `${JSON.stringify(config, null, 2)}\n`);
-  // Same dynamic configuration as the compose file's server: defaults, except that updates are on.
-  await writeFile(
+  // The compose file's server mounts the same dynamic configuration (its history cache bound among others).
+  await copyFile(
+    join(projectRoot, 'deploy/temporal/dynamicconfig.yaml'),
     join(root, 'config', 'dynamicconfig', 'conduit.yaml'),
-    'frontend.enableUpdateWorkflowExecution:\n  - value: true\n',
   );
   const address = `127.0.0.1:${frontend}`;
   return managedProcess({
