@@ -20,6 +20,8 @@ import { replyOutbox } from '../db/schema.js';
  * uuid) closes it where there is one.
  */
 const CLAIM_MS = 30_000;
+/** Marking a sent reply is tried again for at least this long, even when the claim has run out meanwhile. */
+const MARK_SENT_MIN_MS = 5_000;
 /** How long a reply waits for another sender to finish an earlier reply before its attempt gives up. */
 const MAX_WAIT_MS = 20_000;
 const WAIT_STEP_MS = 200;
@@ -116,19 +118,38 @@ export async function sendOnce(db: Database, entry: OutboxEntry, sender: OutboxS
       if (permanent && claimed.key !== key) continue;
       throw error;
     }
-    await db
-      .update(replyOutbox)
-      .set({
-        status: 'sent',
-        sentAt: new Date(),
-        platformMessageId: sent.platformMessageId,
-        claimedUntil: null,
-        request: null,
-      })
-      // A sender whose claim ran out and whose row another sent meanwhile leaves that record as it is.
-      .where(and(eq(replyOutbox.key, claimed.key), eq(replyOutbox.status, 'pending')));
+    await markSent(db, claimed, sent);
     sender.onSent?.({ key: claimed.key, channel: claimed.channel, kind: claimed.kind });
     if (claimed.key === key) return { sent, duplicate: false };
+  }
+}
+
+/**
+ * Records a send that happened. It cannot be taken back, so a database error here (a connection refused, the
+ * server out of connections) must not end the attempt: the retry would find the row pending and send it again.
+ * Tried again while the claim holds, since nobody else sends the row meanwhile; only a database away for longer
+ * fails the attempt, and then the reply may go out twice.
+ */
+async function markSent(db: Database, claimed: Row, sent: SentMessageRef): Promise<void> {
+  const until = Math.max(claimed.claimedUntil?.getTime() ?? 0, Date.now() + MARK_SENT_MIN_MS);
+  for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
+    try {
+      await db
+        .update(replyOutbox)
+        .set({
+          status: 'sent',
+          sentAt: new Date(),
+          platformMessageId: sent.platformMessageId,
+          claimedUntil: null,
+          request: null,
+        })
+        // A sender whose claim ran out and whose row another sent meanwhile leaves that record as it is.
+        .where(and(eq(replyOutbox.key, claimed.key), eq(replyOutbox.status, 'pending')));
+      return;
+    } catch (error) {
+      if (Date.now() + pause > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 }
 
