@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{core,channels,llm,tools,api,db,storage,platform,workflows,activities,workers,security,runs,jobs,conversations,audit,privacy,pii,scripts}/**/*.test.ts',
+            '{core,channels,llm,tools,api,db,storage,platform,workflows,activities,workers,security,runs,jobs,conversations,audit,privacy,pii,scripts,bench}/**/*.test.ts',
           ],
           environment: 'node',
         },

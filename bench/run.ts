@@ -1,8 +1,9 @@
 // `npm run bench [-- --scenario=<name>[,<name>]] [--quick] [--no-write] [--keep] [--cpu-prof] [--sdk-metrics]
-// [--variants=…] [--before=<checkout> --repeat=N]`: runs the benchmark scenarios (all but those run only on
-// request, such as `peer`) against real services started here (a Temporal dev server per scenario, a fresh
-// PostgreSQL database, the fake LLM), prints a table per scenario, and, after a full run of every default
-// scenario, rewrites the results section of docs/benchmarks.md and its charts. Method: docs/benchmarks.md.
+// [--variants=…] [--before=<checkout> --repeat=N] [--soak-minutes=N] [--topology=dev|prod]`: runs the benchmark
+// scenarios (all but those run only on request: `peer`, `soak`) against real services started here (a Temporal
+// dev server per scenario, a fresh PostgreSQL database, the fake LLM), prints a table per scenario, and, after a
+// full run of every default scenario, rewrites the results section of docs/benchmarks.md and its charts.
+// Method: docs/benchmarks.md.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,11 @@ for (const name of selected) {
     console.error(`unknown scenario ${name}; choose from ${Object.keys(SCENARIOS).join(', ')}`);
     process.exit(2);
   }
+}
+const topology = option('topology');
+if (topology !== undefined && topology !== 'dev' && topology !== 'prod') {
+  console.error(`unknown topology ${topology}; choose dev (the default) or prod`);
+  process.exit(2);
 }
 // Complete: every default scenario ran (an on-request one such as peer may come along; it is not in the results
 // section, which is generated from the default ones).
@@ -64,6 +70,8 @@ const ctx: BenchContext = {
   cpuProfileDir: flag('cpu-prof') ? join(projectRoot, 'bench/results/profiles') : undefined,
   beforeRoot: option('before'),
   repeat: option('repeat') ? Number(option('repeat')) : undefined,
+  soakMinutes: option('soak-minutes') ? Number(option('soak-minutes')) : undefined,
+  soakTopology: topology,
   progress,
 };
 

@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
@@ -56,6 +56,8 @@ export interface StackProcess {
   name: string;
   /** Base URL of its HTTP endpoints (/healthz, /readyz, /metrics); the frontend address for Temporal. */
   url: string;
+  /** Temporal: its Prometheus endpoint (compose's PROMETHEUS_ENDPOINT). */
+  metricsUrl?: string;
   readonly child: ChildProcess | undefined;
   start(): Promise<void>;
   /** SIGKILL, no drain: a crash. */
@@ -110,6 +112,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
 
     const temporal = await temporalServerProcess(
       server,
+      options.projectRoot,
       options.dir,
       serviceUrl,
       databases,
@@ -302,6 +305,7 @@ function temporalSchemaRoot(): string {
 
 async function temporalServerProcess(
   server: string,
+  projectRoot: string,
   dir: string,
   postgresUrl: string,
   databases: { temporal: string; visibility: string },
@@ -318,6 +322,7 @@ async function temporalServerProcess(
     await port(),
   ];
   const membership = { frontend: await port(), history: await port(), matching: await port(), worker: await port() };
+  const metricsPort = await port();
   const root = join(dir, 'temporal');
   await mkdir(join(root, 'config', 'dynamicconfig'), { recursive: true });
   const store = (database: string, maxConns: number) => ({
@@ -345,7 +350,11 @@ async function temporalServerProcess(
       numHistoryShards: 4,
       datastores: { default: store(databases.temporal, connections), visibility: store(databases.visibility, 4) },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    global: {
+      membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      // As compose's PROMETHEUS_ENDPOINT: server metrics (cache sizes, backlogs) for Prometheus and the benchmarks.
+      metrics: { prometheus: { timerType: 'histogram', listenAddress: `127.0.0.1:${metricsPort}` } },
+    },
     services: {
       frontend: rpc(frontend, membership.frontend, { httpPort: frontendHttp }),
       history: rpc(history, membership.history),
@@ -365,15 +374,16 @@ async function temporalServerProcess(
     dynamicConfigClient: { filepath: join(root, 'config', 'dynamicconfig', 'conduit.yaml'), pollInterval: '10s' },
   };
   await writeFile(join(root, 'config', 'conduit.yaml'), `${JSON.stringify(config, null, 2)}\n`);
-  // Same dynamic configuration as the compose file's server: defaults, except that updates are on.
-  await writeFile(
+  // The compose file's server mounts the same dynamic configuration (its history cache bound among others).
+  await copyFile(
+    join(projectRoot, 'deploy/temporal/dynamicconfig.yaml'),
     join(root, 'config', 'dynamicconfig', 'conduit.yaml'),
-    'frontend.enableUpdateWorkflowExecution:\n  - value: true\n',
   );
   const address = `127.0.0.1:${frontend}`;
   return managedProcess({
     name: 'temporal',
     url: address,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     log: join(dir, 'logs', 'temporal.log'),
     command: server,
     args: ['--root', root, '--config', 'config', '--env', 'conduit', '--allow-no-auth', 'start'],
@@ -510,6 +520,7 @@ async function nginxProcess(options: ProdStackOptions, apis: StackProcess[]): Pr
 interface ManagedProcessSpec {
   name: string;
   url: string;
+  metricsUrl?: string;
   log: string;
   command: string;
   args: string[];
@@ -549,6 +560,7 @@ function managedProcess(spec: ManagedProcessSpec): StackProcess {
   return {
     name: spec.name,
     url: spec.url,
+    metricsUrl: spec.metricsUrl,
     get child() {
       return child;
     },

@@ -114,6 +114,23 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('the Temporal server in production', () => {
+  it('compose and stack:prod bound its history cache, which otherwise grows with every run up to 128,000 entries', async () => {
+    const { services } = await readYaml('docker-compose.yml');
+    const mount = (services.temporal.volumes as string[]).find((volume) =>
+      volume.startsWith('./deploy/temporal/dynamicconfig.yaml:'),
+    );
+    expect(mount).toBeDefined();
+    // The auto-setup image resolves the path from /etc/temporal.
+    expect(mount!.split(':')[1]).toBe(`/etc/temporal/${services.temporal.environment.DYNAMIC_CONFIG_FILE_PATH}`);
+    const dynamic = await readYaml('deploy/temporal/dynamicconfig.yaml');
+    const bound = dynamic['history.hostLevelCacheMaxSize'][0].value;
+    expect(bound).toBeGreaterThan(0);
+    expect(bound).toBeLessThanOrEqual(8096); // the Temporal CLI's dev server uses 8096
+    expect(await read('scripts/prod-stack.ts')).toContain('deploy/temporal/dynamicconfig.yaml');
+  });
+});
+
 describe('the Temporal UI in production', () => {
   it('compose: signs people in with the provider Conduit trusts and forwards their token to the codec', async () => {
     const compose = await readYaml('docker-compose.yml');

@@ -1,7 +1,8 @@
 // The reply outbox on real PostgreSQL: replies of one conversation leave in the order they were recorded, an
 // earlier pending reply is sent first by whoever gets there, its own run then finds it sent, a reply refused
 // for good stops holding the conversation back, and one pending past the order window is not waited for. And a
-// reply sent just as the database went away is recorded once it is back, so no later attempt sends it again.
+// reply sent just as the database went away, or through a passing database error, is recorded as sent once it
+// can be, so no later attempt sends it again.
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -97,6 +98,40 @@ describe('the reply outbox', () => {
     const up = platform();
     await sendOnce(database.db, entry(conversation, 'fresh'), up);
     expect(up.sent).toEqual(['fresh']);
+  });
+
+  it('does not send a reply again when recording it as sent meets a passing database error', async () => {
+    // Found by the soak benchmark on the production topology: with PostgreSQL out of connections ("too many
+    // clients") right after a callback went out, the attempt failed and its retry sent the reply a second time.
+    const conversation = `mark-${randomBytes(4).toString('hex')}`;
+    let failingUpdates = 0;
+    const flaky = new Proxy(database.db, {
+      get(target, property) {
+        if (property === 'update' && failingUpdates > 0) {
+          failingUpdates -= 1;
+          const refused = () => Promise.reject(new Error('sorry, too many clients already'));
+          return () => ({ set: () => ({ where: refused }) });
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const up = platform();
+    const sender = {
+      send: async (request: OutboxRequest): Promise<SentMessageRef> => {
+        const sent = await up.send(request);
+        failingUpdates = 2; // the next two writes, the "sent" mark's, are refused
+        return sent;
+      },
+    };
+    const result = await sendOnce(flaky, entry(conversation, 'only'), sender);
+    expect(result).toEqual({ sent: { channel: 'custom', platformMessageId: 'pm-only' }, duplicate: false });
+    expect(failingUpdates).toBe(0);
+
+    const retry = platform();
+    expect((await sendOnce(database.db, entry(conversation, 'only'), retry)).duplicate).toBe(true);
+    expect(retry.sent).toEqual([]);
+    expect(up.sent).toEqual(['only']);
   });
 
   it('keeps replies without a conversation out of any order', async () => {

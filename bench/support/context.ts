@@ -39,6 +39,10 @@ export interface BenchContext {
    * bench/support/instance-main.ts), so a change is measured against the code before it in one invocation.
    */
   beforeRoot?: string;
+  /** --soak-minutes=N: how long scenario 6 offers its load (default 30; --quick: 1). */
+  soakMinutes?: number;
+  /** --topology=prod: scenario 6 on the production topology (scripts/prod-stack.ts) instead of the dev server. */
+  soakTopology?: 'dev' | 'prod';
   /** --repeat=N: the chosen e2e variants run N rounds, interleaved (round 1 of every variant, then round 2 …). */
   repeat?: number;
   progress(line: string): void;

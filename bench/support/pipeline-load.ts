@@ -15,6 +15,8 @@ export interface Batch {
   dueAt: Map<string, number>;
   startedAt: number;
   acked: number;
+  /** The ids the door acknowledged (202), in offer order. */
+  ackedIds: string[];
   ackErrors: number;
   firstError?: string;
   ackLatency: Summary;
@@ -62,6 +64,7 @@ export async function offer(
     dueAt,
     startedAt,
     acked: acked.length,
+    ackedIds: acked.map((o) => ids[o.index]!),
     ackErrors: outcomes.length - acked.length,
     firstError: outcomes.find((o) => !o.ok)?.error,
     ackLatency: summarize(acked.map((o) => o.latencyMs)),

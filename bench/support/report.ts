@@ -8,6 +8,7 @@ import type { IngressLevel } from '../scenarios/ingress.js';
 import type { MachineInfo } from './machine.js';
 import { peerTables } from './peer-report.js';
 import type { HistoryShape } from './pipeline-load.js';
+import { soakProcessRows, soakSummary, soakWindowRows } from './report-soak.js';
 import { ms, num } from './stats.js';
 import { barChart, lineChart } from './svg.js';
 
@@ -166,7 +167,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
     `\n${machine.cpuModel}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, Temporal ${machine.temporalCli}, ${machine.postgres}`,
     `load average ${machine.loadAverage.join(' ')} → ${machine.loadAverageAfter?.join(' ') ?? '?'}; ${Math.round(totalSeconds)} s in all\n`,
   );
-  const { startup, ingress, e2e, baseline, waiting, faults } = results;
+  const { startup, ingress, e2e, baseline, waiting, faults, soak } = results;
   if (startup) {
     out.push('startup');
     out.push(
@@ -331,6 +332,19 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
     );
   }
   if (results.peer) out.push(peerTables(results.peer));
+  if (soak) {
+    const processes = soakProcessRows(soak);
+    const windows = soakWindowRows(soak);
+    out.push(
+      `soak (${soak.topology})`,
+      textTable(processes.header, processes.rows),
+      '',
+      textTable(windows.header, windows.rows),
+      soakSummary(soak),
+      `raw samples: ${soak.samplesFile}`,
+      '',
+    );
+  }
   out.push('targets');
   out.push(
     textTable(
@@ -435,7 +449,7 @@ function renderCharts(results: Results): Record<string, string> {
 
 function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: number, charts: string[]): string {
   const md: string[] = [];
-  const { startup, ingress, e2e, baseline, waiting, faults } = results;
+  const { startup, ingress, e2e, baseline, waiting, faults, soak } = results;
   md.push(
     '## Results',
     '',
@@ -750,6 +764,20 @@ function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: n
         ? '![Replies per second around a worker crash](benchmarks-faults.svg)\n'
         : '',
       `Reply latency over the whole run: p50 ${ms(faults.replyLatency.p50)} ms, p99 ${ms(faults.replyLatency.p99)} ms, max ${ms(faults.replyLatency.max)} ms.`,
+      '',
+    );
+  }
+  if (soak) {
+    const processes = soakProcessRows(soak);
+    const windows = soakWindowRows(soak);
+    md.push(
+      '### 6. Soak',
+      '',
+      soakSummary(soak),
+      '',
+      table(processes.header, processes.rows),
+      '',
+      table(windows.header, windows.rows),
       '',
     );
   }

@@ -1,6 +1,7 @@
 // The real services a benchmark scenario runs against, started by the bench itself: a Temporal dev server
 // (the CLI in .tools/bin, SQLite in WAL mode with synchronous=normal, on free ports in a temp directory), the
-// zero-latency fake LLM, and the callback receiver that records when each reply arrives.
+// fake LLM (zero latency, or each call delayed by a draw from a latency model), and the callback receiver that
+// records when each reply arrives.
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -16,6 +17,7 @@ import {
   type FakeLlmReply,
   startFakeLlm,
 } from '../../test/fakes/openai-compatible.js';
+import { type LatencyModel, latencySampler } from './latency.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 
@@ -122,8 +124,26 @@ export function sixStepPolicy(body: FakeChatBody): FakeLlmReply {
   return { text: 'Done: the echo tool answered ping.' };
 }
 
-export function startBenchLlm(): Promise<FakeLlm> {
-  return startFakeLlm({ respond: sixStepPolicy, record: false });
+export interface BenchLlm extends FakeLlm {
+  /** Every delay drawn so far, in call order (empty without a latency model). */
+  delaysMs: number[];
+}
+
+/** The fake model with the six-step policy; with a latency model, each answer waits for its next draw. */
+export async function startBenchLlm(latency?: LatencyModel): Promise<BenchLlm> {
+  const delaysMs: number[] = [];
+  const draw = latency ? latencySampler(latency) : undefined;
+  const llm = await startFakeLlm({
+    respond: (body) => {
+      const reply = sixStepPolicy(body);
+      if (!draw) return reply;
+      const delayMs = draw();
+      delaysMs.push(delayMs);
+      return { ...reply, delayMs };
+    },
+    record: false,
+  });
+  return { ...llm, delaysMs };
 }
 
 export interface ReplyRecord {

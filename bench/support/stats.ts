@@ -64,3 +64,18 @@ export function steadyThroughput(completionTimes: number[]): number {
   const count = sorted.filter((t) => t > t10 && t <= t90).length;
   return t90 > t10 ? count / ((t90 - t10) / 1000) : Number.NaN;
 }
+
+/** Least-squares slope of y over x (units of y per unit of x); NaN with fewer than two distinct x. */
+export function leastSquaresSlope(xs: number[], ys: number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return Number.NaN;
+  const meanX = xs.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  const meanY = ys.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  for (let i = 0; i < n; i++) {
+    covariance += (xs[i]! - meanX) * (ys[i]! - meanY);
+    variance += (xs[i]! - meanX) ** 2;
+  }
+  return variance === 0 ? Number.NaN : covariance / variance;
+}
