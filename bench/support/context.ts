@@ -60,9 +60,24 @@ export async function tempDir(ctx: BenchContext, name: string): Promise<string> 
 }
 
 /**
+ * What every Conduit process a benchmark starts pins, whatever its topology: the fake model, the LLM response cache
+ * off so every run reaches the model, the custom channel's secret and loopback callbacks (the receiver listens
+ * there), and the rate limits out of the way.
+ */
+export function benchPinnedEnv(ctx: BenchContext): Record<string, string> {
+  return {
+    LLM_MODEL: 'fake-model',
+    LLM_CACHE_TTL_SECONDS: '0',
+    CUSTOM_WEBHOOK_SECRET: ctx.secret,
+    CUSTOM_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
+    RATE_LIMIT_PER_USER_PER_MINUTE: '1000000',
+    RATE_LIMIT_PER_CONVERSATION_PER_MINUTE: '1000000',
+  };
+}
+
+/**
  * The environment of a Conduit process under test: production defaults except what a benchmark must pin
- * (rate limits out of the way, the LLM response cache off so every run reaches the model, fixed keys so API
- * and worker processes decrypt each other's payloads).
+ * (benchPinnedEnv, and fixed keys so API and worker processes decrypt each other's payloads).
  */
 export async function instanceEnv(
   ctx: BenchContext,
@@ -81,13 +96,7 @@ export async function instanceEnv(
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: ctx.databaseUrl,
     LLM_BASE_URL: ctx.llm.baseUrl,
-    LLM_MODEL: 'fake-model',
-    LLM_CACHE_TTL_SECONDS: '0',
-    CUSTOM_WEBHOOK_SECRET: ctx.secret,
-    // The callback receiver listens on loopback.
-    CUSTOM_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
-    RATE_LIMIT_PER_USER_PER_MINUTE: '1000000',
-    RATE_LIMIT_PER_CONVERSATION_PER_MINUTE: '1000000',
+    ...benchPinnedEnv(ctx),
     CONDUIT_PAYLOAD_KEYS: ctx.payloadKeys,
     CONDUIT_ADMIN_API_KEY: 'bench-admin-key',
     ...(ctx.sdkMetrics ? { TEMPORAL_SDK_METRICS_PORT: String(await freePort()) } : {}),

@@ -3,7 +3,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ProdStack, startProdStack } from '../../scripts/prod-stack.js';
-import { type BenchContext, instanceEnv } from './context.js';
+import { type BenchContext, benchPinnedEnv, instanceEnv } from './context.js';
 import { startInstance } from './instances.js';
 import { childPids, findProcessByArgument, type SampledProcess } from './process-sampler.js';
 import { startBenchTemporal } from './services.js';
@@ -52,12 +52,7 @@ export async function startProduction(
     databasePrefix: `conduit_soak_${ctx.runTag}`,
     env: {
       LOG_LEVEL: 'info',
-      LLM_MODEL: 'fake-model',
-      LLM_CACHE_TTL_SECONDS: '0',
-      CUSTOM_WEBHOOK_SECRET: ctx.secret,
-      CUSTOM_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
-      RATE_LIMIT_PER_USER_PER_MINUTE: '1000000',
-      RATE_LIMIT_PER_CONVERSATION_PER_MINUTE: '1000000',
+      ...benchPinnedEnv(ctx),
       ...settings,
     },
     progress: (line) => ctx.progress(`prod stack: ${line}`),
