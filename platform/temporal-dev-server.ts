@@ -3,7 +3,8 @@
 // downloader. The server is supervised: if it exits on its own it is started again on the same ports and data
 // file, with a growing pause while it keeps dying. An external cluster (TEMPORAL_ADDRESS) skips all of this.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -116,8 +117,15 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout?.on('data', remember);
     child.stderr?.on('data', remember);
-    // Recorded so that a later start can stop it if this process is killed without stopping it.
-    if (child.pid) void writeFile(pidFile(options.dataDir), `${child.pid}\n`).catch(() => undefined);
+    // Recorded so that a later start can stop it if this process is killed without stopping it; written before
+    // anything else runs, so a kill at any later moment leaves the file behind (a few bytes, once per spawn).
+    if (child.pid) {
+      try {
+        writeFileSync(pidFile(options.dataDir), `${child.pid}\n`);
+      } catch {
+        // Not recorded: a later start finds the ports busy and says so, as without a pid file.
+      }
+    }
     return child;
   };
   const probe = { address, httpUrl: `http://127.0.0.1:${httpPort}`, namespace: options.namespace };
