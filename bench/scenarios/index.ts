@@ -7,9 +7,10 @@ import { ingress } from './ingress.js';
 import { peer } from './peer.js';
 import { soak } from './soak.js';
 import { startup } from './startup.js';
+import { topologies } from './topologies.js';
 import { waiting } from './waiting.js';
 
-export const SCENARIOS = { startup, ingress, e2e, baseline, waiting, faults, peer, soak } as const;
+export const SCENARIOS = { startup, ingress, e2e, baseline, waiting, faults, topologies, peer, soak } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 export type Results = { [K in ScenarioName]?: Awaited<ReturnType<(typeof SCENARIOS)[K]>> };
 

@@ -43,7 +43,10 @@ export interface BenchContext {
   soakMinutes?: number;
   /** --topology=prod: scenario 6 on the production topology (scripts/prod-stack.ts) instead of the dev server. */
   soakTopology?: 'dev' | 'prod';
-  /** --repeat=N: the chosen e2e variants run N rounds, interleaved (round 1 of every variant, then round 2 …). */
+  /**
+   * --repeat=N: the chosen e2e variants run N rounds, interleaved (round 1 of every variant, then round 2 …); the
+   * topologies scenario runs N rounds of both topologies, alternating which goes first.
+   */
   repeat?: number;
   progress(line: string): void;
 }

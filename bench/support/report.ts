@@ -9,6 +9,7 @@ import type { MachineInfo } from './machine.js';
 import { peerTables } from './peer-report.js';
 import type { HistoryShape } from './pipeline-load.js';
 import { soakProcessRows, soakSummary, soakWindowRows } from './report-soak.js';
+import { topologiesMarkdown, topologiesText } from './report-topologies.js';
 import { ms, num } from './stats.js';
 import { barChart, lineChart } from './svg.js';
 
@@ -331,6 +332,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
       '',
     );
   }
+  if (results.topologies) out.push(topologiesText(results.topologies));
   if (results.peer) out.push(peerTables(results.peer));
   if (soak) {
     const processes = soakProcessRows(soak);
@@ -767,6 +769,7 @@ function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: n
       '',
     );
   }
+  if (results.topologies) md.push(topologiesMarkdown(results.topologies), '');
   if (soak) {
     const processes = soakProcessRows(soak);
     const windows = soakWindowRows(soak);
