@@ -69,7 +69,10 @@ export interface IngressPhase {
   ok: number;
   errors: number;
   firstError?: string;
-  /** Ack latency of every request, from its due time. */
+  /**
+   * Ack latency of the acknowledged requests, from their due time. Refused ones are counted in `errors` and left
+   * out: they fail fast (nginx out of connections answers at once), and would flatter the percentiles.
+   */
   latency: Summary;
   achievedRate: number;
   cpu: CpuPerUnit;
@@ -268,7 +271,7 @@ async function ingressPhases(
       ok,
       errors: count - ok,
       firstError: outcomes.find((o) => !o.ok)?.error,
-      latency: summarize(outcomes.map((o) => o.latencyMs)),
+      latency: summarize(outcomes.filter((o) => o.ok).map((o) => o.latencyMs)),
       achievedRate: ok / ((lastDone - startedAt) / 1000),
       cpu,
     });
