@@ -236,7 +236,9 @@ function firstErrors(result: TopologiesResult): string[] {
       ...run.ingress.map((l) => [`ingress ${l.rate} msg/s`, l.firstError]),
     ];
     for (const [phase, error] of phases) {
-      if (error) errors.push(`${run.topology} round ${run.round}, ${phase}: ${error}`);
+      // An error page (nginx's 502) is HTML over several lines: one line of it is enough.
+      if (error)
+        errors.push(`${run.topology} round ${run.round}, ${phase}: ${error.replace(/\s+/g, ' ').slice(0, 120)}`);
     }
   }
   return errors;
