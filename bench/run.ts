@@ -1,5 +1,5 @@
 // `npm run bench [-- --scenario=<name>[,<name>]] [--quick] [--no-write] [--keep] [--cpu-prof] [--sdk-metrics]
-// [--variants=…] [--before=<checkout> --repeat=N] [--soak-minutes=N] [--topology=dev|prod]`: runs the benchmark
+// [--variants=…] [--before=<checkout>] [--repeat=N] [--soak-minutes=N] [--topology=dev|prod]`: runs the benchmark
 // scenarios (all but those run only on request: `peer`, `soak`) against real services started here (a Temporal
 // dev server per scenario, a fresh PostgreSQL database, the fake LLM), prints a table per scenario, and, after a
 // full run of every default scenario, rewrites the results section of docs/benchmarks.md and its charts.

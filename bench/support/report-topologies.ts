@@ -276,6 +276,11 @@ export function topologiesMarkdown(result: TopologiesResult): string {
     '',
     markdownTable(ingress.header, ingress.rows),
     '',
-    ...(errors.length ? [`First errors: ${errors.join('; ')}.`, ''] : []),
+    ...(errors.length
+      ? [
+          `First errors (of ${errors.length} phases with any): ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? '; …' : ''}.`,
+          '',
+        ]
+      : []),
   ].join('\n');
 }
