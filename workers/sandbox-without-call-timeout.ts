@@ -17,7 +17,7 @@ import { Worker } from '@temporalio/worker';
 export const STUCK_AFTER_MS = 60_000;
 
 type CreatorArgs = Parameters<(typeof Worker)['createWorkflowCreator']>;
-type WorkflowCreator = Awaited<ReturnType<(typeof Worker)['createWorkflowCreator']>>;
+export type WorkflowCreator = Awaited<ReturnType<(typeof Worker)['createWorkflowCreator']>>;
 type Workflow = Awaited<ReturnType<WorkflowCreator['createWorkflow']>>;
 
 export interface SandboxWatch {
@@ -63,7 +63,28 @@ function watched(workflow: Workflow, watch: ReturnType<typeof activationWatch>):
   };
 }
 
-/** Makes a Worker class whose workflow sandbox is called without vm's per-call timeout, under `watch`. */
+/** `creator` with its workflows' activations watched: `onStuck` once no activation finished for `stuckAfterMs`. */
+export function watchedCreator(creator: WorkflowCreator, sandbox: SandboxWatch): WorkflowCreator {
+  const watch = activationWatch();
+  const stuckAfterMs = sandbox.stuckAfterMs ?? STUCK_AFTER_MS;
+  let told = false;
+  const timer = setInterval(() => {
+    const stalled = watch.stalledMs();
+    if (stalled < stuckAfterMs || told) return;
+    told = true;
+    sandbox.onStuck(stalled);
+  }, sandbox.checkEveryMs ?? 5_000);
+  timer.unref();
+  return {
+    createWorkflow: async (options) => watched(await creator.createWorkflow(options), watch),
+    destroy: async () => {
+      clearInterval(timer);
+      await creator.destroy();
+    },
+  };
+}
+
+/** Makes a Worker class whose workflow sandbox is called without vm's per-call timeout, under `sandbox`'s watch. */
 export function workerWithoutCallTimeout(sandbox: SandboxWatch): typeof Worker {
   return class WorkerWithoutCallTimeout extends Worker {
     protected static override async createWorkflowCreator(
@@ -75,23 +96,7 @@ export function workerWithoutCallTimeout(sandbox: SandboxWatch): typeof Worker {
         { ...options, isolateExecutionTimeoutMs: undefined as unknown as number },
         sdkLogger,
       );
-      const watch = activationWatch();
-      const stuckAfterMs = sandbox.stuckAfterMs ?? STUCK_AFTER_MS;
-      let told = false;
-      const timer = setInterval(() => {
-        const stalled = watch.stalledMs();
-        if (stalled < stuckAfterMs || told) return;
-        told = true;
-        sandbox.onStuck(stalled);
-      }, sandbox.checkEveryMs ?? 5_000);
-      timer.unref();
-      return {
-        createWorkflow: async (options) => watched(await creator.createWorkflow(options), watch),
-        destroy: async () => {
-          clearInterval(timer);
-          await creator.destroy();
-        },
-      };
+      return watchedCreator(creator, sandbox);
     }
   };
 }
