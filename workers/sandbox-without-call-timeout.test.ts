@@ -40,16 +40,21 @@ function fakeCreator() {
   return { creator, waiting, destroyed: () => destroyed };
 }
 
+/** The fake creator under a watch of 150 ms, looked at every 20 ms; `told` collects what the watch reported. */
+async function watchedFake() {
+  const fake = fakeCreator();
+  const told: number[] = [];
+  const watched = watchedCreator(fake.creator, {
+    onStuck: (stalledMs) => told.push(stalledMs),
+    stuckAfterMs: 150,
+    checkEveryMs: 20,
+  });
+  return { fake, told, watched, workflow: await watched.createWorkflow({} as never) };
+}
+
 describe('watchedCreator', () => {
   it('tells once when activations wait and none finishes in time', async () => {
-    const fake = fakeCreator();
-    const told: number[] = [];
-    const watched = watchedCreator(fake.creator, {
-      onStuck: (stalledMs) => told.push(stalledMs),
-      stuckAfterMs: 150,
-      checkEveryMs: 20,
-    });
-    const workflow = await watched.createWorkflow({} as never);
+    const { fake, told, watched, workflow } = await watchedFake();
     void workflow.activate({});
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(told).toHaveLength(1);
@@ -59,14 +64,7 @@ describe('watchedCreator', () => {
   });
 
   it('stays quiet while activations keep finishing', async () => {
-    const fake = fakeCreator();
-    const told: number[] = [];
-    const watched = watchedCreator(fake.creator, {
-      onStuck: (stalledMs) => told.push(stalledMs),
-      stuckAfterMs: 150,
-      checkEveryMs: 20,
-    });
-    const workflow = await watched.createWorkflow({} as never);
+    const { fake, told, watched, workflow } = await watchedFake();
     for (let i = 0; i < 8; i++) {
       const done = workflow.activate({});
       await new Promise((resolve) => setTimeout(resolve, 50));
