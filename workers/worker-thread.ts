@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { createMetrics } from '../core/metrics.js';
+import { lowerThreadPriority } from '../core/module-thread.js';
 import { createLogger } from '../pii/logger.js';
 import { loadConfig } from '../platform/config.js';
 import { openServices } from '../platform/open-services.js';
@@ -26,6 +27,14 @@ export type WorkerThreadMessage =
   | { type: 'metrics'; id: number; value: unknown }
   | { type: 'providers'; value: unknown }
   | { type: 'stopped' };
+
+/**
+ * The worker's nice value: under CPU contention the API's thread (nice 0) goes first, so an acknowledgement waits
+ * for no workflow work; with the CPU idle the worker still gets all of it. Set before anything else starts here,
+ * so the SDK's native runtime threads and workflow threads, started from this thread, inherit it.
+ */
+const WORKER_NICE = 10;
+const lowered = lowerThreadPriority(WORKER_NICE);
 
 const control = parentPort!;
 const data = workerData as WorkerThreadData;
@@ -64,6 +73,7 @@ try {
         process.exit(0); // ends this thread only
       });
   });
+  if (!lowered) logger.info('worker thread priority not lowered (not Linux, or refused)');
   send({ type: 'ready' });
 } catch (error) {
   send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
