@@ -1,15 +1,6 @@
 // Prometheus instruments (prom-client) on a registry per process, so tests and side-by-side instances never
 // share counters. Names follow Prometheus conventions: conduit_<thing>_<unit>.
-import {
-  AggregatorRegistry,
-  Counter,
-  collectDefaultMetrics,
-  Gauge,
-  Histogram,
-  type MetricObjectWithValues,
-  type MetricValue,
-  Registry,
-} from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -31,29 +22,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`conduit_${name}`);
   }
   const registers = [registry];
-  const threads: ThreadMetrics[] = [];
   return {
     registry,
-    /**
-     * Adds the instruments of another thread of this process (workers/worker-thread.ts keeps its own registry)
-     * to what `render` shows; returns how to take them away again.
-     */
-    addThread(read: ThreadMetrics): () => void {
-      threads.push(read);
-      return () => {
-        threads.splice(threads.indexOf(read), 1);
-      };
-    },
-    /** The text of /metrics: this registry's metrics, plus those of the threads added, summed by label set. */
-    async render(): Promise<string> {
-      if (threads.length === 0) return registry.metrics();
-      const parts = await Promise.all([
-        registry.getMetricsAsJSON(),
-        // A thread that cannot answer (stopping, gone) leaves its metrics out rather than failing the scrape.
-        ...threads.map((read) => read().catch(() => [])),
-      ]);
-      return AggregatorRegistry.aggregate(parts).metrics();
-    },
     httpRequests: new Histogram({
       name: 'conduit_http_request_duration_seconds',
       help: 'HTTP request latency by route and status',
@@ -166,9 +136,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** Another thread's instruments, as its registry's getMetricsAsJSON() gives them. */
-export type ThreadMetrics = () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 
 /** Times an async call into a histogram with a result label. */
 export async function timed<T>(

@@ -3,8 +3,6 @@
 // database, the object store, the metrics registry with its state gauges, and the chat channel adapters.
 // startRoles opens these once and starts the roles given to it on top (api/start-api.ts,
 // workers/start-worker.ts); it is how `npm start`, `npm run api` and `npm run worker` are put together.
-
-import type { MessagePort } from 'node:worker_threads';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
@@ -15,7 +13,7 @@ import { createGrpcChannelAdapter, GRPC_CHANNEL } from '../channels/grpc/adapter
 import { createWebSocketChannelAdapter, WS_CHANNEL } from '../channels/websocket/adapter.js';
 import type { Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
-import { type DatabaseHandle, openDatabase, openSharedDatabase } from '../db/client.js';
+import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { createDatabaseSignatureClaims } from '../db/signature-claims.js';
 import type { ProviderStatus } from '../llm/roles.js';
 import { temporalRetryInterceptor } from '../runs/refused-start-retry.js';
@@ -40,14 +38,6 @@ export interface ServiceOptions {
   metrics?: Metrics;
   /** Where the embedded Temporal UI sends payloads to be decoded (the API's /codec), when this process has an API. */
   codecEndpoint?: string;
-  /** Open the embedded PGlite store on a thread of its own, so other threads can share it (DatabaseHandle.share). */
-  pgliteThread?: boolean;
-  /**
-   * Services for a thread of a process whose main thread opened them already (workers/worker-thread.ts): the
-   * Temporal frontend it found or started, a port to its PGlite store; the dev server, the state gauges and the
-   * namespace's search attributes stay the main thread's.
-   */
-  mainThread?: { temporalAddress: string; databasePort?: MessagePort };
 }
 
 export interface Services {
@@ -158,7 +148,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
 
     const metrics = options.metrics ?? createMetrics();
     let devServer: RunningDevServer | undefined;
-    let temporalAddress = options.mainThread?.temporalAddress ?? config.temporal.externalAddress;
+    let temporalAddress = config.temporal.externalAddress;
     if (!temporalAddress) {
       const started = await startDevServer({
         projectRoot: options.projectRoot,
@@ -178,15 +168,11 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
       temporalAddress = started.address;
     }
 
-    const database = options.mainThread
-      ? await openSharedDatabase(config.database, options.mainThread.databasePort)
-      : await openDatabase(config.database, { pgliteThread: options.pgliteThread });
+    const database = await openDatabase(config.database);
     stack.push(() => database.close());
     const blobs = await openBlobStore(config.blobs);
-    if (!options.mainThread) {
-      const stateGauges = await startStateGauges(metrics, { dataDir: config.dataDir, db: database.db, logger });
-      stack.push(async () => stateGauges.stop());
-    }
+    const stateGauges = await startStateGauges(metrics, { dataDir: config.dataDir, db: database.db, logger });
+    stack.push(async () => stateGauges.stop());
 
     // Every payload this instance sends to Temporal is encrypted; client and worker share the converter.
     const payloadKeys = await loadPayloadKeys(config.security);
@@ -216,9 +202,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     stack.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     // Runs are started with Conduit's search attributes: a namespace without them would refuse every run.
-    const attributes = options.mainThread
-      ? { added: [], unchecked: false }
-      : await ensureSearchAttributes(temporal, config.temporal.namespace);
+    const attributes = await ensureSearchAttributes(temporal, config.temporal.namespace);
     if (attributes.added.length > 0) progress(`Temporal search attributes registered: ${attributes.added.join(', ')}`);
     if (attributes.unchecked) {
       logger.warn(

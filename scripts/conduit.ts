@@ -11,7 +11,6 @@ import type { Progress } from '../platform/go-tool.js';
 import { apiOrigin, type Platform, type Role, type StartOptions, startRoles } from '../platform/open-services.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { type WorkerRoleOptions, workerRole } from '../workers/start-worker.js';
-import { workerThreadRole } from '../workers/worker-thread-role.js';
 
 export type { Platform } from '../platform/open-services.js';
 
@@ -23,12 +22,6 @@ export interface PlatformOptions {
   worker?: boolean;
   /** Serve the HTTP API (default true); false for a worker-only process. */
   api?: boolean;
-  /**
-   * Run the worker on a thread of its own (and an embedded PGlite store on another), so the API's event loop
-   * never waits behind workflow work: `npm start` does. Default false: the worker on this thread, as tests and
-   * the benchmarks' instances use it (Platform.worker is set only then).
-   */
-  workerThread?: boolean;
   workerTuning?: WorkerRoleOptions['tuning'];
   channelDeps?: Partial<ChannelDeps>;
   metrics?: Metrics;
@@ -41,10 +34,7 @@ export interface PlatformOptions {
 export function startPlatform(config: Config, options: PlatformOptions): Promise<Platform> {
   const api = options.api !== false;
   const roles: Role[] = [];
-  const workerThread = options.worker !== false && options.workerThread === true && api;
-  if (workerThread) {
-    roles.push(workerThreadRole({ tuning: options.workerTuning }));
-  } else if (options.worker !== false) {
+  if (options.worker !== false) {
     // A process without an API has no /metrics of its own, so the worker serves one on METRICS_PORT.
     roles.push(workerRole({ tuning: options.workerTuning, tools: options.tools, metricsServer: !api }));
   }
@@ -58,7 +48,6 @@ export function startPlatform(config: Config, options: PlatformOptions): Promise
       channelDeps: options.channelDeps,
       metrics: options.metrics,
       codecEndpoint: api ? `${apiOrigin(config)}/codec` : undefined,
-      pgliteThread: workerThread,
       announce: options.announce,
     },
     roles,

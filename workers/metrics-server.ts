@@ -17,7 +17,7 @@ export async function startMetricsServer(
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET') return send(response, 405, 'application/json', '{"error":"method not allowed"}');
     if (path === '/metrics') {
-      metrics.render().then(
+      metrics.registry.metrics().then(
         (text) => send(response, 200, metrics.registry.contentType, text),
         () => send(response, 500, 'application/json', '{"error":"metrics collection failed"}'),
       );

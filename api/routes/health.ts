@@ -78,7 +78,7 @@ export function healthRoutes(deps: ApiDeps) {
   if (config.metrics.enabled) {
     serve(app, metricsRoute, async (c) => {
       c.header('Content-Type', metrics.registry.contentType);
-      return c.body(await metrics.render());
+      return c.body(await metrics.registry.metrics());
     });
   } else {
     publish(app, metricsRoute);
