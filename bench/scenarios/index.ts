@@ -27,7 +27,7 @@ export type Results = { [K in ScenarioName]?: Awaited<ReturnType<(typeof SCENARI
 /**
  * Run only when named with --scenario: `peer` installs n8n and a newer Node into bench/.peer on first use
  * (several minutes, hundreds of MiB), which a plain `npm run bench` must not do behind anyone's back; `soak`
- * takes 30 minutes by itself.
+ * takes 30 minutes by itself; `ack-busy` is one issue's before/after measurement of `npm start` itself.
  */
 export const ON_REQUEST: readonly ScenarioName[] = ['peer', 'soak', 'ack-busy'];
 /** What a plain `npm run bench` runs; running all of these (without --quick) is a full run that may rewrite the results. */
