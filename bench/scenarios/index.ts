@@ -1,5 +1,6 @@
 // Every benchmark scenario by name, and the results a run of them gives: bench/run.ts runs them, and
 // bench/support/report.ts prints and writes what they measured.
+import { ackBusy } from './ack-busy.js';
 import { baseline } from './baseline.js';
 import { e2e } from './e2e.js';
 import { faults } from './faults.js';
@@ -9,16 +10,26 @@ import { soak } from './soak.js';
 import { startup } from './startup.js';
 import { waiting } from './waiting.js';
 
-export const SCENARIOS = { startup, ingress, e2e, baseline, waiting, faults, peer, soak } as const;
+export const SCENARIOS = {
+  startup,
+  ingress,
+  e2e,
+  baseline,
+  waiting,
+  faults,
+  peer,
+  soak,
+  'ack-busy': ackBusy,
+} as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 export type Results = { [K in ScenarioName]?: Awaited<ReturnType<(typeof SCENARIOS)[K]>> };
 
 /**
  * Run only when named with --scenario: `peer` installs n8n and a newer Node into bench/.peer on first use
  * (several minutes, hundreds of MiB), which a plain `npm run bench` must not do behind anyone's back; `soak`
- * takes 30 minutes by itself.
+ * takes 30 minutes by itself; `ack-busy` is one issue's before/after measurement of `npm start` itself.
  */
-export const ON_REQUEST: readonly ScenarioName[] = ['peer', 'soak'];
+export const ON_REQUEST: readonly ScenarioName[] = ['peer', 'soak', 'ack-busy'];
 /** What a plain `npm run bench` runs; running all of these (without --quick) is a full run that may rewrite the results. */
 export const DEFAULT_SCENARIOS = (Object.keys(SCENARIOS) as ScenarioName[]).filter(
   (name) => !ON_REQUEST.includes(name),
