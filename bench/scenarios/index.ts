@@ -27,9 +27,9 @@ export type Results = { [K in ScenarioName]?: Awaited<ReturnType<(typeof SCENARI
 /**
  * Run only when named with --scenario: `peer` installs n8n and a newer Node into bench/.peer on first use
  * (several minutes, hundreds of MiB), which a plain `npm run bench` must not do behind anyone's back; `soak`
- * takes 30 minutes by itself; `ack-busy` is one issue's before/after measurement of `npm start` itself.
+ * takes 30 minutes by itself.
  */
-export const ON_REQUEST: readonly ScenarioName[] = ['peer', 'soak', 'ack-busy'];
+export const ON_REQUEST: readonly ScenarioName[] = ['peer', 'soak'];
 /** What a plain `npm run bench` runs; running all of these (without --quick) is a full run that may rewrite the results. */
 export const DEFAULT_SCENARIOS = (Object.keys(SCENARIOS) as ScenarioName[]).filter(
   (name) => !ON_REQUEST.includes(name),

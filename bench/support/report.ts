@@ -121,6 +121,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
       '',
     );
   }
+  if (results['ack-busy']) out.push(...ackBusyLines(results['ack-busy'], textTable), '');
   if (e2e) {
     out.push(`e2e (six steps; reply latency from the due time at ${LATENCY_RATE} msg/s, ms)`);
     out.push(
@@ -422,6 +423,9 @@ function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: n
       `Exactly one run per acknowledged message: ${ingress.runs.acknowledgedIds} acknowledged message ids (every 20th request re-sent a message from ten requests earlier), ${ingress.runs.runsFound} runs found in Temporal, ${ingress.runs.acknowledgedWithoutRun} acknowledged ids without a run, ${ingress.runs.idsWithMoreThanOneRun} ids with more than one run, ${ingress.runs.runsNotAcknowledged} runs for unacknowledged ids; ${ingress.runs.nonDuplicateAcksPerId.exactlyOne} ids got exactly one "not a duplicate" answer, ${ingress.runs.nonDuplicateAcksPerId.other} got another number. Counted with \`${ingress.runs.countQuery}\`.`,
       '',
     );
+  }
+  if (results['ack-busy']) {
+    md.push('### 1b. Ingress with the worker busy (`npm start`)', '', ...ackBusyLines(results['ack-busy'], table), '');
   }
   if (e2e) {
     const standard = e2e.variants.find((v) => v.name === 'default');
@@ -729,6 +733,25 @@ function describeHistory(title: string, shape: HistoryShape): string {
     .map(([what, count]) => `${what} ×${count}`)
     .join(', ');
   return `${title} (${shape.sampled} runs sampled with fetchHistory): ${num(shape.eventsPerRun)} events per run: ${types}.${problems ? ` Problems in the sample: ${problems}.` : ''}`;
+}
+
+/** Ack latency of `npm start` while six-step runs keep its worker busy: medians over rounds per variant and rate. */
+function ackBusyLines(result: NonNullable<Results['ack-busy']>, render: (header: Row, rows: Row[]) => string) {
+  const rounds = Math.max(...result.medians.map((row) => row.p99s.length));
+  return [
+    `\`scripts/start.ts\` as \`npm start\` runs it (one process beside its dev server; \`pglite\`: no DATABASE_URL), its worker kept busy by six-step runs offered at ${result.backgroundRate} msg/s; custom webhooks offered at each rate for ${result.seconds} s; latency from each request's due time (ms), medians of ${rounds} round${rounds > 1 ? 's' : ''}.`,
+    '',
+    render(
+      ['Variant', 'Offered msg/s', 'ack p50', 'ack p99', 'p99 per round'],
+      result.medians.map((row) => [
+        row.variant,
+        String(row.rate),
+        ms(row.p50),
+        ms(row.p99),
+        row.p99s.map((value) => ms(value)).join(', '),
+      ]),
+    ),
+  ];
 }
 
 /** The `?wait` phase of the variants that have one: the answer in the webhook's own response. */
