@@ -166,6 +166,7 @@ function watchBreakers() {
       changes.get(worker)!.find((change) => change.at >= at && change.open === open)?.at,
     opens: (worker: string, before: number) =>
       changes.get(worker)!.filter((change) => change.open && change.at < before).length,
+    isOpen: (worker: string) => last.get(worker) ?? false,
     stop: () => clearInterval(timer),
   };
 }
@@ -258,27 +259,42 @@ describe('case 4 on the production topology: the model vendor fails under load',
     const RATE = 3;
     const breakers = watchBreakers();
     const marks: Record<string, number> = {};
-    const phase = (name: string, mode: VendorMode) => () => {
+    const phase = (name: string, mode: VendorMode) => {
       marks[name] = Date.now();
       primary.mode = mode;
     };
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    /** Until every worker's breaker for the primary is open (or closed), or at most `ms`. */
+    const breakersAll = async (open: boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline && !WORKERS.every((worker) => breakers.isOpen(worker) === open)) await sleep(50);
+    };
+    // Each worker sees half the calls and needs its own three failures, so a phase lasts until both breakers opened
+    // (at most a bound the assertions check against), and the next begins once both closed again (a probe after
+    // the cool-down): fixed times were too short on a loaded machine, where a hanging call alone takes 2 s.
+    const script = (async () => {
+      await sleep(1_000);
+      phase('hang', 'hang');
+      await breakersAll(true, 8_000);
+      phase('hangEnd', 'up');
+      await breakersAll(false, 10_000);
+      phase('break', 'break');
+      await breakersAll(true, 5_000);
+      phase('breakEnd', 'up');
+      await breakersAll(false, 10_000);
+      phase('throttle', 'throttle');
+      await sleep(1_000);
+      phase('throttleEnd', 'up');
+    })();
     const { deliveries } = await runLoad({
       ...through(),
       ratePerSecond: RATE,
-      // Long enough after the throttle for each worker's next call to the primary to show.
-      durationMs: 22_000,
+      // Long enough for the phases, and for each worker's next call to the primary after the throttle to show.
+      durationMs: 28_000,
       text: loadText,
-      // Longer phases than on one process: each worker sees half the calls and needs its own three failures. Each
-      // phase begins once the breakers have closed again after the one before (a probe after the cool-down).
-      faults: [
-        { atMs: 1_000, inject: phase('hang', 'hang') },
-        { atMs: 6_000, inject: phase('hangEnd', 'up') },
-        { atMs: 10_000, inject: phase('break', 'break') },
-        { atMs: 13_000, inject: phase('breakEnd', 'up') },
-        { atMs: 15_500, inject: phase('throttle', 'throttle') },
-        { atMs: 16_500, inject: phase('throttleEnd', 'up') },
-      ],
     });
+    await script;
+    const loadEnded = Date.now();
     const ids = deliveries.map((delivery) => delivery.messageId);
     await faults.waitForReplies(ids, 30_000);
     breakers.stop();
@@ -330,9 +346,11 @@ describe('case 4 on the production topology: the model vendor fails under load',
     expect(outcome.missing).toBe(0);
     expect(outcome.duplicated).toBe(0);
     expect(wrong).toEqual([]);
+    // The load outlasted the phases and the throttle's 3 s.
+    expect(marks.throttleEnd! + COOLDOWN_MS).toBeLessThan(loadEnded);
     for (const each of perWorker) {
-      expect(each.hangOpenedAfterMs!, each.worker).toBeLessThan(marks.hangEnd! - marks.hang!);
-      expect(each.breakOpenedAfterMs!, each.worker).toBeLessThan(marks.breakEnd! - marks.break!);
+      expect(each.hangOpenedAfterMs!, each.worker).toBeLessThanOrEqual(marks.hangEnd! - marks.hang!);
+      expect(each.breakOpenedAfterMs!, each.worker).toBeLessThanOrEqual(marks.breakEnd! - marks.break!);
       expect(each.brokenAfterOpen, each.worker).toBeLessThanOrEqual(2);
       // The 429 asked for 3 s: a worker that met it (or two calls that crossed) called nothing until the time was up.
       expect(each.throttled, each.worker).toBeLessThanOrEqual(2);
