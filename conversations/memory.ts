@@ -121,7 +121,7 @@ export async function compactHistory(
   const coversUntil = fold.at(-1)!.createdAt.toISOString();
   // The snapshot first: it does not depend on the summary, and a store that cannot take it (down, or its drive
   // full) then fails the attempt before the model is asked, so each retry of a long outage costs no model call over
-  // the whole transcript (test/faults/prod-topology-surroundings.test.ts, case 8). The key is the same on a retry.
+  // the whole transcript (test/faults/prod-topology-disk-full.test.ts). The key is the same on a retry.
   await blobs.put(
     `${memorySnapshotPrefix(conversationId)}${coversUntil.replace(/[:.]/g, '-')}.json`,
     JSON.stringify({ conversationId, previousSummary: previous?.text, messages: fold, coversUntil }),

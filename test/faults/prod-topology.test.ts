@@ -47,14 +47,11 @@ function countStatuses(statuses: number[]): Record<string, number> {
   return counts;
 }
 
-/** The load's common options: signed custom-channel messages through nginx, answered at the receiver. */
-const through = () => ({ baseUrl: faults.stack.url, secret: faults.secret, callbackUrl: faults.receiver.url });
-
 describe('the production topology under faults', () => {
   it('case 1: the Temporal server SIGKILLed and back after 10 s loses no message and answers none twice', async () => {
     let restartedAt = 0;
     const { deliveries, faultsAt } = await runLoad({
-      ...through(),
+      ...faults.through,
       ratePerSecond: 10,
       durationMs: 20_000,
       faults: [
@@ -91,7 +88,7 @@ describe('the production topology under faults', () => {
     const started = performance.now();
     let restoredAt = 0;
     const { deliveries, faultsAt } = await runLoad({
-      ...through(),
+      ...faults.through,
       ratePerSecond: PG_RATE_PER_SECOND,
       durationMs: PG_LOAD_MS,
       faults: [
@@ -173,7 +170,7 @@ describe('the production topology under faults', () => {
     const started = performance.now();
     let restartedAt = 0;
     const { deliveries, faultsAt } = await runLoad({
-      ...through(),
+      ...faults.through,
       ratePerSecond: S3_RATE_PER_SECOND,
       durationMs: S3_LOAD_MS,
       // Every other text is over 128 KB: the door offloads it to the object store before the run starts.
@@ -219,7 +216,7 @@ describe('the production topology under faults', () => {
   it('case 6: both API processes restarted one after the other under load cost no message', async () => {
     const [first, second] = faults.stack.apis;
     const { deliveries } = await runLoad({
-      ...through(),
+      ...faults.through,
       ratePerSecond: 10,
       durationMs: 15_000,
       faults: [

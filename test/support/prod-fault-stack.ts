@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Connection, WorkflowClient } from '@temporalio/client';
+import postgres from 'postgres';
 import { type ProdStack, type ProdStackOptions, startProdStack } from '../../scripts/prod-stack.js';
 import { type CallbackReceiver, startCallbackReceiver } from './fault-load.js';
 import { eventually, projectRoot } from './platform.js';
@@ -18,6 +20,14 @@ export interface FaultStack {
   dir: string;
   /** The custom channel's signing secret. */
   secret: string;
+  /** runLoad's address options: signed custom-channel messages through nginx, answered at the receiver. */
+  through: { baseUrl: string; secret: string; callbackUrl: string };
+  /** A Temporal client of the stack's server (opened on first use): histories, states. */
+  workflows(): Promise<WorkflowClient>;
+  /** Conduit's database (opened on first use), for what a test reads or seeds directly. */
+  sql(): postgres.Sql;
+  /** One series of a stack process's /metrics, by its base URL (0 when absent). */
+  metric(url: string, series: string): Promise<number>;
   /** Waits (bounded) for a reply to every message, then a moment for a late duplicate; returns how long it took. */
   waitForReplies(messageIds: string[], timeoutMs?: number): Promise<number>;
   close(): Promise<void>;
@@ -68,11 +78,27 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     await removeAll();
     throw error;
   }
+  let temporal: Connection | undefined;
+  let sql: postgres.Sql | undefined;
   return {
     stack,
     receiver,
     dir,
     secret,
+    through: { baseUrl: stack.url, secret, callbackUrl: receiver.url },
+    async workflows() {
+      temporal ??= await Connection.connect({ address: stack.temporalAddress });
+      return new WorkflowClient({ connection: temporal });
+    },
+    sql() {
+      sql ??= postgres(stack.databaseUrl, { max: 2, onnotice: () => undefined });
+      return sql;
+    },
+    async metric(url, series) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    },
     async waitForReplies(messageIds, timeoutMs = 180_000) {
       const started = performance.now();
       await eventually(
@@ -85,6 +111,8 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       return performance.now() - started;
     },
     async close() {
+      await sql?.end({ timeout: 5 });
+      await temporal?.close();
       await stack.stop();
       if (!process.env.KEEP_PROD_STACK) await stack.dropDatabases();
       await removeAll();
