@@ -118,6 +118,15 @@ export async function compactHistory(
     .orderBy(asc(messages.createdAt));
   const fold = rows.slice(0, Math.max(0, rows.length - KEEP_AFTER_COMPACTION));
   if (fold.length === 0) return { compacted: 0 };
+  const coversUntil = fold.at(-1)!.createdAt.toISOString();
+  // The snapshot first: it does not depend on the summary, and a store that cannot take it (down, or its drive
+  // full) then fails the attempt before the model is asked, so each retry of a long outage costs no model call over
+  // the whole transcript (test/faults/prod-topology-disk-full.test.ts). The key is the same on a retry.
+  await blobs.put(
+    `${memorySnapshotPrefix(conversationId)}${coversUntil.replace(/[:.]/g, '-')}.json`,
+    JSON.stringify({ conversationId, previousSummary: previous?.text, messages: fold, coversUntil }),
+    'application/json',
+  );
   const transcript = fold.map((row) => `${row.direction === 'in' ? 'User' : 'Assistant'}: ${row.text}`).join('\n');
   const result = await model.chat({
     messages: [
@@ -129,12 +138,6 @@ export async function compactHistory(
     ],
     temperature: 0,
   });
-  const coversUntil = fold.at(-1)!.createdAt.toISOString();
-  await blobs.put(
-    `${memorySnapshotPrefix(conversationId)}${coversUntil.replace(/[:.]/g, '-')}.json`,
-    JSON.stringify({ conversationId, previousSummary: previous?.text, messages: fold, coversUntil }),
-    'application/json',
-  );
   const summary: Summary = { text: result.message.content.trim(), coversUntil };
   await db
     .insert(memories)

@@ -46,6 +46,11 @@ export interface ProdStackOptions {
   workerReplicas?: number;
   /** Added to every Conduit process's environment (model, channel secrets, …). */
   env?: Record<string, string>;
+  /**
+   * Added to one Conduit process's environment, by its name (`api-1`, `worker-2`, …), after env: the fault suite
+   * gives each worker its own model API key, so a fake vendor can tell which worker called it.
+   */
+  processEnv?: (name: string) => Record<string, string>;
   /** Port nginx listens on; a free one when unset. */
   port?: number;
   progress?: Progress;
@@ -462,7 +467,7 @@ function conduitProcess(
     command: process.execPath,
     args: ['--import', 'tsx', entry],
     cwd: options.projectRoot,
-    env: { ...process.env, ...env, CONDUIT_DATA_DIR: join(options.dir, name) },
+    env: { ...process.env, ...env, ...options.processEnv?.(name), CONDUIT_DATA_DIR: join(options.dir, name) },
     ready: async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
     readyWithinMs: 90_000,
   });

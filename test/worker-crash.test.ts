@@ -1,6 +1,6 @@
 // Durability with real process kills: worker processes (`npm run worker`'s entry) are SIGKILLed mid-run and
 // replaced; runs and reminders still complete, each with exactly one reply.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -8,14 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signCustomPayload } from '../channels/custom/signature.js';
 import { messages, replyOutbox, runEvents } from '../db/schema.js';
-import { freePort } from '../platform/free-port.js';
 import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { formatKey, generateKey } from '../security/key-list.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
-import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
+import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
+import { workerProcesses } from './support/worker-process.js';
 
 const taskQueue = `crash-${Date.now()}`;
 // API and worker processes must share the payload and master keys to read each other's runs.
@@ -28,65 +28,17 @@ const sharedKeys = {
 let api: TestPlatform;
 let llm: FakeLlm;
 let dataDir: string;
-const workers = new Set<ChildProcess>();
 
-function workerEnv(metricsPort: number): NodeJS.ProcessEnv {
-  const s3 = inject('s3');
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: inject('databaseUrl'),
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY: s3.accessKey,
-    S3_SECRET_KEY: s3.secretKey,
-    S3_BUCKET: 'conduit-test',
-    CONDUIT_DATA_DIR: dataDir,
-    LLM_BASE_URL: llm.baseUrl,
-    LLM_MODEL: 'fake-model',
-    LLM_TIMEOUT_MS: '2000',
-    LOG_LEVEL: 'warn',
-    // Its own port: the default 9464 may be taken by another test file's worker (the start then exits 1).
-    METRICS_PORT: String(metricsPort),
-    ...sharedKeys,
-  };
-}
-
-/** Starts a worker as its own OS process and resolves once it reports ready. */
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: projectRoot,
-    env: workerEnv(await freePort()),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  workers.add(child);
-  child.once('exit', () => workers.delete(child));
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready in time:\n${output.slice(-2000)}`)), 45_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited with ${code}:\n${output.slice(-2000)}`));
-    });
-  });
-  return child;
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const workers = workerProcesses(() => ({
+  TEMPORAL_TASK_QUEUE: taskQueue,
+  CONDUIT_DATA_DIR: dataDir,
+  LLM_BASE_URL: llm.baseUrl,
+  LLM_MODEL: 'fake-model',
+  LLM_TIMEOUT_MS: '2000',
+  ...sharedKeys,
+}));
+const startWorkerProcess = () => workers.start();
+const kill = (child: ChildProcess) => workers.stop(child, 'SIGKILL');
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'conduit-crash-'));
@@ -94,7 +46,7 @@ beforeAll(async () => {
   api = await startTestPlatform({ TEMPORAL_TASK_QUEUE: taskQueue, ...sharedKeys }, { worker: false });
 });
 afterEach(async () => {
-  await Promise.all([...workers].map(kill));
+  await workers.killAll();
 });
 afterAll(async () => {
   await api?.stop();

@@ -3,7 +3,8 @@
 // The histories are recorded from real runs by `npm run histories:record` (test/histories/record-histories.ts).
 // The `*-labelled` ones were recorded after the patch 'search-attributes' (workflows/run-labels.ts), the others
 // before it: runs started on either side of that change replay. The `*-lean` ones were recorded after the patches
-// 'lean-run' and 'model-run-merged' (workflows/handle-message.ts).
+// 'lean-run' and 'model-run-merged' (workflows/handle-message.ts), the `*-gen2` ones after 'run-generation-2'
+// (workflows/run-generation.ts), which stands for all of those under one marker.
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';

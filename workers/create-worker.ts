@@ -1,9 +1,10 @@
 // Builds the Temporal worker for Conduit's task queue: the workflow bundle plus activities wired to their
 // dependencies. Tuning knobs live here so benchmarks and deployments change them in one place.
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, type TLSConfig, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, type TLSConfig, type Worker, type WorkerOptions } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { activityTelemetry } from './activity-telemetry.js';
+import { STUCK_AFTER_MS, workerWithoutCallTimeout } from './sandbox-without-call-timeout.js';
 import { prepareWorkflowBundle } from './workflow-bundle.js';
 
 export { workflowsPath } from './workflow-bundle.js';
@@ -35,7 +36,18 @@ export async function createWorker(settings: WorkerSettings, deps: ActivityDeps)
     dataConverter: settings.dataConverter,
     log: (line) => deps.logger.info(line),
   });
-  return Worker.create({
+  // Workflow code runs without vm's per-call timeout (a thread per call; workers/sandbox-without-call-timeout.ts).
+  // A workflow thread that stops making progress ends the process, for its supervisor to start it again.
+  const ConduitWorker = workerWithoutCallTimeout({
+    onStuck(stalledMs) {
+      deps.logger.fatal(
+        { stalledMs, stuckAfterMs: STUCK_AFTER_MS },
+        'the workflow thread finished no workflow task in time (a workflow stuck in a loop?); exiting so the process is restarted',
+      );
+      process.exit(70);
+    },
+  });
+  return ConduitWorker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,

@@ -21,6 +21,7 @@ import { awaitApproval, listenForDecisions } from './approval.js';
 import { answersInline, HELP_TEXT, parseCommand } from './commands.js';
 import { errorMessage } from './failure-text.js';
 import { runCommand } from './run-command.js';
+import { isGeneration2 } from './run-generation.js';
 import { createRunLabels, toolSummary } from './run-labels.js';
 
 /** What the sender is told when a step failed for good: nothing of the cause, which may be personal or internal. */
@@ -42,12 +43,14 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   // Read through a function: TypeScript would otherwise keep a narrowing across awaits that signals change.
   const cancelledBy = () => signals.cancelledBy;
   setHandler(statusQuery, () => status);
-  const labels = createRunLabels(status);
+  // Asked first: a run of this generation asks none of the older patches below (each `||` stops at it).
+  const generation2 = isGeneration2();
+  const labels = createRunLabels(status, generation2);
   // Runs started since this patch take the lean path: the final reply is a local activity, the progress timer
   // is started only before the first ordinary activity, and a step followed only by local activities sets no
   // search attribute of its own (the next upsert in the same workflow task carries it). A command answered in
   // the workflow is then one workflow task. Decided once, at the start: a run replays the path it was recorded on.
-  const lean = patched('lean-run');
+  const lean = generation2 || patched('lean-run');
   const publishLocal = lean ? labels.note : labels.publish;
   const channel = message.channel;
   // Known once the parse step has recorded the message: replies from then on go into the transcript.
@@ -190,7 +193,7 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   labels.publish();
   // Runs started since this patch ask for the intent together with the first plan (one activity) and run pure
   // tools as local activities. Decided here, once: a model run replays the path it was recorded on.
-  const merged = patched('model-run-merged');
+  const merged = generation2 || patched('model-run-merged');
   let firstPlan: PlannedStep | undefined;
   let answer: { text: string; outcome: NonNullable<RunStatus['outcome']> };
   try {
@@ -231,7 +234,7 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   }
   const final = await reply(answer.text, answer.outcome);
   // Added after the first release: runs already in flight when it shipped replay without this step.
-  if (context.needsCompaction && patched('history-compaction')) {
+  if (context.needsCompaction && (generation2 || patched('history-compaction'))) {
     try {
       await llm.compactHistory.executeWithOptions({ summary: `compact the conversation (${models.plan ?? 'model'})` }, [
         { conversationId: context.conversationId },
@@ -247,7 +250,10 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   async function planAndExecute(): Promise<typeof answer> {
     status.step = 'plan';
     labels.setModel(models.plan);
-    labels.publish();
+    // With the first plan in hand no activity is awaited before the next upsert of this workflow task (before the
+    // next model call or tool activity, or the final one in reply()), which carries these labels too.
+    if (generation2 && firstPlan) labels.note();
+    else labels.publish();
     let messages = initialMessages();
     for (;;) {
       const cancel = cancelledBy();
@@ -269,7 +275,13 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
       const step = countToolSteps(messages);
       status.plan.push(...action.calls.map((call) => `step ${step}: ${call.name}(${call.arguments})`));
       for (const call of action.calls) labels.addTool(call.name);
-      labels.publish();
+      // Tools that run inside this workflow task (local, no approval) leave the upsert to the next step's.
+      const inTask = action.calls.every((call) => {
+        const policy = planned.tools[call.name];
+        return !policy || (merged && policy.local && !policy.sensitive);
+      });
+      if (generation2 && inTask) labels.note();
+      else labels.publish();
       for (const call of action.calls) {
         const { ok, result } = await executeToolCall(call, planned.tools[call.name]);
         const afterCancel = cancelledBy();

@@ -27,9 +27,10 @@ export interface RunLabels {
   addTool(name: string): void;
 }
 
-export function createRunLabels(status: RunStatus): RunLabels {
+/** `alwaysOn`: the run's generation includes the labels (run-generation.ts), so the older patch is not asked. */
+export function createRunLabels(status: RunStatus, alwaysOn: boolean): RunLabels {
   // Decided once, at the run's start: a run in flight when this shipped keeps its history as recorded.
-  const enabled = patched('search-attributes');
+  const enabled = alwaysOn || patched('search-attributes');
   let model: string | undefined;
   const tools: string[] = [];
   const sent = new Map<string, string>();

@@ -1,8 +1,10 @@
 // Scenario 2, e2e: six-step runs (verify, parse, intent, plan with a tool call, the echo tool, plan with the
 // answer, reply) through the real webhook, Temporal, PostgreSQL and the fake LLM, with the reply posted to the
-// callback receiver. Measured: reply latency and orchestration overhead at 20 msg/s, completed runs per second
-// when 500 messages are offered at once, and what a run costs Temporal (history events, persistence writes,
-// CPU per process). Then the same with worker tuning variants and, in one process, with eager workflow start.
+// callback receiver. Measured: reply latency and orchestration overhead at 10 msg/s (and 5 and 20), completed runs
+// per second when 500 messages are offered at once, and what a run costs Temporal (history events, persistence
+// writes, CPU per process); the same for `/echo` command runs, which are also answered through `?wait`. A default
+// run makes three interleaved rounds of both, for medians. Worker tuning, one process and eager workflow start
+// are variants run by name (--variants).
 import type { PlatformOptions } from '../../scripts/conduit.js';
 import {
   type BenchContext,
@@ -15,7 +17,7 @@ import {
   tempDir,
 } from '../support/context.js';
 import { type Instance, startInstance } from '../support/instances.js';
-import { postJson } from '../support/load.js';
+import { openLoop, postJson } from '../support/load.js';
 import {
   type HistoryShape,
   historyShape,
@@ -49,6 +51,18 @@ export interface LatencyPhase {
   server?: Record<string, { meanMs: number; perRun: number }>;
 }
 
+/** The same messages at the same rate sent with `?wait`: the run's answer in the webhook's own response. */
+export interface WaitPhase {
+  rate: number;
+  offered: number;
+  /** Answered 200 with the run's reply before the wait ran out. */
+  answered: number;
+  errors: number;
+  firstError?: string;
+  /** From each request's due time to its answer. */
+  latency: Summary;
+}
+
 export interface SaturationPhase extends Throughput {
   offerRate: number;
   progressNotices: number;
@@ -71,6 +85,8 @@ export interface VariantResult {
   /** The default variant also at 5 and 20 msg/s (the target's rate): the latency-versus-load chart. */
   sweep: LatencyPhase[];
   saturation: SaturationPhase;
+  /** Variants with a command text: the reply through `?wait` at LATENCY_RATE. */
+  wait?: WaitPhase;
   eager?: { started: number; eagerlyStarted: number };
   /** Which round of --repeat this was (1 when not repeated). */
   round: number;
@@ -101,6 +117,8 @@ interface Variant {
   text?: string;
   /** Only run when named in --variants. */
   onRequest?: boolean;
+  /** Also measure the reply through `?wait` (a command run answers in the webhook's response). */
+  wait?: boolean;
 }
 
 /** A command run: no model, no tool; the reply comes from the workflow itself. */
@@ -109,11 +127,26 @@ const COMMAND_TEXT = '/echo ping';
 /** Every variant's steady-load rate; the default variant adds 5 and 20 msg/s. */
 export const LATENCY_RATE = 10;
 
+/** Rounds of the default run's variants, interleaved, so its figures are medians (--repeat overrides). */
+export const DEFAULT_ROUNDS = 3;
+
+/** Seconds the API holds a `?wait` webhook open for the run's answer (it caps the wait at 60). */
+const WAIT_SECONDS = 30;
+
 const VARIANTS: Variant[] = [
   { name: 'default', description: 'API and worker processes, SDK default tuning', split: true },
   {
+    name: 'command',
+    description: '/echo run (no model, the reply from the workflow), also answered through ?wait',
+    split: true,
+    text: COMMAND_TEXT,
+    wait: true,
+  },
+  // Tuning and eager start measured in round one (docs/benchmarks.md: neither helped); run them by name.
+  {
     name: 'fewer-slots',
     description: 'maxConcurrentWorkflowTaskExecutions 8, maxConcurrentActivityTaskExecutions 16, local 16',
+    onRequest: true,
     split: true,
     tuning: {
       maxConcurrentWorkflowTaskExecutions: 8,
@@ -124,6 +157,7 @@ const VARIANTS: Variant[] = [
   {
     name: 'more-slots',
     description: 'maxConcurrentWorkflowTaskExecutions 200, activities 400, local 400, maxCachedWorkflows 5000',
+    onRequest: true,
     split: true,
     tuning: {
       maxConcurrentWorkflowTaskExecutions: 200,
@@ -132,12 +166,18 @@ const VARIANTS: Variant[] = [
       maxCachedWorkflows: 5000,
     },
   },
-  { name: 'one-process', description: 'API and worker in one process, default tuning', split: false },
+  {
+    name: 'one-process',
+    description: 'API and worker in one process, default tuning',
+    split: false,
+    onRequest: true,
+  },
   {
     name: 'one-process-eager',
     description: 'as one-process, runs started with eager workflow start (requestEagerStart)',
     split: false,
     eager: true,
+    onRequest: true,
   },
   // Before/after pairs for one change, with --before=<checkout of the code before it> (and --repeat=3).
   { name: 'six-step', description: 'six-step run, this tree', split: true, onRequest: true },
@@ -148,7 +188,6 @@ const VARIANTS: Variant[] = [
     before: true,
     onRequest: true,
   },
-  { name: 'command', description: '/echo run, this tree', split: true, text: COMMAND_TEXT, onRequest: true },
   {
     name: 'command-before',
     description: '/echo run, the --before tree',
@@ -173,10 +212,13 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
     const chosen = ctx.variants
       ? ctx.variants.flatMap((name) => VARIANTS.filter((v) => v.name === name))
       : ctx.quick
-        ? VARIANTS.filter((v) => v.name === 'default' || v.name === 'one-process-eager')
+        ? VARIANTS.filter((v) => v.name === 'default' || v.name === 'command')
         : VARIANTS.filter((v) => !v.onRequest);
     if (chosen.some((v) => v.before) && !ctx.beforeRoot) throw new Error('*-before variants need --before=<checkout>');
-    const rounds = Array.from({ length: ctx.repeat ?? 1 }, (_, i) => i + 1);
+    const rounds = Array.from(
+      { length: ctx.repeat ?? (ctx.quick || ctx.variants ? 1 : DEFAULT_ROUNDS) },
+      (_, i) => i + 1,
+    );
     for (const [round, variant] of rounds.flatMap((r) => chosen.map((v) => [r, v] as const))) {
       ctx.progress(`e2e: variant ${variant.name}${rounds.length > 1 ? ` (round ${round})` : ''}`);
       const label = rounds.length > 1 ? `${variant.name}-${round}` : variant.name;
@@ -200,7 +242,9 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
           dir,
         );
         instances = [api, worker];
-        if (variant.name === 'default') startup = { worker: worker.startPlatformMs, api: api.startPlatformMs };
+        if (variant.name === 'default' && round === 1) {
+          startup = { worker: worker.startPlatformMs, api: api.startPlatformMs };
+        }
       } else {
         shared ??= await startInstance(
           ctx,
@@ -213,14 +257,14 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
       }
       try {
         const result = await measureVariant(ctx, variant, temporal, instances, round, label);
-        if (variant.name !== 'default') {
+        if (variant.name !== 'default' || round > 1) {
           result.history = await historyShape(
             client,
             Array.from({ length: 5 }, (_, i) => `e2e-${ctx.runTag}-${label}-r${LATENCY_RATE}-${i * 3}`),
           );
         }
         variants.push(result);
-        if (variant.name === 'default') {
+        if (variant.name === 'default' && round === 1) {
           history = await historyShape(
             client,
             Array.from({ length: 10 }, (_, i) => `e2e-${ctx.runTag}-default-r${LATENCY_RATE}-${i * 3}`),
@@ -319,10 +363,11 @@ async function measureVariant(
   const seconds = ctx.quick ? 3 : 10;
   const latency = await steadyPhase(LATENCY_RATE, ctx.quick ? 3 : variant.name === 'default' ? 10 : 6);
   const sweep: LatencyPhase[] = [latency];
-  if (variant.name === 'default') {
+  if (variant.name === 'default' && round === 1) {
     for (const rate of ctx.quick ? [20] : [5, 20]) sweep.push(await steadyPhase(rate, seconds));
   }
   sweep.sort((a, b) => a.rate - b.rate);
+  const wait = variant.wait ? await waitPhase(ctx, variant, api, `${prefix}-wait`) : undefined;
 
   // Saturation: a burst offered far faster than it can be served.
   // 500 for the headline figure; fewer for the variants, which are compared with each other.
@@ -372,6 +417,32 @@ async function measureVariant(
       persistence: temporal.metricsUrl ? persistencePerRun(temporalAfter, temporalBefore, completed) : undefined,
       workerRssMiB: rss ? rss.rss / 2 ** 20 : undefined,
     },
+    wait,
     eager,
+  };
+}
+
+/** The variant's messages at LATENCY_RATE with `?wait`: how long a client waits for the answer itself. */
+async function waitPhase(ctx: BenchContext, variant: Variant, api: Instance, prefix: string): Promise<WaitPhase> {
+  const url = `${api.apiUrl}/webhooks/custom?wait=${WAIT_SECONDS}`;
+  const count = LATENCY_RATE * (ctx.quick ? 3 : 10);
+  const { outcomes } = await openLoop({
+    ratePerSecond: LATENCY_RATE,
+    count,
+    send: async (i) => {
+      const { body, headers } = signedMessage(ctx, `${prefix}-${i}`, { callback: false, text: variant.text });
+      const answer = await postJson(url, body, headers, (WAIT_SECONDS + 15) * 1000);
+      // 202 means the wait ran out before the run answered: not an answer.
+      if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+    },
+  });
+  const answered = outcomes.filter((o) => o.ok);
+  return {
+    rate: LATENCY_RATE,
+    offered: count,
+    answered: answered.length,
+    errors: count - answered.length,
+    firstError: outcomes.find((o) => !o.ok)?.error,
+    latency: summarize(answered.map((o) => o.latencyMs)),
   };
 }

@@ -1,5 +1,6 @@
 // Every benchmark scenario by name, and the results a run of them gives: bench/run.ts runs them, and
 // bench/support/report.ts prints and writes what they measured.
+import { ackBusy } from './ack-busy.js';
 import { baseline } from './baseline.js';
 import { e2e } from './e2e.js';
 import { faults } from './faults.js';
@@ -10,7 +11,18 @@ import { startup } from './startup.js';
 import { topologies } from './topologies.js';
 import { waiting } from './waiting.js';
 
-export const SCENARIOS = { startup, ingress, e2e, baseline, waiting, faults, topologies, peer, soak } as const;
+export const SCENARIOS = {
+  startup,
+  ingress,
+  e2e,
+  baseline,
+  waiting,
+  faults,
+  topologies,
+  peer,
+  soak,
+  'ack-busy': ackBusy,
+} as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 export type Results = { [K in ScenarioName]?: Awaited<ReturnType<(typeof SCENARIOS)[K]>> };
 

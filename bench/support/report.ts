@@ -9,6 +9,7 @@ import type { MachineInfo } from './machine.js';
 import { peerTables } from './peer-report.js';
 import type { HistoryShape } from './pipeline-load.js';
 import { soakProcessRows, soakSummary, soakWindowRows } from './report-soak.js';
+import { cpuPerRun, median, targets } from './report-targets.js';
 import { topologiesMarkdown, topologiesText } from './report-topologies.js';
 import { ms, num } from './stats.js';
 import { barChart, lineChart } from './svg.js';
@@ -38,13 +39,6 @@ const mib = (value: number | undefined) =>
 const sec = (value: number | undefined, digits = 1) =>
   value === undefined || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(digits)} s`;
 
-export interface Target {
-  target: string;
-  measured: string;
-  verdict: 'met' | 'missed' | 'measured' | 'not run';
-  note?: string;
-}
-
 export function ratios(results: Results) {
   const durable = results.e2e?.variants.find((v) => v.name === 'default');
   const local = results.baseline;
@@ -72,94 +66,6 @@ export function ratios(results: Results) {
     localCpuMsPerRun: localCpu,
     cpu: durableCpu / localCpu,
   };
-}
-
-export function targets(results: Results): Target[] {
-  const list: Target[] = [];
-  const at200 = results.ingress?.levels.find((level) => level.rate === 200);
-  list.push(
-    at200
-      ? {
-          target: 'Ingress ack p99 < 50 ms at 200 msg/s',
-          measured: `${ms(at200.latency.p99)} ms`,
-          verdict: at200.latency.p99 < 50 ? 'met' : 'missed',
-          note: at200.latency.p99 < 50 ? undefined : `${ms(at200.latency.p99 - 50)} ms over`,
-        }
-      : { target: 'Ingress ack p99 < 50 ms at 200 msg/s', measured: 'n/a', verdict: 'not run' },
-  );
-  const variants = results.e2e?.variants ?? [];
-  const standard = variants.find((v) => v.name === 'default');
-  const best = [...variants].sort((a, b) => b.saturation.overallPerSecond - a.saturation.overallPerSecond)[0];
-  if (standard) {
-    const rate = standard.saturation.overallPerSecond;
-    list.push({
-      target: '≥ 35 (aim 75) completed six-step runs/s at saturation',
-      measured: `${num(rate)} runs/s (default tuning)${best && best !== standard ? `; best variant ${num(best.saturation.overallPerSecond)} (${best.name})` : ''}`,
-      verdict: Math.max(rate, best?.saturation.overallPerSecond ?? 0) >= 35 ? 'met' : 'missed',
-      note:
-        rate >= 75
-          ? 'aim met too'
-          : rate >= 35
-            ? `aim of 75 missed by ${num(75 - rate)}`
-            : `${num(35 - rate)} runs/s short of 35`,
-    });
-    const at20 = standard.sweep.find((p) => p.rate === 20);
-    const lower = standard.sweep
-      .filter((p) => p.rate < 20)
-      .map((p) => `${p.rate} msg/s: p50 ${ms(p.overhead.p50)}, p99 ${ms(p.overhead.p99)}`)
-      .join('; ');
-    const overhead = at20?.overhead;
-    list.push({
-      target: 'Orchestration overhead p50 < 100 ms at 20 msg/s',
-      measured: overhead ? `${ms(overhead.p50)} ms` : 'n/a',
-      verdict: !overhead ? 'not run' : overhead.p50 < 100 ? 'met' : 'missed',
-      note: !overhead || overhead.p50 < 100 ? undefined : `${ms(overhead.p50 - 100)} ms over (${lower})`,
-    });
-    list.push({
-      target: 'Orchestration overhead p99 < 300 ms at 20 msg/s',
-      measured: overhead ? `${ms(overhead.p99)} ms` : 'n/a',
-      verdict: !overhead ? 'not run' : overhead.p99 < 300 ? 'met' : 'missed',
-      note: !overhead || overhead.p99 < 300 ? undefined : `${ms(overhead.p99 - 300)} ms over`,
-    });
-  } else {
-    list.push({ target: '≥ 35 (aim 75) completed six-step runs/s at saturation', measured: 'n/a', verdict: 'not run' });
-    list.push({
-      target: 'Orchestration overhead p50 < 100 ms, p99 < 300 ms at 20 msg/s',
-      measured: 'n/a',
-      verdict: 'not run',
-    });
-  }
-  const r = ratios(results);
-  list.push({
-    target: 'Durable/in-process ratio measured and explained',
-    measured: r
-      ? `${r.latency.map((x) => `p50 latency ×${num(x.p50)} at ${x.rate} msg/s`).join(', ')}; throughput ×${num(r.throughput, 2)}; CPU per run ×${num(r.cpu)}`
-      : 'n/a',
-    verdict: r ? 'measured' : 'not run',
-    note: results.e2e ? `${num(results.e2e.history.eventsPerRun)} history events per run` : undefined,
-  });
-  const parked = results.waiting?.levels.find((level) => level.runs === 10_000);
-  list.push(
-    parked
-      ? {
-          target: '10,000 parked runs, worker < 1 GiB RSS',
-          measured: `${mib(parked.workerRssMiB)} (peak ${mib(parked.workerPeakRssMiB)})`,
-          verdict: parked.workerPeakRssMiB < 1024 ? 'met' : 'missed',
-        }
-      : { target: '10,000 parked runs, worker < 1 GiB RSS', measured: 'n/a', verdict: 'not run' },
-  );
-  const cold = results.startup?.coldStartPlatformMs;
-  list.push(
-    cold !== undefined
-      ? {
-          target: 'Cold start to ready < 5 s (startPlatform, CLI built)',
-          measured: `${sec(cold / 1000)}${results.startup?.restartStartPlatformMs ? `; restart ${sec(results.startup.restartStartPlatformMs / 1000)}` : ''}`,
-          verdict: cold < 5000 ? 'met' : 'missed',
-          note: cold < 5000 ? undefined : `${sec((cold - 5000) / 1000)} over`,
-        }
-      : { target: 'Cold start to ready < 5 s', measured: 'n/a', verdict: 'not run' },
-  );
-  return list;
 }
 
 export function printResults(results: Results, machine: MachineInfo, totalSeconds: number) {
@@ -216,6 +122,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
       '',
     );
   }
+  if (results['ack-busy']) out.push(...ackBusyLines(results['ack-busy'], textTable), '');
   if (e2e) {
     out.push(`e2e (six steps; reply latency from the due time at ${LATENCY_RATE} msg/s, ms)`);
     out.push(
@@ -252,6 +159,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
       `history events per run: ${num(e2e.history.eventsPerRun)}`,
       '',
     );
+    out.push(...waitLines(e2e));
     if (e2e.variants.some((v) => v.round > 1)) out.push(...repeatedVariants(e2e.variants), '');
   }
   if (baseline) {
@@ -518,6 +426,9 @@ function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: n
       '',
     );
   }
+  if (results['ack-busy']) {
+    md.push('### 1b. Ingress with the worker busy (`npm start`)', '', ...ackBusyLines(results['ack-busy'], table), '');
+  }
   if (e2e) {
     const standard = e2e.variants.find((v) => v.name === 'default');
     if (standard) {
@@ -594,7 +505,7 @@ function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: n
           'Missing / dup / progress notices',
         ],
         e2e.variants.map((v) => [
-          `${v.name}: ${v.description}`,
+          `${v.name}${e2e.variants.some((other) => other.round > 1) ? ` #${v.round}` : ''}: ${v.description}`,
           num(v.saturation.overallPerSecond),
           num(v.saturation.steadyPerSecond),
           `${ms(v.saturation.replyLatency.p50)} / ${ms(v.saturation.replyLatency.p99)}`,
@@ -606,6 +517,7 @@ function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: n
         ]),
       ),
       '',
+      ...waitLines(e2e),
       describeHistory(`History of a six-step run at ${LATENCY_RATE} msg/s`, e2e.history),
       '',
       describeHistory('In the saturation burst', e2e.burstHistory),
@@ -826,21 +738,43 @@ function describeHistory(title: string, shape: HistoryShape): string {
   return `${title} (${shape.sampled} runs sampled with fetchHistory): ${num(shape.eventsPerRun)} events per run: ${types}.${problems ? ` Problems in the sample: ${problems}.` : ''}`;
 }
 
+/** Ack latency of `npm start` while six-step runs keep its worker busy: medians over rounds per variant and rate. */
+function ackBusyLines(result: NonNullable<Results['ack-busy']>, render: (header: Row, rows: Row[]) => string) {
+  const rounds = Math.max(...result.medians.map((row) => row.p99s.length));
+  return [
+    `\`scripts/start.ts\` as \`npm start\` runs it (one process beside its dev server; \`pglite\`: no DATABASE_URL), its worker kept busy by six-step runs offered at ${result.backgroundRate} msg/s; custom webhooks offered at each rate for ${result.seconds} s; latency from each request's due time (ms), medians of ${rounds} round${rounds > 1 ? 's' : ''}.`,
+    '',
+    render(
+      ['Variant', 'Offered msg/s', 'ack p50', 'ack p99', 'p99 per round'],
+      result.medians.map((row) => [
+        row.variant,
+        String(row.rate),
+        ms(row.p50),
+        ms(row.p99),
+        row.p99s.map((value) => ms(value)).join(', '),
+      ]),
+    ),
+  ];
+}
+
+/** The `?wait` phase of the variants that have one: the answer in the webhook's own response. */
+function waitLines(e2e: E2eResult): string[] {
+  const waited = e2e.variants.filter((v) => v.wait);
+  if (waited.length === 0) return [];
+  return [
+    `The same \`/echo\` runs sent with \`?wait\` at ${LATENCY_RATE} msg/s (the reply in the webhook's own response; latency from each request's due time): ${waited
+      .map(
+        (v) =>
+          `${v.name}${v.round > 1 || waited.length > 1 ? ` #${v.round}` : ''} p50 ${ms(v.wait!.latency.p50)} ms, p99 ${ms(v.wait!.latency.p99)} ms, ${v.wait!.answered}/${v.wait!.offered} answered`,
+      )
+      .join('; ')}.`,
+    '',
+  ];
+}
+
 /** With --repeat: each variant's median over its rounds, and every round's history shape. */
 function repeatedVariants(variants: E2eResult['variants']): string[] {
   const names = [...new Set(variants.map((v) => v.name))];
-  const median = (values: (number | undefined)[]) => {
-    const known = values.filter((value): value is number => value !== undefined && Number.isFinite(value));
-    known.sort((a, b) => a - b);
-    if (known.length === 0) return undefined;
-    const mid = Math.floor(known.length / 2);
-    return known.length % 2 ? known[mid] : (known[mid - 1]! + known[mid]!) / 2;
-  };
-  const cpu = (v: E2eResult['variants'][number]) =>
-    (v.saturation.cpuMsPerRun.api ?? 0) +
-    (v.saturation.cpuMsPerRun.worker ?? 0) +
-    (v.saturation.cpuMsPerRun.temporal ?? 0) +
-    (v.saturation.cpuMsPerRun.postgres ?? 0);
   const lines = [
     'medians over rounds',
     textTable(
@@ -866,7 +800,7 @@ function repeatedVariants(variants: E2eResult['variants']): string[] {
           ms(median(of.map((v) => v.latency.reply.p99))),
           num(median(of.map((v) => v.saturation.overallPerSecond))),
           num(median(of.map((v) => v.saturation.steadyPerSecond))),
-          num(median(of.map(cpu))),
+          num(median(of.map(cpuPerRun))),
           num(median(of.map((v) => v.saturation.cpuMsPerRun.worker))),
           num(median(of.map((v) => v.saturation.cpuMsPerRun.temporal))),
           num(median(of.map((v) => v.saturation.persistence?.writes))),

@@ -63,8 +63,11 @@ export interface FakeLlm {
 export interface FakeLlmOptions {
   /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
-  /** Answers requests when nothing is scripted (benchmarks use a fixed policy instead of a script). */
-  respond?: (body: FakeChatBody) => FakeLlmReply;
+  /**
+   * Answers requests when nothing is scripted (benchmarks use a fixed policy instead of a script); the headers tell
+   * callers apart (each with its own API key, say).
+   */
+  respond?: (body: FakeChatBody, headers: IncomingHttpHeaders) => FakeLlmReply;
   /** Keep every request for assertions (default); benchmarks turn it off to keep memory flat. */
   record?: boolean;
 }
@@ -102,7 +105,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       return sendError(res, 400, { message: 'the fake does not stream', type: 'invalid_request_error' });
     }
 
-    const reply = queue.shift() ?? options.respond?.(body) ?? { text: lastUserText(body) };
+    const reply = queue.shift() ?? options.respond?.(body, req.headers) ?? { text: lastUserText(body) };
     if (reply.delayMs) await sleep(reply.delayMs);
     if (reply.until) await reply.until;
     if (res.destroyed) return;

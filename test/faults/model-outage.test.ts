@@ -10,8 +10,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageWorkflowId } from '../../runs/contract.js';
-import { type FakeChatBody, type FakeLlm, type FakeLlmReply, startFakeLlm } from '../fakes/openai-compatible.js';
 import { type CallbackReceiver, runLoad, startCallbackReceiver, summarise } from '../support/fault-load.js';
+import {
+  type VendorMode as Mode,
+  modelAttempts,
+  startVendor as startVendorWith,
+  loadText as text,
+  type Vendor,
+  wrongReplies,
+} from '../support/model-vendors.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';
 
 const SECRET = `whsec_llm_${randomBytes(12).toString('hex')}`;
@@ -19,54 +26,7 @@ const COOLDOWN_MS = 3_000;
 const FAILURES = 3;
 const TIMEOUT_MS = 2_000;
 
-type Mode = 'up' | 'down' | 'hang' | 'break' | 'throttle';
-
-interface Vendor {
-  name: string;
-  fake: FakeLlm;
-  mode: Mode;
-  /** Every request, with the mode the vendor was in when it arrived. */
-  calls: Array<{ at: number; mode: Mode }>;
-}
-
-async function startVendor(name: string): Promise<Vendor> {
-  const vendor = { name, mode: 'up', calls: [] } as unknown as Vendor;
-  vendor.fake = await startFakeLlm({
-    record: false,
-    respond: (body) => {
-      vendor.calls.push({ at: Date.now(), mode: vendor.mode });
-      return answer(vendor, body);
-    },
-  });
-  return vendor;
-}
-
-const never = new Promise<never>(() => undefined);
-
-function answer(vendor: Vendor, body: FakeChatBody): FakeLlmReply {
-  switch (vendor.mode) {
-    case 'down':
-      return { status: 503, error: { message: 'the vendor is down', type: 'server_error' } };
-    case 'throttle':
-      return {
-        status: 429,
-        error: { message: 'rate limited', type: 'rate_limit_error' },
-        headers: { 'retry-after': String(COOLDOWN_MS / 1000) },
-      };
-    case 'hang':
-      return { until: never };
-  }
-  const reply: FakeLlmReply =
-    body.response_format !== undefined
-      ? { json: { intent: 'question', confidence: 0.9, reason: 'scripted' } }
-      : { text: `${vendor.name} answers: ${lastUserText(body)}` };
-  return vendor.mode === 'break' ? { ...reply, breakMidBody: 'chunked' } : reply;
-}
-
-function lastUserText(body: FakeChatBody): string {
-  const user = [...body.messages].reverse().find((message) => message.role === 'user');
-  return typeof user?.content === 'string' ? user.content : '';
-}
+const startVendor = (name: string) => startVendorWith(name, { retryAfterSeconds: COOLDOWN_MS / 1000 });
 
 /** Samples conduit_llm_breaker_open every 20 ms, keeping each change with its time. */
 function watchBreaker(platform: TestPlatform, provider: string) {
@@ -85,8 +45,6 @@ function watchBreaker(platform: TestPlatform, provider: string) {
   };
 }
 
-const text = (messageId: string) => `hello ${messageId}`;
-
 /** Waits for a reply to every message, then a little longer so a duplicate would have arrived too. */
 async function settle(receiver: CallbackReceiver, messageIds: string[], timeoutMs: number): Promise<number> {
   await eventually(
@@ -97,13 +55,6 @@ async function settle(receiver: CallbackReceiver, messageIds: string[], timeoutM
   const at = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   return at;
-}
-
-/** Replies that are not the whole answer of one of the vendors to that very message. */
-function wrongReplies(receiver: CallbackReceiver, messageIds: string[], vendors: string[]): string[] {
-  return messageIds.flatMap((id) =>
-    (receiver.texts.get(id) ?? []).filter((reply) => !vendors.some((name) => reply === `${name} answers: ${text(id)}`)),
-  );
 }
 
 const platformEnv = (llm: Record<string, string>) => ({
@@ -301,7 +252,9 @@ describe('the model vendor fails under load', () => {
     const outageEnd = outageStart + OUTAGE_MS;
 
     const outcome = summarise(deliveries, receiver.replies);
-    const attempts = await Promise.all(ids.map((id) => modelAttempts(platform, messageWorkflowId('custom', id))));
+    const attempts = await Promise.all(
+      ids.map((id) => modelAttempts(platform.temporal.workflow, messageWorkflowId('custom', id))),
+    );
     const total = attempts.map((run) => run.classifyIntent + run.planNextStep + run.classifyAndPlan);
     const whileDown = solo.calls.filter((call) => call.at < outageEnd);
     const opens = breaker.changes.filter((change) => change.open && change.at < outageEnd).length;
@@ -324,26 +277,3 @@ describe('the model vendor fails under load', () => {
     expect(whileDown.length).toBeLessThan(ids.length);
   }, 120_000);
 });
-
-/** The attempts the run's last try of each model step used, from its history. */
-async function modelAttempts(
-  platform: TestPlatform,
-  workflowId: string,
-): Promise<{ classifyIntent: number; planNextStep: number; classifyAndPlan: number }> {
-  const history = await platform.temporal.workflow.getHandle(workflowId).fetchHistory();
-  const types = new Map<string, string>();
-  // classifyAndPlan: the intent with the first plan, one activity since the patch 'model-run-merged'.
-  const attempts = { classifyIntent: 0, planNextStep: 0, classifyAndPlan: 0 };
-  for (const event of history.events ?? []) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled) types.set(String(event.eventId), scheduled.activityType?.name ?? '');
-    const started = event.activityTaskStartedEventAttributes;
-    if (started) {
-      const type = types.get(String(started.scheduledEventId));
-      if (type === 'classifyIntent' || type === 'planNextStep' || type === 'classifyAndPlan') {
-        attempts[type] += started.attempt ?? 1;
-      }
-    }
-  }
-  return attempts;
-}

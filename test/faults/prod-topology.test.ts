@@ -4,21 +4,14 @@
 // server's persistence alike) cut for 30 s at a proxy every process reaches it through; case 3, MinIO stopped for
 // 60 s under large texts; case 6, both API processes restarted one after the other (a rolling deploy, as
 // docs/deploy.md describes it). Every message must be acknowledged in the end and answered exactly once, and a
-// sender must never see anything but 202, 200 or a quick 503. KEEP_PROD_STACK=1 keeps the stack's databases and
-// its directory (/tmp/conduit-prod-stack-*, logs/ in it) for a look after a failure.
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// sender must never see anything but 202, 200 or a quick 503. The stack: test/support/prod-fault-stack.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_INLINE_TEXT_BYTES } from '../../runs/offload-large-text.js';
-import { type ProdStack, startProdStack } from '../../scripts/prod-stack.js';
-import { type CallbackReceiver, runLoad, startCallbackReceiver, summarise } from '../support/fault-load.js';
-import { eventually, projectRoot } from '../support/platform.js';
+import { runLoad, summarise } from '../support/fault-load.js';
 import { ADMIN_URL } from '../support/postgres.js';
+import { type FaultStack, startFaultStack } from '../support/prod-fault-stack.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
-const SECRET = `whsec_prod_${randomBytes(12).toString('hex')}`;
 const PG_RATE_PER_SECOND = 5;
 const PG_LOAD_MS = 45_000;
 const PG_CUT_AT_MS = 4_000;
@@ -29,46 +22,23 @@ const S3_STOP_AT_MS = 4_000;
 const S3_OUTAGE_MS = 60_000;
 // The custom channel takes up to 100,000 characters: three-byte characters make a text over 128 KB in fewer.
 const PADDING = '€'.repeat(Math.ceil((MAX_INLINE_TEXT_BYTES + 4096) / 3));
-let stack: ProdStack;
-let receiver: CallbackReceiver;
-let dir: string;
+let faults: FaultStack;
 let postgresProxy: TcpProxy;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'conduit-prod-stack-'));
-  receiver = await startCallbackReceiver();
   // Every PostgreSQL connection of the stack (the Temporal server's persistence and visibility, Conduit's API and
   // workers) goes through a proxy the test controls, so case 2 can cut them all without touching the machine's
   // cluster, which other databases share. The databases are created directly: the schema tool runs synchronously
   // in this process, where the proxy lives.
   const admin = new URL(ADMIN_URL);
   postgresProxy = await startTcpProxy({ host: admin.hostname, port: Number(admin.port || 5432) });
-  stack = await startProdStack({
-    projectRoot,
-    dir,
-    postgresUrl: ADMIN_URL,
-    postgresAddress: `127.0.0.1:${postgresProxy.port}`,
-    // The machine's max_connections (100) is shared with other stacks; at 20 a start sometimes met "too many clients".
-    temporalConnections: 8,
-    databasePrefix: `conduit_faults_${randomBytes(4).toString('hex')}`,
-    env: {
-      CUSTOM_WEBHOOK_SECRET: SECRET,
-      CUSTOM_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      // Only final replies: /echo answers at once and no "working on it" notice interleaves.
-      PIPELINE_PROGRESS_DELAY_MS: '600000',
-    },
-    progress: (line) => console.error(`[prod stack] ${line}`),
-  });
+  faults = await startFaultStack({ postgresAddress: `127.0.0.1:${postgresProxy.port}` });
 }, 240_000);
 
 afterAll(async () => {
   await postgresProxy?.restore();
-  await stack?.stop();
-  if (!process.env.KEEP_PROD_STACK) await stack?.dropDatabases();
-  await receiver?.close();
+  await faults?.close();
   await postgresProxy?.close();
-  if (dir && !process.env.KEEP_PROD_STACK) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
 function countStatuses(statuses: number[]): Record<string, number> {
@@ -77,43 +47,28 @@ function countStatuses(statuses: number[]): Record<string, number> {
   return counts;
 }
 
-/** Waits (bounded) for a reply to every message; the caller then counts what is missing. */
-async function waitForReplies(messageIds: string[]): Promise<number> {
-  const started = performance.now();
-  await eventually(
-    async () => (messageIds.every((id) => receiver.replies.has(id)) ? true : undefined),
-    180_000,
-    'a reply to every message',
-  ).catch(() => undefined);
-  // A late duplicate would arrive after the last first reply: give it a moment to show.
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  return performance.now() - started;
-}
-
 describe('the production topology under faults', () => {
   it('case 1: the Temporal server SIGKILLed and back after 10 s loses no message and answers none twice', async () => {
     let restartedAt = 0;
     const { deliveries, faultsAt } = await runLoad({
-      baseUrl: stack.url,
-      secret: SECRET,
-      callbackUrl: receiver.url,
+      ...faults.through,
       ratePerSecond: 10,
       durationMs: 20_000,
       faults: [
         {
           atMs: 3_000,
           inject: async () => {
-            await stack.temporal.kill();
+            await faults.stack.temporal.kill();
             await new Promise((resolve) => setTimeout(resolve, 10_000));
             const before = performance.now();
-            await stack.temporal.start();
+            await faults.stack.temporal.start();
             restartedAt = performance.now() - before;
           },
         },
       ],
     });
-    const waitedMs = await waitForReplies(deliveries.map((delivery) => delivery.messageId));
-    const outcome = summarise(deliveries, receiver.replies);
+    const waitedMs = await faults.waitForReplies(deliveries.map((delivery) => delivery.messageId));
+    const outcome = summarise(deliveries, faults.receiver.replies);
     console.error(
       `prod topology, Temporal server SIGKILL at ${Math.round(faultsAt[0]!)} ms, back after 10 s (ready in ${Math.round(restartedAt)} ms): ` +
         `${JSON.stringify(outcome)}, last reply ${Math.round(waitedMs)} ms after the load ended`,
@@ -133,9 +88,7 @@ describe('the production topology under faults', () => {
     const started = performance.now();
     let restoredAt = 0;
     const { deliveries, faultsAt } = await runLoad({
-      baseUrl: stack.url,
-      secret: SECRET,
-      callbackUrl: receiver.url,
+      ...faults.through,
       ratePerSecond: PG_RATE_PER_SECOND,
       durationMs: PG_LOAD_MS,
       faults: [
@@ -149,8 +102,8 @@ describe('the production topology under faults', () => {
         },
       ],
     });
-    const waitedMs = await waitForReplies(deliveries.map((delivery) => delivery.messageId));
-    const outcome = summarise(deliveries, receiver.replies);
+    const waitedMs = await faults.waitForReplies(deliveries.map((delivery) => delivery.messageId));
+    const outcome = summarise(deliveries, faults.receiver.replies);
     const cutAt = faultsAt[0]!;
     const statuses = countStatuses(deliveries.flatMap((delivery) => delivery.statuses));
     const refusalMs = deliveries
@@ -171,7 +124,7 @@ describe('the production topology under faults', () => {
       return sentAt > cutAt && delivery.acknowledgedAt < restoredAt;
     }).length;
     // Recovery, seen at the receiver: runs the cut caught half-way, and runs acknowledged after the restore.
-    const repliedAt = (id: string) => (receiver.firstReplyAt.get(id) ?? Number.NaN) - started;
+    const repliedAt = (id: string) => (faults.receiver.firstReplyAt.get(id) ?? Number.NaN) - started;
     const replyTimes = deliveries.map((delivery) => repliedAt(delivery.messageId)).filter((at) => !Number.isNaN(at));
     const caught = deliveries.filter(
       (delivery) =>
@@ -186,9 +139,9 @@ describe('the production topology under faults', () => {
       .map((delivery) => repliedAt(delivery.messageId) - delivery.acknowledgedAt!)
       .sort((a, b) => a - b);
     const median = (sorted: number[]) => Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0);
-    for (const delivery of deliveries.filter((each) => (receiver.replies.get(each.messageId) ?? 0) > 1)) {
+    for (const delivery of deliveries.filter((each) => (faults.receiver.replies.get(each.messageId) ?? 0) > 1)) {
       console.error(
-        `answered ${receiver.replies.get(delivery.messageId)} times: ${delivery.messageId}, acknowledged at ` +
+        `answered ${faults.receiver.replies.get(delivery.messageId)} times: ${delivery.messageId}, acknowledged at ` +
           `${Math.round(delivery.acknowledgedAt ?? 0)} ms after ${delivery.statuses.join(',')}`,
       );
     }
@@ -217,9 +170,7 @@ describe('the production topology under faults', () => {
     const started = performance.now();
     let restartedAt = 0;
     const { deliveries, faultsAt } = await runLoad({
-      baseUrl: stack.url,
-      secret: SECRET,
-      callbackUrl: receiver.url,
+      ...faults.through,
       ratePerSecond: S3_RATE_PER_SECOND,
       durationMs: S3_LOAD_MS,
       // Every other text is over 128 KB: the door offloads it to the object store before the run starts.
@@ -229,22 +180,24 @@ describe('the production topology under faults', () => {
         return `/echo ${messageId} ${PADDING}`;
       },
       faults: [
-        { atMs: S3_STOP_AT_MS, inject: () => stack.minio.stop() },
+        { atMs: S3_STOP_AT_MS, inject: () => faults.stack.minio.stop() },
         {
           atMs: S3_STOP_AT_MS + S3_OUTAGE_MS,
           inject: async () => {
-            await stack.minio.start();
+            await faults.stack.minio.start();
             restartedAt = performance.now() - started;
           },
         },
       ],
     });
-    await waitForReplies(deliveries.map((delivery) => delivery.messageId));
-    const outcome = summarise(deliveries, receiver.replies);
+    await faults.waitForReplies(deliveries.map((delivery) => delivery.messageId));
+    const outcome = summarise(deliveries, faults.receiver.replies);
     const refusedAtLeastOnce = (wanted: boolean) =>
       deliveries.filter((delivery) => large.has(delivery.messageId) === wanted && delivery.statuses.includes(503))
         .length;
-    const replyTimes = deliveries.map((delivery) => (receiver.firstReplyAt.get(delivery.messageId) ?? 0) - started);
+    const replyTimes = deliveries.map(
+      (delivery) => (faults.receiver.firstReplyAt.get(delivery.messageId) ?? 0) - started,
+    );
     console.error(
       `prod topology, object store stopped at ${Math.round(faultsAt[0]!)} ms for ${S3_OUTAGE_MS} ms (back at ${Math.round(restartedAt)} ms) ` +
         `under ${S3_RATE_PER_SECOND} msg/s, ${large.size} large texts: ${JSON.stringify(outcome)}; ` +
@@ -261,11 +214,9 @@ describe('the production topology under faults', () => {
   }, 300_000);
 
   it('case 6: both API processes restarted one after the other under load cost no message', async () => {
-    const [first, second] = stack.apis;
+    const [first, second] = faults.stack.apis;
     const { deliveries } = await runLoad({
-      baseUrl: stack.url,
-      secret: SECRET,
-      callbackUrl: receiver.url,
+      ...faults.through,
       ratePerSecond: 10,
       durationMs: 15_000,
       faults: [
@@ -283,8 +234,8 @@ describe('the production topology under faults', () => {
         },
       ],
     });
-    await waitForReplies(deliveries.map((delivery) => delivery.messageId));
-    const outcome = summarise(deliveries, receiver.replies);
+    await faults.waitForReplies(deliveries.map((delivery) => delivery.messageId));
+    const outcome = summarise(deliveries, faults.receiver.replies);
     console.error(`prod topology, rolling restart of both APIs: ${JSON.stringify(outcome)}`);
     expect(outcome.unexpectedStatuses).toEqual([]);
     expect(outcome.acknowledged).toBe(outcome.messages);
