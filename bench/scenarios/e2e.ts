@@ -267,11 +267,11 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
         if (variant.name === 'default' && round === 1) {
           history = await historyShape(
             client,
-            Array.from({ length: 10 }, (_, i) => `e2e-${ctx.runTag}-default-r${LATENCY_RATE}-${i * 3}`),
+            Array.from({ length: 10 }, (_, i) => `e2e-${ctx.runTag}-${label}-r${LATENCY_RATE}-${i * 3}`),
           );
           burstHistory = await historyShape(
             client,
-            Array.from({ length: 20 }, (_, i) => `e2e-${ctx.runTag}-default-sat-${i * 5}`),
+            Array.from({ length: 20 }, (_, i) => `e2e-${ctx.runTag}-${label}-sat-${i * 5}`),
           );
         }
       } finally {

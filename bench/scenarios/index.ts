@@ -14,6 +14,7 @@ import { waiting } from './waiting.js';
 export const SCENARIOS = {
   startup,
   ingress,
+  'ack-busy': ackBusy,
   e2e,
   baseline,
   waiting,
@@ -21,7 +22,6 @@ export const SCENARIOS = {
   topologies,
   peer,
   soak,
-  'ack-busy': ackBusy,
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 export type Results = { [K in ScenarioName]?: Awaited<ReturnType<(typeof SCENARIOS)[K]>> };
