@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FeishuOpenApiFake, startFeishuOpenApi } from '../fakes/feishu-open-api.js';
 import { deliverFeishuText } from '../support/feishu-events.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { replyOrder } from '../support/reply-order.js';
 
 const FEISHU = { appId: 'cli_send_outage', appSecret: `fs-out-${randomBytes(8).toString('hex')}`, token: 'fs-out' };
 const CONVERSATIONS = 3;
@@ -85,17 +86,7 @@ describe('the chat platform send API down, then back', () => {
     const recoveredAfterMs = Date.now() - started - OUTAGE_MS;
 
     const replies = delivered().map(parentOf);
-    const perMessage = new Map<string, number>();
-    for (const parent of replies) perMessage.set(parent, (perMessage.get(parent) ?? 0) + 1);
-    const duplicated = [...perMessage.values()].filter((count) => count > 1).length;
-    const outOfOrder: string[] = [];
-    for (const chat of chats) {
-      const positions = replies
-        .filter((parent) => sent.get(parent)?.[0] === chat)
-        .map((parent) => sent.get(parent)![1]);
-      if (positions.some((position, index) => index > 0 && position < positions[index - 1]!))
-        outOfOrder.push(`${chat}: ${positions.join(',')}`);
-    }
+    const { duplicated, outOfOrder } = replyOrder(replies, sent, chats);
     console.error(
       `chat send outage ${OUTAGE_MS} ms: ${JSON.stringify({ messages: sent.size, replies: replies.length, duplicated, outOfOrder, failedCalls })}, every reply in ${recoveredAfterMs} ms after the outage ended`,
     );

@@ -11,6 +11,7 @@ import { type FeishuOpenApiFake, startFeishuOpenApi } from '../fakes/feishu-open
 import { deliverFeishuText } from '../support/feishu-events.js';
 import { eventually } from '../support/platform.js';
 import { type FaultStack, startFaultStack } from '../support/prod-fault-stack.js';
+import { replyOrder } from '../support/reply-order.js';
 
 const FEISHU = { appId: 'cli_prod_faults', appSecret: `fs-prod-${randomBytes(8).toString('hex')}`, token: 'fs-prod' };
 
@@ -90,17 +91,7 @@ describe('case 5 on the production topology: the chat platform send API down, th
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
     const replies = delivered().map(parentOf);
-    const perMessage = new Map<string, number>();
-    for (const parent of replies) perMessage.set(parent, (perMessage.get(parent) ?? 0) + 1);
-    const duplicated = [...perMessage.values()].filter((count) => count > 1).length;
-    const outOfOrder: string[] = [];
-    for (const chat of chats) {
-      const positions = replies
-        .filter((parent) => sent.get(parent)?.[0] === chat)
-        .map((parent) => sent.get(parent)![1]);
-      if (positions.some((position, index) => index > 0 && position < positions[index - 1]!))
-        outOfOrder.push(`${chat}: ${positions.join(',')}`);
-    }
+    const { duplicated, outOfOrder } = replyOrder(replies, sent, chats);
     // Which worker sent each reply: the reply is a local activity, sent by the worker that completed the run's last
     // workflow task.
     const workflows = await faults.workflows();
