@@ -1,12 +1,7 @@
 // The console tables of the peer scenario: each system per offered rate, then Conduit ÷ n8n.
 import type { PeerPhase, PeerResult } from '../scenarios/peer.js';
 import { ms, num } from './stats.js';
-
-function textTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, i) => (cell ?? '').padEnd(widths[i]!)).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
+import { textTable } from './tables.js';
 
 const times = (value: number | undefined) =>
   value === undefined || !Number.isFinite(value) ? 'n/a' : `×${value < 10 ? value.toFixed(2) : value.toFixed(1)}`;

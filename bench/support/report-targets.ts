@@ -2,22 +2,13 @@
 // the rounds the run made of them (three in a default `npm run bench`), as the issue asks.
 import type { VariantResult } from '../scenarios/e2e.js';
 import type { Results } from '../scenarios/index.js';
-import { ms, num } from './stats.js';
+import { median, ms, num } from './stats.js';
 
 export interface Target {
   target: string;
   measured: string;
   verdict: 'met' | 'missed' | 'measured' | 'not run';
   note?: string;
-}
-
-/** Median of the known values; undefined when there are none. */
-export function median(values: (number | undefined)[]): number | undefined {
-  const known = values.filter((value): value is number => value !== undefined && Number.isFinite(value));
-  known.sort((a, b) => a - b);
-  if (known.length === 0) return undefined;
-  const mid = Math.floor(known.length / 2);
-  return known.length % 2 ? known[mid] : (known[mid - 1]! + known[mid]!) / 2;
 }
 
 /** CPU per completed run of the burst, all processes that do the run's work (API, worker, Temporal, PostgreSQL). */

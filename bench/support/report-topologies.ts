@@ -2,7 +2,7 @@
 // dev-server and the production topology side by side, each figure the median over the rounds (every round's
 // value in brackets when there was more than one).
 import type { CpuPerUnit, CpuRole, TopologiesResult, TopologyName, TopologyRun } from '../scenarios/topologies.js';
-import { ms, num } from './stats.js';
+import { median, ms, num } from './stats.js';
 import { markdownTable, type Row, textTable } from './tables.js';
 
 const TOPOLOGIES: readonly TopologyName[] = ['dev-server', 'production'];
@@ -25,13 +25,6 @@ interface Figure {
   format: Format;
   /** Show production ÷ dev server. */
   ratio?: boolean;
-}
-
-function median(values: number[]): number {
-  const known = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (known.length === 0) return Number.NaN;
-  const mid = Math.floor(known.length / 2);
-  return known.length % 2 ? known[mid]! : (known[mid - 1]! + known[mid]!) / 2;
 }
 
 function runsOf(result: TopologiesResult, topology: TopologyName): TopologyRun[] {

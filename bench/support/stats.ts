@@ -29,7 +29,14 @@ export function summarize(values: number[]): Summary {
   };
 }
 
-export const median = (values: number[]) => summarize(values).p50;
+/** The middle of the finite values (the mean of the two middle ones for an even count); NaN when there are none. */
+export function median(values: (number | undefined)[]): number {
+  const known = values.filter((value): value is number => value !== undefined && Number.isFinite(value));
+  known.sort((a, b) => a - b);
+  if (known.length === 0) return Number.NaN;
+  const mid = Math.floor(known.length / 2);
+  return known.length % 2 ? known[mid]! : (known[mid - 1]! + known[mid]!) / 2;
+}
 
 /** Milliseconds, rounded sensibly for a table: 0.42, 4.2, 42, 420. */
 export function ms(value: number | undefined): string {

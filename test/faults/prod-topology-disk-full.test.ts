@@ -197,6 +197,7 @@ describe('case 8 on the production topology: the object store drive nearly full'
     120_000,
   );
 
+  // Skipped for the same reason as the case above: without root there is no tmpfs of MinIO's own to fill.
   it.skipIf(!canMount)(
     "a conversation's history snapshot waits for the space after the reply went out, and is written once it is freed",
     async () => {
