@@ -17,6 +17,7 @@ import {
   startVendor as startVendorWith,
   loadText as text,
   type Vendor,
+  vendorOutage,
   wrongReplies,
 } from '../support/model-vendors.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';
@@ -100,8 +101,7 @@ describe('the model vendor fails under load', () => {
     const OUTAGE_MS = 12_000;
     const RATE = 4;
     const breaker = watchBreaker(platform, 'openai-compatible');
-    let outageStart = 0;
-    let outageEnd = 0;
+    const outage = vendorOutage(primary, OUTAGE_AT_MS, OUTAGE_MS);
     const { deliveries } = await runLoad({
       baseUrl: platform.apiUrl,
       secret: SECRET,
@@ -109,23 +109,9 @@ describe('the model vendor fails under load', () => {
       ratePerSecond: RATE,
       durationMs: 20_000,
       text,
-      faults: [
-        {
-          atMs: OUTAGE_AT_MS,
-          inject: () => {
-            outageStart = Date.now();
-            primary.mode = 'down';
-          },
-        },
-        {
-          atMs: OUTAGE_AT_MS + OUTAGE_MS,
-          inject: () => {
-            outageEnd = Date.now();
-            primary.mode = 'up';
-          },
-        },
-      ],
+      faults: outage.faults,
     });
+    const { start: outageStart, end: outageEnd } = outage.window;
     const ids = deliveries.map((delivery) => delivery.messageId);
     await settle(receiver, ids, 20_000);
     breaker.stop();

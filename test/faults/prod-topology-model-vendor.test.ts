@@ -16,6 +16,7 @@ import {
   startVendor,
   type Vendor,
   type VendorMode,
+  vendorOutage,
   wrongReplies,
 } from '../support/model-vendors.js';
 import { type FaultStack, startFaultStack } from '../support/prod-fault-stack.js';
@@ -93,30 +94,15 @@ describe('case 4 on the production topology: the model vendor fails under load',
     const OUTAGE_MS = 12_000;
     const RATE = 4;
     const breakers = watchBreakers();
-    let outageStart = 0;
-    let outageEnd = 0;
+    const outage = vendorOutage(primary, OUTAGE_AT_MS, OUTAGE_MS);
     const { deliveries } = await runLoad({
       ...faults.through,
       ratePerSecond: RATE,
       durationMs: 20_000,
       text: loadText,
-      faults: [
-        {
-          atMs: OUTAGE_AT_MS,
-          inject: () => {
-            outageStart = Date.now();
-            primary.mode = 'down';
-          },
-        },
-        {
-          atMs: OUTAGE_AT_MS + OUTAGE_MS,
-          inject: () => {
-            outageEnd = Date.now();
-            primary.mode = 'up';
-          },
-        },
-      ],
+      faults: outage.faults,
     });
+    const { start: outageStart, end: outageEnd } = outage.window;
     const ids = deliveries.map((delivery) => delivery.messageId);
     await faults.waitForReplies(ids, 30_000);
     breakers.stop();

@@ -4,7 +4,7 @@
 // topology's two workers, each with its own breakers, are counted apart).
 import type { WorkflowClient } from '@temporalio/client';
 import { type FakeChatBody, type FakeLlm, type FakeLlmReply, startFakeLlm } from '../fakes/openai-compatible.js';
-import type { CallbackReceiver } from './fault-load.js';
+import type { CallbackReceiver, LoadOptions } from './fault-load.js';
 
 export type VendorMode = 'up' | 'down' | 'hang' | 'break' | 'throttle';
 
@@ -67,6 +67,31 @@ function respond(vendor: Vendor, body: FakeChatBody, options: VendorOptions): Fa
       ? { json: { intent: 'question', confidence: 0.9, reason: 'scripted' } }
       : { text: `${vendor.name} answers: ${lastUserText(body)}` });
   return vendor.mode === 'break' ? { ...reply, breakMidBody: 'chunked' } : reply;
+}
+
+/**
+ * `vendor` down from `atMs` into a load for `forMs`, as runLoad's faults; `window` holds when it actually went down
+ * and came back (Date.now()), read once the load is over.
+ */
+export function vendorOutage(vendor: Vendor, atMs: number, forMs: number) {
+  const window = { start: 0, end: 0 };
+  const faults: NonNullable<LoadOptions['faults']> = [
+    {
+      atMs,
+      inject: () => {
+        window.start = Date.now();
+        vendor.mode = 'down';
+      },
+    },
+    {
+      atMs: atMs + forMs,
+      inject: () => {
+        window.end = Date.now();
+        vendor.mode = 'up';
+      },
+    },
+  ];
+  return { window, faults };
 }
 
 export function lastUserText(body: FakeChatBody): string {
