@@ -32,6 +32,7 @@ function previousReleaseAvailable(): boolean {
   }
 }
 
+const hasPreviousRelease = previousReleaseAvailable();
 const taskQueue = `upgrade-${Date.now()}`;
 const sharedKeys = { CONDUIT_PAYLOAD_KEYS: formatKey(generateKey('payload')) };
 let api: TestPlatform;
@@ -49,7 +50,7 @@ const workers = workerProcesses(() => ({
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'conduit-upgrade-'));
-  if (!previousReleaseAvailable()) return;
+  if (!hasPreviousRelease) return;
   // The previous release's files only (no .git): the packages and the built tools are this tree's.
   previousRoot = join(dataDir, 'previous-release');
   await mkdir(previousRoot);
@@ -114,7 +115,7 @@ async function finished(workflowId: string): Promise<unknown> {
 }
 
 // No git or no history (a source tarball): there is no previous release to start, so nothing to upgrade from.
-it.skipIf(!previousReleaseAvailable())(
+it.skipIf(!hasPreviousRelease)(
   'runs in flight and parked on the previous release finish on this one, each with one reply',
   async () => {
     const previous = await workers.start(previousRoot);
