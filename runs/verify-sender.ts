@@ -43,10 +43,11 @@ export async function verifySender(
     };
   }
   const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-  const [userCount, conversationCount] = await Promise.all([
-    countInWindow(db, `user:${channel}:${userId}`, minute),
-    countInWindow(db, `conversation:${channel}:${message.conversationId}`, minute),
-  ]);
+  const userKey = `user:${channel}:${userId}`;
+  const conversationKey = `conversation:${channel}:${message.conversationId}`;
+  const counts = await countInWindows(db, minute, [userKey, conversationKey]);
+  const userCount = counts.get(userKey) ?? 1;
+  const conversationCount = counts.get(conversationKey) ?? 1;
   if (userCount > rules.rateLimitPerUserPerMinute || conversationCount > rules.rateLimitPerConversationPerMinute) {
     return {
       allowed: false,
@@ -57,14 +58,21 @@ export async function verifySender(
   return { allowed: true };
 }
 
-async function countInWindow(db: Database, key: string, windowStart: Date): Promise<number> {
+/**
+ * Counts one more message in each key's window and resolves to the new counts by key, in one statement for all
+ * keys (a round trip per key showed in the worker's profile). The keys must differ: one upsert cannot touch a row
+ * twice. Rows are locked in the order given, sender before conversation in every run, so two runs cannot deadlock
+ * on each other's windows.
+ */
+async function countInWindows(db: Database, windowStart: Date, keys: string[]): Promise<Map<string, number>> {
   const rows = await db
     .insert(rateWindows)
-    .values({ key, windowStart, count: 1 })
+    .values(keys.map((key) => ({ key, windowStart, count: 1 })))
     .onConflictDoUpdate({
       target: [rateWindows.key, rateWindows.windowStart],
       set: { count: sql`${rateWindows.count} + 1` },
     })
-    .returning({ count: rateWindows.count });
-  return rows[0]?.count ?? 1;
+    .returning({ key: rateWindows.key, count: rateWindows.count });
+  // Keyed, because RETURNING promises no order.
+  return new Map(rows.map((row) => [row.key, row.count]));
 }
