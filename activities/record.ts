@@ -12,7 +12,7 @@ import type { IntentResult } from '../runs/contract.js';
 import { fullText } from '../runs/offload-large-text.js';
 import { type RunOutcome, recordRunFinish, recordRunStart } from '../runs/run-record.js';
 import type { ActivityDeps } from './deps.js';
-import { recordRunEvent } from './run-events.js';
+import { runEventCte } from './run-events.js';
 
 /**
  * The most text a run carries through its steps. Longer messages are stored whole (database, object store)
@@ -62,8 +62,14 @@ export function createRecordActivities({ config, db, metrics, llm, blobs, logger
         text,
         anonymise: config.privacy.anonymiseTranscripts,
       });
-      const memory = await loadConversationContext(db, conversationId, recordedAt, config.pipeline.historyTokenBudget);
-      await recordRunEvent(db, 'step', { step: 'parse' });
+      // The parse event rides with the context read, the step's last statement, as it followed it before.
+      const memory = await loadConversationContext(
+        db,
+        conversationId,
+        recordedAt,
+        config.pipeline.historyTokenBudget,
+        runEventCte(db, 'step', { step: 'parse' }),
+      );
       return {
         text:
           text.length > MAX_PIPELINE_TEXT_CHARS

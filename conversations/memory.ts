@@ -1,7 +1,7 @@
 // Conversation memory: a rolling window of recent messages within a token budget, plus a running summary of
 // everything older that the model compacts when the window overflows. Each compaction also writes a
 // transcript snapshot to the object store, so the summary never is the only copy of what was said.
-import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, sql, type WithSubquery } from 'drizzle-orm';
 import { UnavailableError } from '../core/errors.js';
 import { encodeKeyPart, hasLoneSurrogate } from '../core/key-encoding.js';
 import { estimateTokens } from '../core/tokens.js';
@@ -40,35 +40,75 @@ export async function readSummary(db: Database, conversationId: string): Promise
 const asChat = (row: { direction: 'in' | 'out'; text: string }): ChatMessage =>
   row.direction === 'in' ? { role: 'user', content: row.text } : { role: 'assistant', content: row.text };
 
+/**
+ * The summary and the recent messages before `before`, in one statement (a round trip per read showed in the
+ * worker's profile): the summary's row, then the messages it does not cover, newest first. `alongside` is a write
+ * the caller makes right after the read (the run's parse event), sent in this statement to save one more.
+ */
 export async function loadConversationContext(
   db: Database,
   conversationId: string,
   before: Date,
   tokenBudget: number,
+  alongside?: WithSubquery,
 ): Promise<ConversationContext> {
-  const summary = await readSummary(db, conversationId);
-  const conditions = [eq(messages.conversationId, conversationId), lt(messages.createdAt, before)];
-  if (summary) conditions.push(gt(messages.createdAt, new Date(summary.coversUntil)));
-  const recent = await db
-    .select({ direction: messages.direction, text: messages.text })
+  const summary = db.$with('summary').as(
+    db
+      .select({
+        text: sql<string | null>`${memories.value}->>'text'`.as('text'),
+        coversUntil: sql`(${memories.value}->>'coversUntil')::timestamptz`.as('covers_until'),
+      })
+      .from(memories)
+      .where(and(eq(memories.conversationId, conversationId), eq(memories.key, 'summary'))),
+  );
+  const uncovered = db
+    .select({ kind: messages.direction, text: messages.text, at: messages.createdAt })
     .from(messages)
-    .where(and(...conditions))
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        lt(messages.createdAt, before),
+        // Parsed from the summary's ISO time, the same instant the JavaScript Date of it stood for.
+        gt(messages.createdAt, sql`coalesce((select ${summary.coversUntil} from ${summary}), '-infinity')`),
+      ),
+    )
     .orderBy(desc(messages.createdAt))
     .limit(HISTORY_MESSAGES);
+  // A CTE of its own: PostgreSQL takes the caller's data-modifying CTE only at the top of the statement, and
+  // drizzle puts each side of a union in parentheses.
+  const context = db.$with('context').as(
+    db
+      .select({
+        kind: sql<'summary' | 'in' | 'out'>`'summary'`.as('kind'),
+        text: sql<string | null>`${summary.text}`.as('text'),
+        at: sql<Date | null>`null::timestamptz`.as('at'),
+      })
+      .from(summary)
+      .unionAll(uncovered),
+  );
+  // The summary's row (no time) first, then the messages newest first.
+  const rows = await db
+    .with(...(alongside ? [alongside] : []), summary, context)
+    .select({ kind: context.kind, text: context.text })
+    .from(context)
+    .orderBy(sql`${context.at} desc nulls first`);
+  const summaryRow = rows[0]?.kind === 'summary' ? rows[0] : undefined;
+  const recent = rows.flatMap((row) => (row.kind === 'summary' ? [] : [{ direction: row.kind, text: row.text ?? '' }]));
   // Newest first: take messages while they fit the budget, then restore chronological order.
   const window: ChatMessage[] = [];
-  let used = estimateTokens(summary?.text ?? '');
+  const summaryText = summaryRow?.text ?? undefined;
+  let used = estimateTokens(summaryText ?? '');
   for (const row of recent) {
     const cost = estimateTokens(row.text);
     if (used + cost > tokenBudget && window.length > 0) break;
     used += cost;
     window.push(asChat(row));
   }
-  const uncovered = recent.reduce((sum, row) => sum + estimateTokens(row.text), 0);
+  const uncoveredTokens = recent.reduce((sum, row) => sum + estimateTokens(row.text), 0);
   return {
-    summary: summary?.text,
+    summary: summaryText,
     history: window.reverse(),
-    needsCompaction: uncovered > tokenBudget || recent.length >= HISTORY_MESSAGES,
+    needsCompaction: uncoveredTokens > tokenBudget || recent.length >= HISTORY_MESSAGES,
   };
 }
 

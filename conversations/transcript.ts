@@ -17,7 +17,8 @@ export const storedText = (text: string, anonymise: boolean) =>
 
 /**
  * Records the conversation (or touches it) and the run's inbound message; resolves to the time the message was
- * first recorded, so history read back for it stops before it on every retry.
+ * first recorded, so history read back for it stops before it on every retry. One statement for the three: the
+ * message's foreign key is checked at its end, after the conversation's row is written.
  */
 export async function recordInboundMessage(
   db: Database,
@@ -25,30 +26,48 @@ export async function recordInboundMessage(
 ): Promise<{ conversationId: string; recordedAt: Date }> {
   const { workflowId, message } = input;
   const conversationId = conversationKey(message);
-  await db
-    .insert(conversations)
-    .values({
-      id: conversationId,
-      channel: message.channel,
-      externalId: message.conversationId,
-      type: message.conversationType,
-    })
-    .onConflictDoUpdate({ target: conversations.id, set: { lastMessageAt: new Date() } });
+  const conversation = db.$with('conversation').as(
+    db
+      .insert(conversations)
+      .values({
+        id: conversationId,
+        channel: message.channel,
+        externalId: message.conversationId,
+        type: message.conversationType,
+      })
+      .onConflictDoUpdate({ target: conversations.id, set: { lastMessageAt: new Date() } }),
+  );
   const id = `${workflowId}:in`;
-  await db
-    .insert(messages)
-    .values({
-      id,
-      conversationId,
-      workflowId,
-      direction: 'in',
-      senderId: message.sender.id,
-      senderName: message.sender.name,
-      text: storedText(input.text, input.anonymise),
-    })
-    .onConflictDoNothing();
-  const [recorded] = await db.select({ createdAt: messages.createdAt }).from(messages).where(eq(messages.id, id));
-  return { conversationId, recordedAt: recorded?.createdAt ?? new Date() };
+  const inserted = db.$with('inserted').as(
+    db
+      .insert(messages)
+      .values({
+        id,
+        conversationId,
+        workflowId,
+        direction: 'in',
+        senderId: message.sender.id,
+        senderName: message.sender.name,
+        text: storedText(input.text, input.anonymise),
+      })
+      .onConflictDoNothing()
+      .returning({ createdAt: messages.createdAt }),
+  );
+  // The new row's time comes from the insert; a retry's, from the row an earlier attempt wrote (the statement's
+  // snapshot sees that one, never the row its own insert adds). A CTE of its own: PostgreSQL takes data-modifying
+  // CTEs only at the top of the statement, and drizzle puts each side of a union in parentheses.
+  const recordedTimes = db.$with('recorded').as(
+    db
+      .select({ createdAt: inserted.createdAt })
+      .from(inserted)
+      .unionAll(db.select({ createdAt: messages.createdAt }).from(messages).where(eq(messages.id, id))),
+  );
+  const [recorded] = await db.with(conversation, inserted, recordedTimes).select().from(recordedTimes);
+  // An attempt running beside ours committed the row after our snapshot was taken: read it now.
+  const [committed] = recorded
+    ? [recorded]
+    : await db.select({ createdAt: messages.createdAt }).from(messages).where(eq(messages.id, id));
+  return { conversationId, recordedAt: committed?.createdAt ?? new Date() };
 }
 
 /** Records what Conduit said in a conversation, once per id (the reply's outbox key). */

@@ -36,19 +36,40 @@ export async function appendRunEvent(
   data: Record<string, unknown>,
   options: { dedupeSuffix?: string; lookFirst?: boolean } = {},
 ): Promise<number | undefined> {
-  const dedupeKey = runEventDedupeKey(workflowId, type, options.dedupeSuffix ?? String(data['step'] ?? ''));
+  const event = runEventInsert(db, workflowId, type, data, options);
   if (options.lookFirst) {
     // A conflicting insert would spend a sequence id, and a gap holds streams back (run-event-log.ts): callers
     // that expect redeliveries look before they insert.
-    const [seen] = await db.select({ id: runEvents.id }).from(runEvents).where(eq(runEvents.dedupeKey, dedupeKey));
+    const [seen] = await db
+      .select({ id: runEvents.id })
+      .from(runEvents)
+      .where(eq(runEvents.dedupeKey, event.dedupeKey));
     if (seen) return undefined;
   }
-  const [inserted] = await db
-    .insert(runEvents)
-    .values({ workflowId, dedupeKey, type, data })
-    .onConflictDoNothing()
-    .returning({ id: runEvents.id });
+  const [inserted] = await event.insert;
   return inserted?.id;
+}
+
+/**
+ * The insert appendRunEvent makes, not yet sent: a caller that writes in the same step may send it as a CTE of
+ * its own statement (`db.with(...)`), one round trip for both, with the same dedupe key.
+ */
+export function runEventInsert(
+  db: Database,
+  workflowId: string,
+  type: RunEventType,
+  data: Record<string, unknown>,
+  options: { dedupeSuffix?: string } = {},
+) {
+  const dedupeKey = runEventDedupeKey(workflowId, type, options.dedupeSuffix ?? String(data['step'] ?? ''));
+  return {
+    dedupeKey,
+    insert: db
+      .insert(runEvents)
+      .values({ workflowId, dedupeKey, type, data })
+      .onConflictDoNothing()
+      .returning({ id: runEvents.id }),
+  };
 }
 
 /** Removes one event by id: the door's 'accepted' when the run it announced could not be started. */

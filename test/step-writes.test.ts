@@ -4,9 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runEventCte } from '../activities/run-events.js';
+import { loadConversationContext } from '../conversations/memory.js';
+import { recordInboundMessage } from '../conversations/transcript.js';
 import type { InboundMessage } from '../core/message.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
+import { memories, messages, runEvents } from '../db/schema.js';
 import { verifySender } from '../runs/verify-sender.js';
 
 const handles: DatabaseHandle[] = [];
@@ -42,6 +47,9 @@ function inbound(conversationId: string, sender = unique('u')): InboundMessage {
   };
 }
 
+const eventsOf = (handle: DatabaseHandle, workflowId: string) =>
+  handle.db.select().from(runEvents).where(eq(runEvents.workflowId, workflowId));
+
 describe.each(Object.keys(drivers))('on the %s database', (driver) => {
   let handle: DatabaseHandle;
   const db = () => handle.db;
@@ -68,5 +76,78 @@ describe.each(Object.keys(drivers))('on the %s database', (driver) => {
       spread.push(await verifySender({ db: db(), rules }, { message: inbound(unique('c'), sender) }));
     expect(spread.map((verdict) => verdict.allowed)).toEqual([true, true, true, false]);
     expect(spread[3]).toMatchObject({ reason: 'rate_limited' });
+  });
+
+  it('records an inbound message and its parse event once when the parse step runs again', async () => {
+    const conversation = unique('c');
+    const earlier = inbound(conversation);
+    const first = await recordInboundMessage(db(), {
+      workflowId: unique('wf'),
+      message: earlier,
+      text: 'before',
+      anonymise: false,
+    });
+    const workflowId = unique('wf');
+    const message = inbound(conversation);
+    const parse = async () => {
+      const recorded = await recordInboundMessage(db(), { workflowId, message, text: 'now', anonymise: false });
+      const event = runEventCte(db(), 'step', { step: 'parse' }, { workflowId });
+      return {
+        recorded,
+        context: await loadConversationContext(db(), recorded.conversationId, recorded.recordedAt, 1_000, event),
+      };
+    };
+    const attempt = await parse();
+    const retry = await parse();
+    expect(retry.recorded).toEqual(attempt.recorded);
+    expect(attempt.recorded.conversationId).toBe(first.conversationId);
+    // The history stops before the run's own message, on the retry too.
+    expect(retry.context).toEqual({ history: [{ role: 'user', content: 'before' }], needsCompaction: false });
+    expect(attempt.context).toEqual(retry.context);
+    const rows = await db()
+      .select()
+      .from(messages)
+      .where(eq(messages.id, `${workflowId}:in`));
+    expect(rows.map((row) => row.text)).toEqual(['now']);
+    expect((await eventsOf(handle, workflowId)).map((event) => event.dedupeKey)).toEqual([`${workflowId}:step:parse`]);
+  });
+
+  it('reads the summary with only the messages it does not cover', async () => {
+    const conversation = unique('c');
+    const old = await recordInboundMessage(db(), {
+      workflowId: unique('wf'),
+      message: inbound(conversation),
+      text: 'old',
+      anonymise: false,
+    });
+    // The summary covers until a moment after the old message and before the new one (milliseconds apart).
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+    await pause();
+    await db()
+      .insert(memories)
+      .values({
+        conversationId: old.conversationId,
+        key: 'summary',
+        value: { text: 'They said old things.', coversUntil: new Date().toISOString() },
+      });
+    await pause();
+    await recordInboundMessage(db(), {
+      workflowId: unique('wf'),
+      message: inbound(conversation),
+      text: 'new',
+      anonymise: false,
+    });
+    const now = await recordInboundMessage(db(), {
+      workflowId: unique('wf'),
+      message: inbound(conversation),
+      text: 'now',
+      anonymise: false,
+    });
+    const context = await loadConversationContext(db(), now.conversationId, now.recordedAt, 1_000);
+    expect(context).toEqual({
+      summary: 'They said old things.',
+      history: [{ role: 'user', content: 'new' }],
+      needsCompaction: false,
+    });
   });
 });
