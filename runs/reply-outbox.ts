@@ -7,7 +7,8 @@
 // pending reply of its conversation is sent (or refused for good), and whoever gets there first sends the earlier
 // ones itself, from the request kept in their rows. One sender at a time per row: a sender claims the row, and a
 // claim runs out when its holder dies. The sending itself is the caller's.
-import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { ConduitError, UpstreamError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
 import type { Database } from '../db/client.js';
@@ -69,21 +70,12 @@ type Row = typeof replyOutbox.$inferSelect;
 /** Sends at most once per key, after every earlier pending reply of the same conversation. */
 export async function sendOnce(db: Database, entry: OutboxEntry, sender: OutboxSender): Promise<OutboxResult> {
   const { key } = entry;
-  await db
-    .insert(replyOutbox)
-    .values({
-      key,
-      workflowId: entry.workflowId,
-      channel: entry.channel,
-      kind: entry.kind,
-      text: entry.storedText,
-      conversation: entry.conversation,
-      request: entry.request,
-    })
-    .onConflictDoNothing();
+  // The first pass takes the row as recording it found it; every later pass reads it afresh.
+  let recorded = await recordEntry(db, entry);
   const waitUntil = Date.now() + MAX_WAIT_MS;
   for (;;) {
-    const [own] = await db.select().from(replyOutbox).where(eq(replyOutbox.key, key));
+    const own = recorded ?? (await db.select().from(replyOutbox).where(eq(replyOutbox.key, key)))[0];
+    recorded = undefined;
     if (!own) throw new Error(`reply outbox row ${key} is missing`);
     if (own.status === 'sent') {
       return { sent: { channel: own.channel, platformMessageId: own.platformMessageId ?? undefined }, duplicate: true };
@@ -91,11 +83,13 @@ export async function sendOnce(db: Database, entry: OutboxEntry, sender: OutboxS
     if (own.status === 'failed') {
       throw new UpstreamError(`${own.channel} refused reply ${key} for good`, { retryable: false });
     }
-    const next = (own.conversation && (await earliestPending(db, own))) || own;
-    const claimed = await claim(db, next.key);
+    // The earliest pending reply of the conversation (ours when it is first, or has no conversation), found and
+    // claimed in one statement.
+    const claimed = await claim(db, own.conversation ? earliestPendingKey(db, own) : own.key);
     if (!claimed) {
       // Someone else is sending it (an earlier attempt of ours whose claim has not run out, or another reply).
       if (Date.now() > waitUntil) {
+        const next = (own.conversation && (await earliestPending(db, own))) || own;
         throw new UpstreamError(`reply ${key} waits for reply ${next.key} of its conversation to be sent`, {
           retryable: true,
         });
@@ -159,32 +153,81 @@ async function recordSent(db: Database, key: string, sent: SentMessageRef): Prom
   }
 }
 
-/** The first pending reply of the row's conversation, recorded at or before it and within the order window. */
-async function earliestPending(db: Database, own: Row): Promise<Row | undefined> {
+/**
+ * Writes the entry's row unless it is there, and reads it back in the same statement: the new row from the insert,
+ * or the row an earlier attempt wrote (the statement's snapshot sees that one, never the row its own insert adds).
+ * Undefined only when an attempt running beside ours committed the row after that snapshot: read it again.
+ */
+async function recordEntry(db: Database, entry: OutboxEntry): Promise<Row | undefined> {
+  const inserted = db.$with('inserted').as(
+    db
+      .insert(replyOutbox)
+      .values({
+        key: entry.key,
+        workflowId: entry.workflowId,
+        channel: entry.channel,
+        kind: entry.kind,
+        text: entry.storedText,
+        conversation: entry.conversation,
+        request: entry.request,
+      })
+      .onConflictDoNothing()
+      .returning(),
+  );
+  // A CTE of its own: PostgreSQL takes data-modifying CTEs only at the top of the statement, and drizzle puts
+  // each side of a union in parentheses.
+  const recorded = db.$with('recorded').as(
+    db
+      .select()
+      .from(inserted)
+      .unionAll(db.select().from(replyOutbox).where(eq(replyOutbox.key, entry.key))),
+  );
+  const [row] = await db.with(inserted, recorded).select().from(recorded);
+  return row;
+}
+
+/** The same table under another name, for reading it inside a statement that updates it. */
+const earlier = alias(replyOutbox, 'earlier');
+
+/**
+ * The key of the first pending reply of the row's conversation, recorded at or before it and within the order
+ * window.
+ */
+function earliestPendingQuery(db: Database, own: Row) {
   // Compared in SQL: created_at has microseconds, a JavaScript Date only milliseconds.
   const ownRecorded = sql`(select ${replyOutbox.createdAt} from ${replyOutbox} where ${replyOutbox.key} = ${own.key})`;
-  const [first] = await db
-    .select()
-    .from(replyOutbox)
+  return db
+    .select({ key: earlier.key })
+    .from(earlier)
     .where(
       and(
-        eq(replyOutbox.conversation, own.conversation!),
-        eq(replyOutbox.status, 'pending'),
-        sql`(${replyOutbox.createdAt}, ${replyOutbox.key}) <= (${ownRecorded}, ${own.key})`,
-        sql`${replyOutbox.createdAt} > ${ownRecorded} - make_interval(secs => ${ORDER_WINDOW_MS / 1000})`,
+        eq(earlier.conversation, own.conversation!),
+        eq(earlier.status, 'pending'),
+        sql`(${earlier.createdAt}, ${earlier.key}) <= (${ownRecorded}, ${own.key})`,
+        sql`${earlier.createdAt} > ${ownRecorded} - make_interval(secs => ${ORDER_WINDOW_MS / 1000})`,
       ),
     )
-    .orderBy(asc(replyOutbox.createdAt), asc(replyOutbox.key))
+    .orderBy(asc(earlier.createdAt), asc(earlier.key))
     .limit(1);
+}
+
+/** Read on its own only to name, when an attempt gives up waiting, the reply it waited for. */
+async function earliestPending(db: Database, own: Row): Promise<{ key: string } | undefined> {
+  const [first] = await earliestPendingQuery(db, own);
   return first;
 }
 
+/** The key of the reply to send first for `own`: the earliest pending of its conversation, or its own. */
+const earliestPendingKey = (db: Database, own: Row): SQL =>
+  sql`coalesce((${earliestPendingQuery(db, own)}), ${own.key})`;
+
 /**
- * Takes the row for sending unless it is sent, refused, or claimed by a sender whose claim has not run out.
+ * Takes the row for sending (by key, or by the key an SQL expression finds in the same statement) unless it is
+ * sent, refused, or claimed by a sender whose claim has not run out.
  * Times are the statement's own (clock_timestamp), not its transaction's start (now()): a claim that waited on a
  * lock must not commit already run out.
  */
-async function claim(db: Database, key: string): Promise<Row | undefined> {
+async function claim(db: Database, key: string | SQL): Promise<Row | undefined> {
   const [row] = await db
     .update(replyOutbox)
     .set({

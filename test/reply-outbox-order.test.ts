@@ -134,6 +134,40 @@ describe('the reply outbox', () => {
     expect(up.sent).toEqual(['only']);
   });
 
+  it('keeps one row per reply however often its send is retried, and sends it once', async () => {
+    const conversation = `retry-${randomBytes(4).toString('hex')}`;
+    const down = platform(() => new UpstreamError('platform down', { retryable: true }));
+    await expect(sendOnce(database.db, entry(conversation, 'answer'), down)).rejects.toThrow('platform down');
+    const up = platform();
+    expect((await sendOnce(database.db, entry(conversation, 'answer'), up)).duplicate).toBe(false);
+    const again = platform();
+    expect((await sendOnce(database.db, entry(conversation, 'answer'), again)).duplicate).toBe(true);
+    expect([...up.sent, ...again.sent]).toEqual(['answer']);
+    const rows = await database.db.select().from(replyOutbox).where(eq(replyOutbox.conversation, conversation));
+    // Claimed by the failed attempt and by the one that sent; the duplicate only read it.
+    expect(rows).toMatchObject([{ key: `${conversation}:answer`, status: 'sent', attempts: 2, request: null }]);
+  });
+
+  it('sends a reply once when two attempts of it record and claim it at the same moment', async () => {
+    const conversation = `twin-${randomBytes(4).toString('hex')}`;
+    const sent: string[] = [];
+    const slow = {
+      send: async (request: OutboxRequest): Promise<SentMessageRef> => {
+        sent.push(request.reply.text);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return { channel: 'custom', platformMessageId: 'pm-twin' };
+      },
+    };
+    const outcomes = await Promise.all([
+      sendOnce(database.db, entry(conversation, 'twin'), slow),
+      sendOnce(database.db, entry(conversation, 'twin'), slow),
+    ]);
+    expect(outcomes.map((outcome) => outcome.duplicate).sort()).toEqual([false, true]);
+    expect(sent).toEqual(['twin']);
+    const rows = await database.db.select().from(replyOutbox).where(eq(replyOutbox.conversation, conversation));
+    expect(rows).toMatchObject([{ status: 'sent', attempts: 1 }]);
+  });
+
   it('keeps replies without a conversation out of any order', async () => {
     const conversation = `none-${randomBytes(4).toString('hex')}`;
     const down = platform(() => new UpstreamError('platform down', { retryable: true }));
