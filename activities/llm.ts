@@ -7,9 +7,10 @@ import { LlmUnavailableError } from '../llm/errors.js';
 import { classifyIntentWithLlm } from '../llm/intent.js';
 import type { ChatMessage, ChatResult } from '../llm/types.js';
 import { recordLlmUsage } from '../llm/usage.js';
+import type { RunEventType } from '../runs/run-events.js';
 import { type PlannedStep, planNextStep } from '../tools/plan-step.js';
 import type { ActivityDeps } from './deps.js';
-import { recordRunEvent } from './run-events.js';
+import { recordRunEvent, runEventCte } from './run-events.js';
 
 export function createLlmActivities({ llm, tools, metrics, db, logger }: ActivityDeps) {
   // Each role's client is a failover router (llm/router.ts); it times every provider call itself.
@@ -18,21 +19,31 @@ export function createLlmActivities({ llm, tools, metrics, db, logger }: Activit
     return llm;
   };
 
+  // The step's event goes in the statement that records the usage (it was the next statement before): one round
+  // trip instead of two. A step without calls to record writes its event on its own.
+  const recordUsageAndEvent = async (
+    calls: ChatResult[],
+    type: RunEventType,
+    data: Record<string, unknown>,
+    options: { dedupeSuffix?: string } = {},
+  ) => {
+    if (calls.length === 0) return recordRunEvent(db, type, data, options);
+    await recordLlmUsage(db, metrics, currentWorkflowId(), calls, runEventCte(db, type, data, options));
+  };
+
   const classify = async (text: string) => {
     const calls: ChatResult[] = [];
     const result = await withModel(() =>
       classifyIntentWithLlm(roles().intent, text, { onResult: (call) => calls.push(call) }),
     );
-    await recordLlmUsage(db, metrics, currentWorkflowId(), calls);
-    await recordRunEvent(db, 'intent', { intent: result.intent, confidence: result.confidence });
+    await recordUsageAndEvent(calls, 'intent', { intent: result.intent, confidence: result.confidence });
     return { name: result.intent, confidence: result.confidence };
   };
 
   const plan = async (messages: ChatMessage[]): Promise<PlannedStep> => {
     const { step, call } = await withModel(() => planNextStep(roles().plan, tools, messages));
-    await recordLlmUsage(db, metrics, currentWorkflowId(), [call]);
-    await recordRunEvent(
-      db,
+    await recordUsageAndEvent(
+      [call],
       'step',
       { step: 'plan', toolCalls: step.assistant.toolCalls.map((toolCall) => toolCall.name) },
       { dedupeSuffix: `plan:${messages.length}` },

@@ -6,7 +6,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
 import { sendOnce } from '../runs/reply-outbox.js';
 import type { ActivityDeps } from './deps.js';
-import { recordRunEvent } from './run-events.js';
+import { recordRunEvent, runEventCte } from './run-events.js';
 
 export interface SendReplyInput {
   key: string;
@@ -56,22 +56,26 @@ export function createReplyActivities({ db, channels, metrics, logger, config }:
       // idempotent. For a duplicate they are best effort: the reply is out, and a record that keeps failing must
       // not keep the run from finishing (the first attempt's failure was already retried once).
       const record = async () => {
+        const type = input.kind === 'final' ? 'reply' : 'progress';
+        const data = { text: input.reply.text, kind: input.kind };
+        const options = { workflowId: input.workflowId, dedupeSuffix: key };
         // The transcript records what was said in the run's conversation; progress notices are not part of it.
         if (input.kind !== 'progress' && input.conversationId) {
-          await recordOutboundMessage(db, {
-            id: key,
-            conversationId: input.conversationId,
-            workflowId: input.workflowId,
-            text: input.reply.text,
-            anonymise,
-          });
+          // The event rides in the transcript's statement: one round trip, each row still written once.
+          await recordOutboundMessage(
+            db,
+            {
+              id: key,
+              conversationId: input.conversationId,
+              workflowId: input.workflowId,
+              text: input.reply.text,
+              anonymise,
+            },
+            runEventCte(db, type, data, options),
+          );
+        } else {
+          await recordRunEvent(db, type, data, options);
         }
-        await recordRunEvent(
-          db,
-          input.kind === 'final' ? 'reply' : 'progress',
-          { text: input.reply.text, kind: input.kind },
-          { workflowId: input.workflowId, dedupeSuffix: key },
-        );
       };
       if (!duplicate) await record();
       else

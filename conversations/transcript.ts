@@ -1,7 +1,7 @@
 // The transcript: each conversation once (keyed `channel:externalId`), and the messages said in it, inbound and
 // outbound, each written once under a stable id so a retried activity records nothing twice. With
 // TRANSCRIPT_ANONYMISE the stored copy has personal data replaced by placeholders for good.
-import { eq } from 'drizzle-orm';
+import { eq, type WithSubquery } from 'drizzle-orm';
 import type { InboundMessage } from '../core/message.js';
 import type { Database } from '../db/client.js';
 import { conversations, messages } from '../db/schema.js';
@@ -70,12 +70,16 @@ export async function recordInboundMessage(
   return { conversationId, recordedAt: committed?.createdAt ?? new Date() };
 }
 
-/** Records what Conduit said in a conversation, once per id (the reply's outbox key). */
+/**
+ * Records what Conduit said in a conversation, once per id (the reply's outbox key). `alongside` is a write the
+ * caller makes right after (the run's reply event), sent in this statement to save a round trip.
+ */
 export async function recordOutboundMessage(
   db: Database,
   input: { id: string; conversationId: string; workflowId: string; text: string; anonymise: boolean },
+  alongside?: WithSubquery,
 ): Promise<void> {
-  await db
+  await (alongside ? db.with(alongside) : db)
     .insert(messages)
     .values({
       id: input.id,

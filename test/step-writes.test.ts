@@ -8,10 +8,12 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runEventCte } from '../activities/run-events.js';
 import { loadConversationContext } from '../conversations/memory.js';
-import { recordInboundMessage } from '../conversations/transcript.js';
+import { recordInboundMessage, recordOutboundMessage } from '../conversations/transcript.js';
 import type { InboundMessage } from '../core/message.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
-import { memories, messages, runEvents } from '../db/schema.js';
+import { llmUsage, memories, messages, runEvents } from '../db/schema.js';
+import type { ChatResult } from '../llm/types.js';
+import { recordLlmUsage } from '../llm/usage.js';
 import { verifySender } from '../runs/verify-sender.js';
 
 const handles: DatabaseHandle[] = [];
@@ -149,5 +151,53 @@ describe.each(Object.keys(drivers))('on the %s database', (driver) => {
       history: [{ role: 'user', content: 'new' }],
       needsCompaction: false,
     });
+  });
+
+  it('records a sent reply in the transcript and the run log once, however often recording is retried', async () => {
+    const conversation = unique('c');
+    const workflowId = unique('wf');
+    const { conversationId } = await recordInboundMessage(db(), {
+      workflowId,
+      message: inbound(conversation),
+      text: 'q',
+      anonymise: false,
+    });
+    const key = `${workflowId}:final`;
+    const record = () =>
+      recordOutboundMessage(
+        db(),
+        { id: key, conversationId, workflowId, text: 'the answer', anonymise: false },
+        runEventCte(db(), 'reply', { text: 'the answer', kind: 'final' }, { workflowId, dedupeSuffix: key }),
+      );
+    await record();
+    await record();
+    expect((await db().select().from(messages).where(eq(messages.id, key))).map((row) => row.text)).toEqual([
+      'the answer',
+    ]);
+    expect((await eventsOf(handle, workflowId)).map((event) => event.type)).toEqual(['reply']);
+  });
+
+  it('keeps a row per billed model call but the step event once when a model step is retried', async () => {
+    const workflowId = unique('wf');
+    const call: ChatResult = {
+      message: { content: 'hi', toolCalls: [] },
+      usage: { promptTokens: 7, completionTokens: 3 },
+      model: 'fake',
+      latencyMs: 1,
+      servedBy: { provider: 'p', model: 'fake', cached: false },
+    };
+    const metrics = { llmTokens: { inc: () => {} } } as unknown as Parameters<typeof recordLlmUsage>[1];
+    const step = () =>
+      recordLlmUsage(
+        db(),
+        metrics,
+        workflowId,
+        [call],
+        runEventCte(db(), 'intent', { intent: 'chat' }, { workflowId }),
+      );
+    await step();
+    await step();
+    expect(await db().select().from(llmUsage).where(eq(llmUsage.workflowId, workflowId))).toHaveLength(2);
+    expect((await eventsOf(handle, workflowId)).map((event) => event.type)).toEqual(['intent']);
   });
 });
