@@ -17,7 +17,7 @@ export const KEEP_AFTER_COMPACTION = 2;
 
 export interface Summary {
   text: string;
-  /** ISO time of the newest message the summary covers. */
+  /** ISO time of the newest message the summary covers, to the microsecond (older summaries: the millisecond). */
   coversUntil: string;
 }
 
@@ -68,7 +68,7 @@ export async function loadConversationContext(
       and(
         eq(messages.conversationId, conversationId),
         lt(messages.createdAt, before),
-        // Parsed from the summary's ISO time, the same instant the JavaScript Date of it stood for.
+        // Parsed from the summary's ISO time in SQL, microseconds included (compactHistory writes them).
         gt(messages.createdAt, sql`coalesce((select ${summary.coversUntil} from ${summary}), '-infinity')`),
       ),
     )
@@ -147,18 +147,27 @@ export async function compactHistory(
   if (!model) throw new UnavailableError('no language model is configured');
   const previous = await readSummary(db, conversationId);
   const rows = await db
-    .select({ direction: messages.direction, text: messages.text, createdAt: messages.createdAt })
+    .select({
+      direction: messages.direction,
+      text: messages.text,
+      createdAt: messages.createdAt,
+      // The exact time as text: created_at has microseconds, a JavaScript Date only milliseconds, and a boundary
+      // rounded down would leave the newest folded message uncovered, to be read back and folded again.
+      exactTime: sql<string>`to_char(${messages.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
     .from(messages)
     .where(
       and(
         eq(messages.conversationId, conversationId),
-        ...(previous ? [gt(messages.createdAt, new Date(previous.coversUntil))] : []),
+        ...(previous ? [gt(messages.createdAt, sql`${previous.coversUntil}::timestamptz`)] : []),
       ),
     )
     .orderBy(asc(messages.createdAt));
-  const fold = rows.slice(0, Math.max(0, rows.length - KEEP_AFTER_COMPACTION));
+  const fold = rows
+    .slice(0, Math.max(0, rows.length - KEEP_AFTER_COMPACTION))
+    .map(({ direction, text, createdAt }) => ({ direction, text, createdAt }));
   if (fold.length === 0) return { compacted: 0 };
-  const coversUntil = fold.at(-1)!.createdAt.toISOString();
+  const coversUntil = rows[fold.length - 1]!.exactTime;
   // The snapshot first: it does not depend on the summary, and a store that cannot take it (down, or its drive
   // full) then fails the attempt before the model is asked, so each retry of a long outage costs no model call over
   // the whole transcript (test/faults/prod-topology-disk-full.test.ts). The key is the same on a retry.
