@@ -6,6 +6,9 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+# Two malloc arenas instead of glibc's 8 per core: the SDK's native threads otherwise keep freed memory in arenas
+# of their own (platform/node-process-env.ts; a worker with 3,000 parked reminders: 497 MiB against 727).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .

@@ -22,6 +22,7 @@ import {
   temporalSqlToolSpec,
 } from '../platform/go-tool.js';
 import { startMinio } from '../platform/minio-server.js';
+import { nodeProcessEnv } from '../platform/node-process-env.js';
 import { formatKey, generateKey } from '../security/key-list.js';
 
 export interface ProdStackOptions {
@@ -467,7 +468,13 @@ function conduitProcess(
     command: process.execPath,
     args: ['--import', 'tsx', entry],
     cwd: options.projectRoot,
-    env: { ...process.env, ...env, ...options.processEnv?.(name), CONDUIT_DATA_DIR: join(options.dir, name) },
+    env: {
+      ...process.env,
+      ...nodeProcessEnv(),
+      ...env,
+      ...options.processEnv?.(name),
+      CONDUIT_DATA_DIR: join(options.dir, name),
+    },
     ready: async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
     readyWithinMs: 90_000,
   });

@@ -58,8 +58,10 @@ export async function createWorker(settings: WorkerSettings, deps: ActivityDeps)
     shutdownGraceTime: '20s',
     // Parked reminders and approvals gain nothing from staying cached (their histories replay in
     // milliseconds), and the SDK's default sizes the cache from the heap limit: 2,311 workflows here, about
-    // 330 KiB each. With 500, 10,000 parked runs kept the worker at 598 MiB instead of 1,617 (benchmarks).
-    maxCachedWorkflows: 500,
+    // 330 KiB each. 100 still holds every run in flight at saturation (about 20 runs/s of under a second each,
+    // at most 40 workflow tasks at once); with 3,000 parked reminders it measured 387 MiB against 497 for 500
+    // (docs/benchmarks.md, both with two malloc arenas: platform/node-process-env.ts).
+    maxCachedWorkflows: 100,
     ...settings.tuning,
   });
 }

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../platform/free-port.js';
+import { nodeProcessEnv } from '../../platform/node-process-env.js';
 import { type BenchContext, benchPinnedEnv, signedMessage, tempDir } from '../support/context.js';
 import { openLoop, postJson } from '../support/load.js';
 import { treeCpu } from '../support/process-tree.js';
@@ -124,6 +125,7 @@ async function measureRound(
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
+    ...nodeProcessEnv(),
     HOST: '127.0.0.1',
     PORT: String(port),
     TEMPORAL_DEV_PORT: String(await freePort()),

@@ -5,6 +5,7 @@ import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { nodeProcessEnv } from '../../platform/node-process-env.js';
 import type { BenchContext } from './context.js';
 import type { InstanceReady, InstanceSpec } from './instance-main.js';
 
@@ -44,7 +45,7 @@ export async function startInstance(
     ],
     {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...nodeProcessEnv(), ...env },
       stdio: ['ignore', log, log, 'pipe'],
     },
   );
