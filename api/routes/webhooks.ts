@@ -1,6 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { API_CHANNEL } from '../../channels/api/adapter.js';
 import { createRefusalLog } from '../../channels/refusal-log.js';
@@ -8,6 +7,7 @@ import { ConduitError, NotFoundError, PayloadTooLargeError } from '../../core/er
 import { acceptMessage, noteIgnored, noteRefused } from '../../runs/accept-message.js';
 import { parseWaitSeconds } from '../../runs/wait-for-run.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
+import { bodyCeiling } from '../middleware/body-limit.js';
 import { defineRoute, jsonContent, serve } from '../route-spec.js';
 import { errorSchema, startedRunSchema } from '../schemas.js';
 
@@ -85,16 +85,13 @@ export function webhookRoutes({
     });
   };
 
-  const limit = bodyLimit({
-    maxSize: MAX_WEBHOOK_BODY_BYTES,
-    onError: (c) => {
-      const error = new PayloadTooLargeError(`webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes`);
-      reject(c, error);
-      // The rest of the body is never read, so the connection cannot carry another request: say so, or the
-      // client's next request on it fails with a reset.
-      c.header('Connection', 'close');
-      throw error;
-    },
+  const limit = bodyCeiling<ApiEnv>(MAX_WEBHOOK_BODY_BYTES, (c) => {
+    const error = new PayloadTooLargeError(`webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes`);
+    reject(c, error);
+    // The rest of the body is never read, so the connection cannot carry another request: say so, or the
+    // client's next request on it fails with a reset.
+    c.header('Connection', 'close');
+    throw error;
   });
 
   serve(
