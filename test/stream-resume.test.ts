@@ -7,7 +7,6 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { z } from 'zod';
 import { createApiKey } from '../api/admin-keys.js';
 import { PROTO_LOADER_OPTIONS, PROTO_PATH } from '../api/grpc/server.js';
@@ -17,14 +16,9 @@ import type { RunStatus } from '../runs/contract.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { type FakeLlm, type FakeLlmReply, startFakeLlm } from './fakes/openai-compatible.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
+import { type EventFrame, lastEventId as lastId, openRunEventSocket } from './support/run-event-socket.js';
 import { metricValue } from './support/runs.js';
 
-interface EventFrame {
-  id: number;
-  workflowId: string;
-  type: string;
-  data: Record<string, unknown>;
-}
 interface GrpcRunEvent {
   id: string;
   workflow_id: string;
@@ -84,7 +78,6 @@ afterAll(async () => {
 });
 
 const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-const wsUrl = (query = '') => `${platform.apiUrl.replace(/^http/, 'ws')}/v1/ws${query}`;
 const intent = { json: { intent: 'task', confidence: 0.9, reason: 'scripted' } };
 
 /** How long a held model call keeps working after a client reconnected (the server sets its resume up meanwhile). */
@@ -104,28 +97,7 @@ async function memberKey() {
   return (await createApiKey(platform.database.db, unique('stream'), 'admin')).key;
 }
 
-interface Client {
-  ws: WebSocket;
-  events: EventFrame[];
-  closed: Promise<{ code: number; reason: string }>;
-  send(frame: unknown): void;
-}
-
-function connect(key: string, query = '') {
-  return new Promise<Client>((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(query), { headers: { authorization: `Bearer ${key}` } });
-    const events: EventFrame[] = [];
-    const closed = new Promise<{ code: number; reason: string }>((done) =>
-      ws.once('close', (code, reason) => done({ code, reason: reason.toString() })),
-    );
-    ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as EventFrame;
-      if ('id' in frame) events.push(frame);
-    });
-    ws.once('error', reject);
-    ws.once('open', () => resolve({ ws, events, closed, send: (frame) => ws.send(JSON.stringify(frame)) }));
-  });
-}
+const connect = (key: string, query = '') => openRunEventSocket(platform.apiUrl, key, query);
 
 function messageFrame(messageId: string, text: string) {
   return { type: 'message', message_id: messageId, conversation_id: unique('conv'), sender: { id: 'u' }, text };
@@ -142,8 +114,6 @@ async function recordedIds(workflowId: string) {
 
 const until = <T>(probe: () => T | undefined, what: string, timeoutMs = 20_000) =>
   eventually(async () => probe(), timeoutMs, what);
-
-const lastId = (events: Array<{ id: number }>) => Math.max(0, ...events.map((event) => event.id));
 
 const withKey = (key: string) => {
   const metadata = new grpc.Metadata();

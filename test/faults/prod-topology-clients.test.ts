@@ -9,11 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { type FakeLlm, startFakeLlm } from '../fakes/openai-compatible.js';
 import { lastUserText } from '../support/model-vendors.js';
 import { eventually } from '../support/platform.js';
 import { type FaultStack, startFaultStack } from '../support/prod-fault-stack.js';
+import { type EventFrame, lastEventId as lastId, openRunEventSocket } from '../support/run-event-socket.js';
 
 let faults: FaultStack;
 let llm: FakeLlm;
@@ -39,40 +39,9 @@ afterAll(async () => {
   await llm?.close();
 }, 120_000);
 
-interface EventFrame {
-  id: number;
-  workflowId: string;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-interface Watcher {
-  ws: WebSocket;
-  events: EventFrame[];
-  closed: Promise<{ code: number; reason: string }>;
-  send(frame: unknown): void;
-}
-
 /** A WebSocket client through nginx, as a browser or a bot would hold one. */
-function watch(key: string, query = ''): Promise<Watcher> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${faults.stack.url.replace(/^http/, 'ws')}/v1/ws${query}`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    const events: EventFrame[] = [];
-    const closed = new Promise<{ code: number; reason: string }>((done) =>
-      ws.once('close', (code, reason) => done({ code, reason: reason.toString() })),
-    );
-    ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as EventFrame;
-      if ('id' in frame) events.push(frame);
-    });
-    ws.once('error', reject);
-    ws.once('open', () => resolve({ ws, events, closed, send: (frame) => ws.send(JSON.stringify(frame)) }));
-  });
-}
+const watch = (key: string, query = '') => openRunEventSocket(faults.stack.url, key, query);
 
-const lastId = (events: Array<{ id: number }>) => Math.max(0, ...events.map((event) => event.id));
 const resumeQuery = (workflowId: string, after: number) =>
   `?last_event_id=${after}&workflow_ids=${encodeURIComponent(workflowId)}`;
 
