@@ -25,25 +25,16 @@ import {
   offer,
   type PersistencePerRun,
   persistencePerRun,
+  type ReplyPhase,
   type Throughput,
   throughput,
 } from '../support/pipeline-load.js';
 import { type BenchTemporal, delta, readRss, scrape, startBenchTemporal } from '../support/services.js';
 import { type Summary, summarize } from '../support/stats.js';
 
-export interface LatencyPhase {
-  rate: number;
-  offered: number;
-  completed: number;
-  missing: number;
-  duplicateReplies: number;
-  ackErrors: number;
+export interface LatencyPhase extends ReplyPhase {
   /** "Working on it" notices sent because a reply took longer than PIPELINE_PROGRESS_DELAY_MS. */
   progressNotices: number;
-  ack: Summary;
-  reply: Summary;
-  /** Reply latency minus the time spent inside the fake LLM and the tool (per-run mean from the histograms). */
-  overhead: Summary;
   inside: ReturnType<typeof insidePerRunMs>;
   /** With --sdk-metrics: the Temporal SDK's latency histograms, milliseconds per run and observations per run. */
   sdk?: Record<string, { msPerRun: number; perRun: number }>;

@@ -12,6 +12,7 @@ import {
   insidePerRunMs,
   offer,
   persistencePerRun,
+  type ReplyPhase,
   type Throughput,
   throughput,
 } from '../support/pipeline-load.js';
@@ -36,17 +37,7 @@ export interface CpuPerUnit {
   postgresKnown: boolean;
 }
 
-export interface SteadyPhase {
-  rate: number;
-  offered: number;
-  completed: number;
-  missing: number;
-  duplicateReplies: number;
-  ackErrors: number;
-  ack: Summary;
-  reply: Summary;
-  /** Reply latency minus the time inside the fake model and the tool (per-run mean from the workers' histograms). */
-  overhead: Summary;
+export interface SteadyPhase extends ReplyPhase {
   insideMsPerRun: number;
   cpu: CpuPerUnit;
 }

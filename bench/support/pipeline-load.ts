@@ -75,6 +75,20 @@ export async function offer(
   };
 }
 
+/** What every steady-rate phase of the pipeline scenarios measures (e2e and topologies add their own figures). */
+export interface ReplyPhase {
+  rate: number;
+  offered: number;
+  completed: number;
+  missing: number;
+  duplicateReplies: number;
+  ackErrors: number;
+  ack: Summary;
+  reply: Summary;
+  /** Reply latency minus the time spent inside the fake model and the tool (per-run mean from the histograms). */
+  overhead: Summary;
+}
+
 export interface Throughput {
   offered: number;
   completed: number;
