@@ -13,10 +13,9 @@ import { mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signCustomPayload } from '../../channels/custom/signature.js';
 import { messageWorkflowId, type RunStatus } from '../../runs/contract.js';
 import { MAX_INLINE_TEXT_BYTES } from '../../runs/offload-large-text.js';
-import { type CallbackReceiver, startCallbackReceiver } from '../support/fault-load.js';
+import { type CallbackReceiver, postSignedWebhook, startCallbackReceiver } from '../support/fault-load.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { metricValue } from '../support/runs.js';
 
@@ -128,15 +127,7 @@ describe('the data directory nearly full', () => {
         text: LARGE_TEXT,
         callback_url: receiver.url,
       });
-      const deliver = () =>
-        fetch(`${unguarded.apiUrl}/webhooks/custom`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-conduit-signature': signCustomPayload(SECRET, raw, Math.floor(Date.now() / 1000)),
-          },
-          body: raw,
-        });
+      const deliver = () => postSignedWebhook(unguarded.apiUrl, SECRET, raw);
       try {
         const filler = await fillUntilFree(64 * 1024);
         const refused = await deliver();

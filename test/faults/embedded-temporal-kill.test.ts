@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signCustomPayload } from '../../channels/custom/signature.js';
 import { freePort } from '../../platform/free-port.js';
+import { postSignedWebhook } from '../support/fault-load.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';
 
 const SECRET = `whsec_kill_${randomBytes(12).toString('hex')}`;
@@ -68,14 +68,7 @@ async function send(messageId: string, started: number): Promise<Delivery> {
   const deadline = performance.now() + 60_000;
   while (performance.now() < deadline) {
     const asked = performance.now();
-    const response = await fetch(`${platform.apiUrl}/webhooks/custom`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-conduit-signature': signCustomPayload(SECRET, raw, Math.floor(Date.now() / 1000)),
-      },
-      body: raw,
-    });
+    const response = await postSignedWebhook(platform.apiUrl, SECRET, raw);
     await response.arrayBuffer();
     delivery.statuses.push(response.status);
     delivery.answerMs.push(performance.now() - asked);

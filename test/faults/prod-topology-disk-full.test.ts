@@ -12,11 +12,10 @@ import { appendFile, mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signCustomPayload } from '../../channels/custom/signature.js';
 import { messageWorkflowId } from '../../runs/contract.js';
 import { MAX_INLINE_TEXT_BYTES } from '../../runs/offload-large-text.js';
 import { type FakeLlm, startFakeLlm } from '../fakes/openai-compatible.js';
-import { runLoad, summarise } from '../support/fault-load.js';
+import { postSignedWebhook, runLoad, summarise } from '../support/fault-load.js';
 import { lastUserText } from '../support/model-vendors.js';
 import { eventually } from '../support/platform.js';
 import { type FaultStack, startFaultStack } from '../support/prod-fault-stack.js';
@@ -107,14 +106,7 @@ async function sendCustom(messageId: string, conversationId: string, text: strin
     text,
     callback_url: faults.receiver.url,
   });
-  const response = await fetch(`${faults.stack.url}/webhooks/custom`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-conduit-signature': signCustomPayload(faults.secret, raw, Math.floor(Date.now() / 1000)),
-    },
-    body: raw,
-  });
+  const response = await postSignedWebhook(faults.stack.url, faults.secret, raw);
   await response.arrayBuffer();
   return response.status;
 }

@@ -12,7 +12,6 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PROTO_LOADER_OPTIONS, PROTO_PATH } from '../../api/grpc/server.js';
-import { signCustomPayload } from '../../channels/custom/signature.js';
 import { computeDingTalkSign } from '../../channels/dingtalk/sign.js';
 import { computeFeishuSignature } from '../../channels/feishu/signature.js';
 import { freePort } from '../../platform/free-port.js';
@@ -21,6 +20,7 @@ import { messageWorkflowId } from '../../runs/contract.js';
 import { hasRunEvents } from '../../runs/run-event-feed.js';
 import { type DingTalkOpenApiFake, startDingTalkOpenApi } from '../fakes/dingtalk-open-api.js';
 import { encryptFeishuEvent, type FeishuOpenApiFake, startFeishuOpenApi } from '../fakes/feishu-open-api.js';
+import { postSignedWebhook } from '../support/fault-load.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { metricValue } from '../support/runs.js';
@@ -118,14 +118,7 @@ async function timed<T>(call: () => Promise<T>): Promise<{ value: T; ms: number 
 
 function postCustom(body: object): Promise<Response> {
   const raw = JSON.stringify(body);
-  return fetch(`${platform.apiUrl}/webhooks/custom`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-conduit-signature': signCustomPayload(CUSTOM_SECRET, raw, Math.floor(Date.now() / 1000)),
-    },
-    body: raw,
-  });
+  return postSignedWebhook(platform.apiUrl, CUSTOM_SECRET, raw);
 }
 
 function postApiMessage(body: object): Promise<Response> {

@@ -87,14 +87,7 @@ async function sendUntilAcknowledged(
     let status: number;
     let retryAfter = 1;
     try {
-      const response = await fetch(`${options.baseUrl}/webhooks/custom`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-conduit-signature': signCustomPayload(options.secret, raw, Math.floor(Date.now() / 1000)),
-        },
-        body: raw,
-      });
+      const response = await postSignedWebhook(options.baseUrl, options.secret, raw);
       await response.arrayBuffer();
       status = response.status;
       retryAfter = Number(response.headers.get('retry-after') ?? '1');
@@ -162,4 +155,16 @@ export function summarise(deliveries: Delivery[], replies: Map<string, number>):
     missing: deliveries.filter((delivery) => !replies.has(delivery.messageId)).length,
     duplicated: deliveries.filter((delivery) => (replies.get(delivery.messageId) ?? 0) > 1).length,
   };
+}
+
+/** A custom-channel webhook with `raw` as its body, signed now with `secret`, as the sender's server posts it. */
+export function postSignedWebhook(apiUrl: string, secret: string, raw: string): Promise<Response> {
+  return fetch(`${apiUrl}/webhooks/custom`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-conduit-signature': signCustomPayload(secret, raw, Math.floor(Date.now() / 1000)),
+    },
+    body: raw,
+  });
 }
