@@ -26,6 +26,7 @@ import {
   type PersistencePerRun,
   persistencePerRun,
   type ReplyPhase,
+  replyPhase,
   type Throughput,
   throughput,
 } from '../support/pipeline-load.js';
@@ -338,16 +339,8 @@ async function measureVariant(
     }
     return {
       ...(worker.sdkMetricsUrl ? { sdk, server } : {}),
-      rate,
-      offered: phase.ids.length,
-      completed: phase.replyTimes.length,
-      missing: phase.missing.length,
-      duplicateReplies: phase.duplicateReplies,
-      ackErrors: phase.ackErrors,
+      ...replyPhase(rate, phase, inside.insideMsPerRun),
       progressNotices: ctx.receiver.progressNotices - notices,
-      ack: phase.ackLatency,
-      reply: summarize(phase.replyLatencies),
-      overhead: summarize(phase.replyLatencies.map((latency) => latency - inside.insideMsPerRun)),
       inside,
     };
   };

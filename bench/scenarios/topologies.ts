@@ -13,6 +13,7 @@ import {
   offer,
   persistencePerRun,
   type ReplyPhase,
+  replyPhase,
   type Throughput,
   throughput,
 } from '../support/pipeline-load.js';
@@ -179,15 +180,7 @@ async function steadyPhase(
   const runs = Math.max(1, phase.replyTimes.length);
   const inside = insidePerRunMs(await scrapeAll(workers), metricsBefore, runs);
   return {
-    rate,
-    offered: phase.ids.length,
-    completed: phase.replyTimes.length,
-    missing: phase.missing.length,
-    duplicateReplies: phase.duplicateReplies,
-    ackErrors: phase.ackErrors,
-    ack: phase.ackLatency,
-    reply: summarize(phase.replyLatencies),
-    overhead: summarize(phase.replyLatencies.map((latency) => latency - inside.insideMsPerRun)),
+    ...replyPhase(rate, phase, inside.insideMsPerRun),
     insideMsPerRun: inside.insideMsPerRun,
     cpu,
   };

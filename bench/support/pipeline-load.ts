@@ -89,6 +89,21 @@ export interface ReplyPhase {
   overhead: Summary;
 }
 
+/** A steady phase's common figures from its batch; `insideMsPerRun` is the time inside the fake model and tool. */
+export function replyPhase(rate: number, batch: Batch, insideMsPerRun: number): ReplyPhase {
+  return {
+    rate,
+    offered: batch.ids.length,
+    completed: batch.replyTimes.length,
+    missing: batch.missing.length,
+    duplicateReplies: batch.duplicateReplies,
+    ackErrors: batch.ackErrors,
+    ack: batch.ackLatency,
+    reply: summarize(batch.replyLatencies),
+    overhead: summarize(batch.replyLatencies.map((latency) => latency - insideMsPerRun)),
+  };
+}
+
 export interface Throughput {
   offered: number;
   completed: number;
