@@ -1,5 +1,6 @@
 // `npm run bench [-- --scenario=<name>[,<name>]] [--quick] [--no-write] [--keep] [--cpu-prof] [--sdk-metrics]
-// [--variants=…] [--before=<checkout>] [--repeat=N] [--soak-minutes=N] [--topology=dev|prod]`: runs the benchmark
+// [--variants=…] [--before=<checkout>] [--own-dev-server] [--repeat=N] [--soak-minutes=N]
+// [--topology=dev|prod]`: runs the benchmark
 // scenarios (all but those run only on request: `peer`, `soak`) against real services started here (a Temporal
 // dev server per scenario, a fresh PostgreSQL database, the fake LLM), prints a table per scenario, and, after a
 // full run of every default scenario, rewrites the results section of docs/benchmarks.md and its charts.
@@ -65,6 +66,7 @@ const ctx: BenchContext = {
   devServerArgs: args
     .filter((arg) => arg.startsWith('--dev-server-arg='))
     .map((arg) => arg.slice('--dev-server-arg='.length)),
+  ownDevServer: flag('own-dev-server'),
   waitingTuning: option('waiting-tuning') ? JSON.parse(option('waiting-tuning')!) : undefined,
   waitingLevels: option('waiting-levels')?.split(',').map(Number),
   cpuProfileDir: flag('cpu-prof') ? join(projectRoot, 'bench/results/profiles') : undefined,

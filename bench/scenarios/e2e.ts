@@ -5,6 +5,9 @@
 // writes, CPU per process); the same for `/echo` command runs, which are also answered through `?wait`. A default
 // run makes three interleaved rounds of both, for medians. Worker tuning, one process and eager workflow start
 // are variants run by name (--variants).
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Client } from '@temporalio/client';
 import type { PlatformOptions } from '../../scripts/conduit.js';
 import {
   type BenchContext,
@@ -192,8 +195,8 @@ const VARIANTS: Variant[] = [
 
 export async function e2e(ctx: BenchContext): Promise<E2eResult> {
   const dir = await tempDir(ctx, 'e2e');
-  const temporal = await startBenchTemporal(ctx.projectRoot, dir, ctx.progress, ctx.devServerArgs);
-  const { client, close } = await benchClient(ctx, temporal.address);
+  // One dev server for every variant, unless each round brings its own (--own-dev-server).
+  const common = ctx.ownDevServer ? undefined : await connectedTemporal(ctx, ctx.projectRoot, dir);
   // The two one-process variants share one instance: the same process serves both ingress paths.
   let shared: Instance | undefined;
   try {
@@ -207,6 +210,9 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
         ? VARIANTS.filter((v) => v.name === 'default' || v.name === 'command')
         : VARIANTS.filter((v) => !v.onRequest);
     if (chosen.some((v) => v.before) && !ctx.beforeRoot) throw new Error('*-before variants need --before=<checkout>');
+    if (ctx.ownDevServer && chosen.some((v) => !v.split)) {
+      throw new Error('--own-dev-server needs variants with their own API and worker processes (split)');
+    }
     const rounds = Array.from(
       { length: ctx.repeat ?? (ctx.quick || ctx.variants ? 1 : DEFAULT_ROUNDS) },
       (_, i) => i + 1,
@@ -217,6 +223,8 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
       const taskQueue = `bench-e2e-${variant.split ? label : 'one-process'}-${ctx.runTag}`;
       // The instances of a *-before variant run the other checkout's code; everything else is shared.
       const code = variant.before ? { ...ctx, projectRoot: ctx.beforeRoot! } : ctx;
+      const own = ctx.ownDevServer ? await connectedTemporal(ctx, code.projectRoot, `${dir}/${label}`) : undefined;
+      const { server: temporal, client } = own ?? common!;
       let instances: Instance[];
       if (variant.split) {
         const api = await startInstance(
@@ -268,6 +276,7 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
         }
       } finally {
         if (variant.split) await Promise.all(instances.map((instance) => instance.stop()));
+        await own?.stop();
       }
     }
     return {
@@ -279,9 +288,32 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
     };
   } finally {
     await shared?.stop();
-    await close();
-    await temporal.stop();
+    await common?.stop();
   }
+}
+
+interface ConnectedTemporal {
+  server: BenchTemporal;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+/** A dev server started by `codeRoot`'s own bench support (another checkout's for `*-before`), with a client. */
+async function connectedTemporal(ctx: BenchContext, codeRoot: string, dataDir: string): Promise<ConnectedTemporal> {
+  const start: typeof startBenchTemporal =
+    codeRoot === ctx.projectRoot
+      ? startBenchTemporal
+      : (await import(pathToFileURL(join(codeRoot, 'bench/support/services.ts')).href)).startBenchTemporal;
+  const server = await start(codeRoot, dataDir, ctx.progress, ctx.devServerArgs);
+  const { client, close } = await benchClient(ctx, server.address);
+  return {
+    server,
+    client,
+    stop: async () => {
+      await close();
+      await server.stop();
+    },
+  };
 }
 
 async function measureVariant(

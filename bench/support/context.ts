@@ -32,6 +32,11 @@ export interface BenchContext {
   sdkMetrics?: boolean;
   /** --dev-server-arg=<arg> (repeatable): extra `temporal server start-dev` arguments for e2e experiments. */
   devServerArgs?: string[];
+  /**
+   * --own-dev-server: every e2e variant round starts a dev server of its own from its own checkout (a `*-before`
+   * variant from --before's), so a change to how the dev server is started is measured side by side too.
+   */
+  ownDevServer?: boolean;
   /** Set by --cpu-prof: processes under test write V8 CPU profiles here. */
   cpuProfileDir?: string;
   /**

@@ -122,6 +122,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
           'steady',
           'sat p50',
           'CPU ms/run api+worker+temporal',
+          'requests/run',
           'writes/run',
           'events/run',
         ],
@@ -137,6 +138,7 @@ export function printResults(results: Results, machine: MachineInfo, totalSecond
           [v.saturation.cpuMsPerRun.api, v.saturation.cpuMsPerRun.worker, v.saturation.cpuMsPerRun.temporal]
             .map((value) => num(value, 0))
             .join('+'),
+          num(v.saturation.persistence?.requests),
           num(v.saturation.persistence?.writes),
           num(v.history?.eventsPerRun ?? (v.name === 'default' ? e2e.history.eventsPerRun : undefined)),
         ]),
