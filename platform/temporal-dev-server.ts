@@ -52,13 +52,18 @@ export const temporalCliSpec = (version: string) => ({
 
 /** SQLite pragmas: WAL with synchronous=NORMAL is durable across process crashes and far faster than FULL. */
 const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
-/**
- * Eager activity dispatch: the server hands an activity back in the completion of the workflow task that
- * scheduled it instead of through the task queue. Measured in docs/benchmarks.md: reply p50 at 10 msg/s
- * 331 ms against 530-560 ms without, and fewer persistence writes per run. Production clusters set the
- * same key in their dynamic config (docs/deploy.md).
- */
-const DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+/** Dynamic configuration the dev server starts with; each was measured in docs/benchmarks.md. */
+const DYNAMIC_CONFIG = [
+  // Eager activity dispatch: the server hands an activity back in the completion of the workflow task that
+  // scheduled it instead of through the task queue: reply p50 at 10 msg/s 331 ms against 530-560 ms without,
+  // and fewer persistence writes per run. Production clusters set the same key (docs/deploy.md).
+  'system.enableActivityEagerExecution=true',
+  // The CLI turns this on so that search attributes created at run time are seen at once; it makes every read of
+  // them (each start, upsert and visibility write) read the cluster metadata from SQLite again. Conduit's
+  // attributes are registered with --search-attribute before the services start, so the cache is never stale
+  // for them; one created later with `temporal operator search-attribute create` is seen within a minute.
+  'system.forceSearchAttributesCacheRefreshOnRead=false',
+];
 /** Conduit's search attributes (runs/search-attributes.ts), registered at every start; a cluster registers them once. */
 const SEARCH_ATTRIBUTE_ARGS = searchAttributeFlags().flatMap((flag) => ['--search-attribute', flag]);
 
