@@ -58,10 +58,11 @@ const DYNAMIC_CONFIG = [
   // scheduled it instead of through the task queue: reply p50 at 10 msg/s 331 ms against 530-560 ms without,
   // and fewer persistence writes per run. Production clusters set the same key (docs/deploy.md).
   'system.enableActivityEagerExecution=true',
-  // The CLI turns this on so that search attributes created at run time are seen at once; it makes every read of
-  // them (each start, upsert and visibility write) read the cluster metadata from SQLite again. Conduit's
-  // attributes are registered with --search-attribute before the services start, so the cache is never stale
-  // for them; one created later with `temporal operator search-attribute create` is seen within a minute.
+  // The CLI turns this on so that search attributes created at run time are seen at once. It makes every read of
+  // them (each start, upsert and visibility write) read the cluster metadata from SQLite again, under a lock:
+  // 29 of a six-step run's 49 persistence requests. With SQLite visibility that metadata holds the schema's fixed
+  // columns; an attribute added at run time (Conduit's at start, `temporal operator search-attribute create`)
+  // is a namespace alias, which this cache does not hold, so nothing is seen later for leaving it off.
   'system.forceSearchAttributesCacheRefreshOnRead=false',
 ];
 /** Conduit's search attributes (runs/search-attributes.ts), registered at every start; a cluster registers them once. */
