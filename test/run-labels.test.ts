@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { temporal } from '@temporalio/proto';
@@ -287,6 +287,33 @@ describe('a namespace that lacks the attributes (a cluster)', () => {
     const { customAttributes } = await platform.temporal.connection.operatorService.listSearchAttributes({ namespace });
     expect(customAttributes?.ConduitTools).toBe(temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST);
     expect(customAttributes?.ConduitStep).toBe(temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD);
+
+    // The dev server keeps search attributes in its cache (platform/temporal-dev-server.ts): attributes added at
+    // run time must still be taken by a start that sets them and found by a query on them, well inside the
+    // cache's minute. (The namespace's own registry may take a few seconds to hear of them, hence the retries.)
+    const client = new Client({ connection: platform.temporal.connection, namespace });
+    const workflowId = `labels-fresh-${randomBytes(4).toString('hex')}`;
+    const started = await eventually(
+      () =>
+        client.workflow.start('handleMessage', {
+          taskQueue: `no-worker-${workflowId}`,
+          workflowId,
+          typedSearchAttributes: [{ key: CHANNEL_ATTRIBUTE, value: 'api' }],
+        }),
+      30_000,
+      'a start with the new attributes',
+    );
+    await eventually(
+      async () => {
+        for await (const run of client.workflow.list({ query: `ConduitChannel = 'api'` })) {
+          if (run.workflowId === workflowId) return true;
+        }
+        return undefined;
+      },
+      20_000,
+      `${workflowId} listed by its new attribute`,
+    );
+    await started.terminate('checked');
   });
 });
 
