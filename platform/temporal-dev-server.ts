@@ -60,7 +60,7 @@ const DYNAMIC_CONFIG = [
   'system.enableActivityEagerExecution=true',
   // The CLI turns this on so that search attributes created at run time are seen at once. It makes every read of
   // them (each start, upsert and visibility write) read the cluster metadata from SQLite again, under a lock:
-  // 29 of a six-step run's 49 persistence requests. With SQLite visibility that metadata holds the schema's fixed
+  // 28 of a six-step run's 48 persistence requests. With SQLite visibility that metadata holds the schema's fixed
   // columns; an attribute added at run time (Conduit's at start, `temporal operator search-attribute create`)
   // is a namespace alias, which this cache does not hold, so nothing is seen later for leaving it off.
   'system.forceSearchAttributesCacheRefreshOnRead=false',
