@@ -591,7 +591,7 @@ function resultsMarkdown(results: Results, machine: MachineInfo, totalSeconds: n
     md.push(
       '### 4. Waiting runs',
       '',
-      `Reminder workflows started directly (as \`/remind\` starts them) with every due time at one instant; the worker is its own process. Idle before: worker ${mib(waiting.idle.workerRssMiB)}, dev server ${mib(waiting.idle.temporalRssMiB)}.`,
+      `Reminder workflows started directly (as \`/remind\` starts them) with every due time at one instant; the worker is its own process; a reminder counts as delivered when its callback arrives before a minute passes with no delivery at all. Idle before: worker ${mib(waiting.idle.workerRssMiB)}, dev server ${mib(waiting.idle.temporalRssMiB)}.`,
       '',
       table(
         [
