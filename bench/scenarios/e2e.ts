@@ -335,7 +335,7 @@ async function measureVariant(
   const prefix = `e2e-${ctx.runTag}-${label}`;
 
   // Warm-up (JIT, connection pools, the workflow cache), long enough that variants started fresh compare fairly.
-  await offer(ctx, { prefix: `${prefix}-warm`, rate: 10, count: ctx.quick ? 10 : 80, send, waitMs: 60_000 });
+  await offer(ctx, { prefix: `${prefix}-warm`, rate: 10, count: ctx.quick ? 10 : 80, send, quietMs: 60_000 });
 
   // Steady load: reply latency, and the overhead beyond the time spent inside the model and the tool.
   const steadyPhase = async (rate: number, seconds: number): Promise<LatencyPhase> => {
@@ -396,7 +396,7 @@ async function measureVariant(
   const postgresBefore = await postgresCpuMs();
   const temporalBefore = await scrape(temporal.metricsUrl);
   const notices = ctx.receiver.progressNotices;
-  const burst = await offer(ctx, { prefix: `${prefix}-sat`, rate: offerRate, count, send, waitMs: 240_000 });
+  const burst = await offer(ctx, { prefix: `${prefix}-sat`, rate: offerRate, count, send, quietMs: 240_000 });
   const temporalAfter = await scrape(temporal.metricsUrl);
   const cpuAfter = await Promise.all([cpuMs(pids.api), cpuMs(pids.worker), cpuMs(pids.temporal)]);
   const benchCpuUsed = process.cpuUsage(benchCpu);

@@ -47,7 +47,7 @@ export async function faults(ctx: BenchContext): Promise<FaultsResult> {
       const answer = await postJson(url, body, headers);
       if (answer.status !== 202) throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
     };
-    await offer(ctx, { prefix: `faults-${ctx.runTag}-warm`, rate: 10, count: 20, send, waitMs: 60_000 });
+    await offer(ctx, { prefix: `faults-${ctx.runTag}-warm`, rate: 10, count: 20, send, quietMs: 60_000 });
 
     const rate = 10;
     const seconds = ctx.quick ? 12 : 40;
@@ -71,7 +71,7 @@ export async function faults(ctx: BenchContext): Promise<FaultsResult> {
       rate,
       count: rate * seconds,
       send,
-      waitMs: 150_000,
+      quietMs: 150_000,
     });
     await crash;
 

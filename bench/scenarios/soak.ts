@@ -142,7 +142,7 @@ export async function soak(ctx: BenchContext): Promise<SoakResult> {
       );
     }, 60_000);
     const count = Math.round(rate * minutes * 60);
-    const batch = await offer(ctx, { prefix: `soak-${ctx.runTag}`, rate, count, send, waitMs: 180_000 });
+    const batch = await offer(ctx, { prefix: `soak-${ctx.runTag}`, rate, count, send, quietMs: 180_000 });
     clearInterval(ticker);
     const loadEndSeconds = (batch.startedAt - origin) / 1000 + count / rate;
     // A late duplicate would come after the last first reply: give it a moment, then take the closing sample.

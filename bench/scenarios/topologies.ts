@@ -140,7 +140,13 @@ async function measureTopology(
 
     // Six-step runs: warm-up (JIT, pools, workflow caches), steady load, burst.
     const sixStep = sender();
-    await offer(ctx, { prefix: `${prefix}-warm`, rate: 10, count: ctx.quick ? 10 : 80, send: sixStep, waitMs: 60_000 });
+    await offer(ctx, {
+      prefix: `${prefix}-warm`,
+      rate: 10,
+      count: ctx.quick ? 10 : 80,
+      send: sixStep,
+      quietMs: 60_000,
+    });
     ctx.progress(`topologies: ${topology}: six-step runs at 10 msg/s`);
     const steady = await steadyPhase(ctx, system, meter, `${prefix}-r10`, sixStep);
     ctx.progress(`topologies: ${topology}: six-step burst`);
@@ -148,7 +154,13 @@ async function measureTopology(
 
     // Command runs: a short warm-up of their own path, then the burst.
     const command = sender(COMMAND_TEXT);
-    await offer(ctx, { prefix: `${prefix}-cwarm`, rate: 10, count: ctx.quick ? 5 : 20, send: command, waitMs: 60_000 });
+    await offer(ctx, {
+      prefix: `${prefix}-cwarm`,
+      rate: 10,
+      count: ctx.quick ? 5 : 20,
+      send: command,
+      quietMs: 60_000,
+    });
     ctx.progress(`topologies: ${topology}: /echo burst`);
     const commandBurst = await burstPhase(ctx, system, meter, `${prefix}-cmd`, command);
 
@@ -198,7 +210,7 @@ async function burstPhase(
   const notices = ctx.receiver.progressNotices;
   const temporalBefore = await scrape(system.temporalMetricsUrl).catch(() => undefined);
   const cpuBefore = await meter.read();
-  const burst: Batch = await offer(ctx, { prefix, rate: offerRate, count, send, waitMs: 240_000 });
+  const burst: Batch = await offer(ctx, { prefix, rate: offerRate, count, send, quietMs: 240_000 });
   const cpu = meter.perUnit(cpuBefore, await meter.read(), burst.replyTimes.length);
   const temporalAfter = await scrape(system.temporalMetricsUrl).catch(() => undefined);
   const completed = burst.replyTimes.length;

@@ -9,7 +9,7 @@ import { jobs } from '../../db/schema.js';
 import { reminderWorkflowId } from '../../runs/contract.js';
 import { type BenchContext, benchClient, cpuMs, instanceEnv, tempDir } from '../support/context.js';
 import { startInstance } from '../support/instances.js';
-import { type CallbackReceiver, readRss, startBenchTemporal } from '../support/services.js';
+import { readRss, startBenchTemporal } from '../support/services.js';
 import { type Summary, summarize } from '../support/stats.js';
 
 const MiB = 2 ** 20;
@@ -94,7 +94,7 @@ export async function waiting(ctx: BenchContext): Promise<WaitingResult> {
       const temporalRss = await rss(temporal.pid);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAtPerf - performance.now() - 100)));
       const cpu2 = [await cpuMs(worker.pid), await cpuMs(temporal.pid)];
-      const missing = await waitWhileArriving(ctx.receiver, jobIds);
+      const missing = await ctx.receiver.waitFor(jobIds, DELIVERY_STALL_MS);
       const cpu3 = [await cpuMs(worker.pid), await cpuMs(temporal.pid)];
       const seconds = (to: (number | undefined)[], from: (number | undefined)[], i: number) =>
         to[i] !== undefined && from[i] !== undefined ? (to[i]! - from[i]!) / 1000 : undefined;
@@ -133,23 +133,10 @@ export async function waiting(ctx: BenchContext): Promise<WaitingResult> {
   }
 }
 
-/** Starts one reminder per job id, up to 64 start requests in flight. */
 /** Reminders still undelivered after this long without a new delivery are counted missing. */
 const DELIVERY_STALL_MS = 60_000;
 
-/**
- * Waits for every reminder while deliveries keep coming: a slow machine resumes 10,000 at its own pace (a fixed
- * bound of 400 s once cut one short, counting reminders still on their way as undelivered).
- */
-async function waitWhileArriving(receiver: CallbackReceiver, ids: string[]): Promise<string[]> {
-  let missing = ids;
-  for (;;) {
-    const before = missing.length;
-    missing = await receiver.waitFor(missing, DELIVERY_STALL_MS);
-    if (missing.length === 0 || missing.length === before) return missing;
-  }
-}
-
+/** Starts one reminder per job id, up to 64 start requests in flight. */
 async function startAll(client: Client, taskQueue: string, jobIds: string[], dueAtMs: number, callbackUrl: string) {
   let next = 0;
   const startOne = async () => {

@@ -34,7 +34,8 @@ export async function offer(
     rate: number;
     count: number;
     send: (messageId: string) => Promise<unknown>;
-    waitMs?: number;
+    /** Replies still missing once this long passed without any arriving are counted missing (default 120 s). */
+    quietMs?: number;
   },
 ): Promise<Batch> {
   const ids = Array.from({ length: options.count }, (_, i) => `${options.prefix}-${i}`);
@@ -47,7 +48,7 @@ export async function offer(
   const acked = outcomes.filter((o) => o.ok);
   const missing = await ctx.receiver.waitFor(
     acked.map((o) => ids[o.index]!),
-    options.waitMs ?? 120_000,
+    options.quietMs ?? 120_000,
   );
   const replyTimes: number[] = [];
   const replyLatencies: number[] = [];

@@ -158,8 +158,11 @@ export interface CallbackReceiver {
   /** Replies that arrived again for a message that already had one, by message id. */
   duplicates: Map<string, number>;
   progressNotices: number;
-  /** Resolves once every id has a reply, or when the deadline passes (then with the ids still missing). */
-  waitFor(ids: Iterable<string>, timeoutMs: number): Promise<string[]>;
+  /**
+   * Resolves once every id has a reply, or once `quietMs` passed without a reply for any of them (then with the ids
+   * still missing): a slow machine delivering at its own pace is waited for, a stall is not.
+   */
+  waitFor(ids: Iterable<string>, quietMs: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -200,11 +203,13 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
     get progressNotices() {
       return progressNotices;
     },
-    async waitFor(ids, timeoutMs) {
+    async waitFor(ids, quietMs) {
       let missing = [...ids];
-      const deadline = Date.now() + timeoutMs;
+      let deadline = Date.now() + quietMs;
       for (;;) {
-        missing = missing.filter((id) => !replies.has(id));
+        const still = missing.filter((id) => !replies.has(id));
+        if (still.length < missing.length) deadline = Date.now() + quietMs;
+        missing = still;
         if (missing.length === 0 || Date.now() >= deadline) return missing;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
