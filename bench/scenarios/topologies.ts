@@ -137,16 +137,12 @@ async function measureTopology(
       if (answer.status !== 202) throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
     };
     const meter = cpuMeter(system, monitor);
+    const warmUp = (warmPrefix: string, count: number, send: (messageId: string) => Promise<unknown>) =>
+      offer(ctx, { prefix: warmPrefix, rate: 10, count, send, quietMs: 60_000 });
 
     // Six-step runs: warm-up (JIT, pools, workflow caches), steady load, burst.
     const sixStep = sender();
-    await offer(ctx, {
-      prefix: `${prefix}-warm`,
-      rate: 10,
-      count: ctx.quick ? 10 : 80,
-      send: sixStep,
-      quietMs: 60_000,
-    });
+    await warmUp(`${prefix}-warm`, ctx.quick ? 10 : 80, sixStep);
     ctx.progress(`topologies: ${topology}: six-step runs at 10 msg/s`);
     const steady = await steadyPhase(ctx, system, meter, `${prefix}-r10`, sixStep);
     ctx.progress(`topologies: ${topology}: six-step burst`);
@@ -154,13 +150,7 @@ async function measureTopology(
 
     // Command runs: a short warm-up of their own path, then the burst.
     const command = sender(COMMAND_TEXT);
-    await offer(ctx, {
-      prefix: `${prefix}-cwarm`,
-      rate: 10,
-      count: ctx.quick ? 5 : 20,
-      send: command,
-      quietMs: 60_000,
-    });
+    await warmUp(`${prefix}-cwarm`, ctx.quick ? 5 : 20, command);
     ctx.progress(`topologies: ${topology}: /echo burst`);
     const commandBurst = await burstPhase(ctx, system, meter, `${prefix}-cmd`, command);
 
