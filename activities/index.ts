@@ -5,6 +5,7 @@ import { withTypedFailures } from './failures.js';
 import { createJobActivities } from './jobs.js';
 import { createLlmActivities } from './llm.js';
 import { createMemoryActivities } from './memory.js';
+import { createMergedStepActivities } from './merged-steps.js';
 import { createRecordActivities } from './record.js';
 import { createReplyActivities } from './reply.js';
 import { createRetentionActivities } from './retention.js';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return withTypedFailures({
     ...createVerifyActivities(deps),
     ...createRecordActivities(deps),
+    ...createMergedStepActivities(deps),
     ...createLlmActivities(deps),
     ...createMemoryActivities(deps),
     ...createToolActivities(deps),

@@ -72,6 +72,20 @@ export function runEventInsert(
   };
 }
 
+/** Whether the run recorded this event already (for a retried step that must not count twice). */
+export async function hasRunEvent(
+  db: Database,
+  workflowId: string,
+  type: RunEventType,
+  suffix: string,
+): Promise<boolean> {
+  const [seen] = await db
+    .select({ id: runEvents.id })
+    .from(runEvents)
+    .where(eq(runEvents.dedupeKey, runEventDedupeKey(workflowId, type, suffix)));
+  return seen !== undefined;
+}
+
 /** Removes one event by id: the door's 'accepted' when the run it announced could not be started. */
 export async function removeRunEvent(db: Database, id: number): Promise<void> {
   await db.delete(runEvents).where(eq(runEvents.id, id));

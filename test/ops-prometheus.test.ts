@@ -206,9 +206,9 @@ describe('Prometheus scraping Conduit', () => {
     expect(finished.map((sample) => sample.metric.outcome)).toContain('replied');
 
     const steps = await samples(
-      'conduit_pipeline_step_duration_seconds_count{job="conduit",role="worker",result="ok",step=~"recordInbound|sendReply|finishRun"}',
+      'conduit_pipeline_step_duration_seconds_count{job="conduit",role="worker",result="ok",step=~"admitRun|replyAndFinish"}',
     );
-    expect(steps.map((sample) => sample.metric.step).sort()).toEqual(['finishRun', 'recordInbound', 'sendReply']);
+    expect(steps.map((sample) => sample.metric.step).sort()).toEqual(['admitRun', 'replyAndFinish']);
 
     const replies = await samples('conduit_replies_sent_total{job="conduit",role="worker"}');
     expect(replies.map((sample) => sample.metric)).toContainEqual(

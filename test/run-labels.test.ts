@@ -239,15 +239,12 @@ describe('readable histories', () => {
 
     const summaries = await activitySummaries(workflowId);
     expect(summaries).toEqual([
-      'record the run',
-      'verify the sender on api',
-      'parse and record the message',
+      'record the run, verify the sender on api, parse the message',
       // One activity since the patch 'model-run-merged' (workflows/handle-message.ts).
       'intent (labels-model) and plan (labels-model), turn 1',
       'tool http_get 127.0.0.1',
       'plan (labels-model), turn 2',
-      'reply to api',
-      'record the outcome: replied',
+      'reply to api, then record the outcome: replied',
     ]);
   });
 });

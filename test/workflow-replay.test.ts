@@ -4,7 +4,9 @@
 // The `*-labelled` ones were recorded after the patch 'search-attributes' (workflows/run-labels.ts), the others
 // before it: runs started on either side of that change replay. The `*-lean` ones were recorded after the patches
 // 'lean-run' and 'model-run-merged' (workflows/handle-message.ts), the `*-gen2` ones after 'run-generation-2'
-// (workflows/run-generation.ts), which stands for all of those under one marker.
+// (workflows/run-generation.ts), which stands for all of those under one marker, and the `*-gen3` ones after
+// 'run-generation-3', which merges record, verify and parse into one local activity and the reply and the finish
+// into another.
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';

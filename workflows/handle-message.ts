@@ -4,6 +4,7 @@
 
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { Admission } from '../activities/merged-steps.js';
 import type { OutboundReply, SentMessageRef } from '../core/message.js';
 import { appendAssistantTurn, appendToolResult, countToolSteps, nextLoopAction } from '../llm/tool-loop.js';
 import type { ChatMessage, ToolCall } from '../llm/types.js';
@@ -21,7 +22,7 @@ import { awaitApproval, listenForDecisions } from './approval.js';
 import { answersInline, HELP_TEXT, parseCommand } from './commands.js';
 import { errorMessage } from './failure-text.js';
 import { runCommand } from './run-command.js';
-import { isGeneration2 } from './run-generation.js';
+import { runGeneration } from './run-generation.js';
 import { createRunLabels, toolSummary } from './run-labels.js';
 
 /** What the sender is told when a step failed for good: nothing of the cause, which may be personal or internal. */
@@ -43,8 +44,11 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   // Read through a function: TypeScript would otherwise keep a narrowing across awaits that signals change.
   const cancelledBy = () => signals.cancelledBy;
   setHandler(statusQuery, () => status);
-  // Asked first: a run of this generation asks none of the older patches below (each `||` stops at it).
-  const generation2 = isGeneration2();
+  // Asked first: a run of generation 2 or 3 asks none of the older patches below (each `||` stops at it).
+  const generation = runGeneration();
+  const generation2 = generation >= 2;
+  // Generation 3: record, verify and parse as one local activity, the final reply and the outcome as another.
+  const merged3 = generation === 3;
   const labels = createRunLabels(status, generation2);
   // Runs started since this patch take the lean path: the final reply is a local activity, the progress timer
   // is started only before the first ordinary activity, and a step followed only by local activities sets no
@@ -77,18 +81,29 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
     publishLocal();
     await progressSending;
     const outbound: OutboundReply = { text, format: 'markdown' };
+    const send = {
+      key: `${workflowId}:final`,
+      workflowId,
+      kind: 'final' as const,
+      target: message.replyTarget,
+      reply: outbound,
+      conversationId,
+    };
+    // Generation 3 records the outcome in the reply's activity; finishRun below is then only its fallback.
+    let outcomeRecorded = false;
     try {
-      await (lean ? localDelivery : delivery).sendReply.executeWithOptions({ summary: `reply to ${channel}` }, [
-        {
-          key: `${workflowId}:final`,
-          workflowId,
-          kind: 'final',
-          target: message.replyTarget,
-          reply: outbound,
-          conversationId,
-        },
-      ]);
-      status.outcome = outcome;
+      if (merged3) {
+        ({ finished: outcomeRecorded } = await localDelivery.replyAndFinish.executeWithOptions(
+          { summary: `reply to ${channel}, then record the outcome: ${outcome}` },
+          [{ ...send, outcome, intent: status.intent }],
+        ));
+        status.outcome = outcome;
+      } else {
+        await (lean ? localDelivery : delivery).sendReply.executeWithOptions({ summary: `reply to ${channel}` }, [
+          send,
+        ]);
+        status.outcome = outcome;
+      }
     } catch (error) {
       // The platform refused the reply for good (or retries ran out): the run still ends, recorded as failed,
       // with the reason in its status rather than as a failed workflow with no record.
@@ -98,6 +113,7 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
     }
     status.step = 'done';
     labels.publish();
+    if (outcomeRecorded) return status;
     try {
       await local.finishRun.executeWithOptions({ summary: `record the outcome: ${status.outcome}` }, [
         { workflowId, outcome: status.outcome, intent: status.intent },
@@ -117,37 +133,13 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
 
   // The run's row exists from the first step on, so every outcome (a refusal too) only updates it.
   publishLocal();
-  try {
-    await local.recordRun.executeWithOptions({ summary: 'record the run' }, [{ workflowId, message }]);
-  } catch (error) {
-    return failedStep('record', error);
+  const admission = merged3 ? await admit() : await recordVerifyParse();
+  if ('failed' in admission) return failedStep(admission.failed, admission.error);
+  if (!admission.allowed) {
+    log.info('sender refused', { reason: admission.reason });
+    return reply(admission.reply, 'refused');
   }
-
-  // verify
-  let verdict: Awaited<ReturnType<typeof local.verifySender>>;
-  try {
-    verdict = await local.verifySender.executeWithOptions({ summary: `verify the sender on ${channel}` }, [
-      { message, runStartedAtMs: workflowInfo().startTime.getTime() },
-    ]);
-  } catch (error) {
-    return failedStep('verify', error);
-  }
-  if (!verdict.allowed) {
-    log.info('sender refused', { reason: verdict.reason });
-    return reply(verdict.reply, 'refused');
-  }
-
-  // parse
-  status.step = 'parse';
-  publishLocal();
-  let context: Awaited<ReturnType<typeof local.recordInbound>>;
-  try {
-    context = await local.recordInbound.executeWithOptions({ summary: 'parse and record the message' }, [
-      { workflowId, message },
-    ]);
-  } catch (error) {
-    return failedStep('parse', error);
-  }
+  const { context } = admission;
   conversationId = context.conversationId;
   const progressDelay = context.settings.progressDelayMs;
   let progressTimerStarted = false;
@@ -298,6 +290,46 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
       }
       status.step = 'plan';
       labels.publish();
+    }
+  }
+
+  /** record → verify → parse in one local activity (generation 3). */
+  async function admit(): Promise<Admission | { failed: string; error: unknown }> {
+    try {
+      return await local.admitRun.executeWithOptions(
+        { summary: `record the run, verify the sender on ${channel}, parse the message` },
+        [{ workflowId, message, runStartedAtMs: workflowInfo().startTime.getTime() }],
+      );
+    } catch (error) {
+      return { failed: 'admit', error };
+    }
+  }
+
+  /** record, verify and parse as three local activities (runs recorded before generation 3). */
+  async function recordVerifyParse(): Promise<Admission | { failed: string; error: unknown }> {
+    try {
+      await local.recordRun.executeWithOptions({ summary: 'record the run' }, [{ workflowId, message }]);
+    } catch (error) {
+      return { failed: 'record', error };
+    }
+    let verdict: Awaited<ReturnType<typeof local.verifySender>>;
+    try {
+      verdict = await local.verifySender.executeWithOptions({ summary: `verify the sender on ${channel}` }, [
+        { message, runStartedAtMs: workflowInfo().startTime.getTime() },
+      ]);
+    } catch (error) {
+      return { failed: 'verify', error };
+    }
+    if (!verdict.allowed) return verdict;
+    status.step = 'parse';
+    publishLocal();
+    try {
+      const context = await local.recordInbound.executeWithOptions({ summary: 'parse and record the message' }, [
+        { workflowId, message },
+      ]);
+      return { allowed: true, context };
+    } catch (error) {
+      return { failed: 'parse', error };
     }
   }
 

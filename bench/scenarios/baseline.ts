@@ -98,10 +98,9 @@ export async function baseline(ctx: BenchContext): Promise<BaselineResult> {
       });
       const step = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) =>
         env.run(fn as (...args: unknown[]) => Promise<R>, ...args) as Promise<R>;
-      await step(activities.recordRun, { workflowId, message });
-      const verdict = await step(activities.verifySender, { message, runStartedAtMs: Date.now() });
-      if (!verdict.allowed) throw new Error(`refused: ${verdict.reason}`);
-      const context = await step(activities.recordInbound, { workflowId, message });
+      const admission = await step(activities.admitRun, { workflowId, message, runStartedAtMs: Date.now() });
+      if (!admission.allowed) throw new Error(`refused: ${admission.reason}`);
+      const { context } = admission;
       const intent = await step(activities.classifyIntent, { text: context.text });
       let messages: ChatMessage[] = [...context.history, { role: 'user', content: context.text }];
       let text = '';
@@ -123,15 +122,16 @@ export async function baseline(ctx: BenchContext): Promise<BaselineResult> {
           messages = appendToolResult(messages, call.id, call.name, result);
         }
       }
-      await step(activities.sendReply, {
+      await step(activities.replyAndFinish, {
         key: `${workflowId}:final`,
         workflowId,
         kind: 'final',
         target: message.replyTarget,
         reply: { text, format: 'markdown' },
         conversationId: context.conversationId,
+        outcome: 'replied',
+        intent: { ...intent, source: 'llm' },
       });
-      await step(activities.finishRun, { workflowId, outcome: 'replied', intent: { ...intent, source: 'llm' } });
     } catch (error) {
       firstError ??= error instanceof Error ? error.message : String(error);
       throw error;
