@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signCustomPayload } from '../channels/custom/signature.js';
 import { messages, replyOutbox, runEvents } from '../db/schema.js';
 import { messageWorkflowId, type RunStatus } from '../runs/contract.js';
 import { formatKey, generateKey } from '../security/key-list.js';
 import { type FakeLlm, startFakeLlm } from './fakes/openai-compatible.js';
+import { postSignedWebhook } from './support/fault-load.js';
 import { eventually, startTestPlatform, type TestPlatform } from './support/platform.js';
 import { workerProcesses } from './support/worker-process.js';
 
@@ -134,18 +134,7 @@ describe('a worker process killed mid-run', () => {
         text: '/echo said once',
         callback_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/replies`,
       });
-      const accepted = await fetch(`${api.apiUrl}/webhooks/custom`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-conduit-signature': signCustomPayload(
-            sharedKeys.CUSTOM_WEBHOOK_SECRET,
-            body,
-            Math.floor(Date.now() / 1000),
-          ),
-        },
-        body,
-      });
+      const accepted = await postSignedWebhook(api.apiUrl, sharedKeys.CUSTOM_WEBHOOK_SECRET, body);
       expect(accepted.status).toBe(202);
       const workflowId = messageWorkflowId('custom', messageId);
       const held = sql`select pid from pg_stat_activity
