@@ -37,15 +37,9 @@ export async function appendRunEvent(
   options: { dedupeSuffix?: string; lookFirst?: boolean } = {},
 ): Promise<number | undefined> {
   const event = runEventInsert(db, workflowId, type, data, options);
-  if (options.lookFirst) {
-    // A conflicting insert would spend a sequence id, and a gap holds streams back (run-event-log.ts): callers
-    // that expect redeliveries look before they insert.
-    const [seen] = await db
-      .select({ id: runEvents.id })
-      .from(runEvents)
-      .where(eq(runEvents.dedupeKey, event.dedupeKey));
-    if (seen) return undefined;
-  }
+  // A conflicting insert would spend a sequence id, and a gap holds streams back (run-event-log.ts): callers
+  // that expect redeliveries look before they insert.
+  if (options.lookFirst && (await isRecorded(db, event.dedupeKey))) return undefined;
   const [inserted] = await event.insert;
   return inserted?.id;
 }
@@ -79,10 +73,11 @@ export async function hasRunEvent(
   type: RunEventType,
   suffix: string,
 ): Promise<boolean> {
-  const [seen] = await db
-    .select({ id: runEvents.id })
-    .from(runEvents)
-    .where(eq(runEvents.dedupeKey, runEventDedupeKey(workflowId, type, suffix)));
+  return isRecorded(db, runEventDedupeKey(workflowId, type, suffix));
+}
+
+async function isRecorded(db: Database, dedupeKey: string): Promise<boolean> {
+  const [seen] = await db.select({ id: runEvents.id }).from(runEvents).where(eq(runEvents.dedupeKey, dedupeKey));
   return seen !== undefined;
 }
 
