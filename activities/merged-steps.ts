@@ -3,10 +3,8 @@
 // the end (`replyAndFinish`). Each local activity is a round trip between the workflow and the worker's activity
 // side, a marker in the history and a codec pass over its input and result; the work inside is the same
 // functions as before, in the same order. The single-step activities stay registered for runs recorded before.
-import { Context } from '@temporalio/activity';
 import type { InboundMessage, SentMessageRef } from '../core/message.js';
 import type { IntentResult } from '../runs/contract.js';
-import { hasRunEvent } from '../runs/run-events.js';
 import type { RunOutcome } from '../runs/run-record.js';
 import type { VerifyOutcome } from '../runs/verify-sender.js';
 import type { ActivityDeps } from './deps.js';
@@ -26,14 +24,9 @@ export function createMergedStepActivities(deps: ActivityDeps) {
     async admitRun(input: { workflowId: string; message: InboundMessage; runStartedAtMs: number }): Promise<Admission> {
       const { workflowId, message } = input;
       await record.recordRun({ workflowId, message });
-      // Verify counts the message in the sender's rate windows. A retry of this activity (parse failed after
-      // verify allowed the sender) must not count it again, and could then refuse a message it already let in.
-      const verifiedBefore =
-        Context.current().info.attempt > 1 && (await hasRunEvent(deps.db, workflowId, 'step', 'verify'));
-      if (!verifiedBefore) {
-        const verdict = await verifySender({ message, runStartedAtMs: input.runStartedAtMs });
-        if (!verdict.allowed) return verdict;
-      }
+      // A retry does not count the message in the rate windows again (verifySender looks for its own event).
+      const verdict = await verifySender({ message, runStartedAtMs: input.runStartedAtMs });
+      if (!verdict.allowed) return verdict;
       return { allowed: true, context: await record.recordInbound({ workflowId, message }) };
     },
 

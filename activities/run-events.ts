@@ -2,7 +2,7 @@
 // hands over to runs/run-events.ts, which owns the log and its dedupe key format.
 import { Context } from '@temporalio/activity';
 import type { Database } from '../db/client.js';
-import { appendRunEvent, type RunEventType, runEventInsert } from '../runs/run-events.js';
+import { appendRunEvent, hasRunEvent, type RunEventType, runEventInsert } from '../runs/run-events.js';
 
 type EventOptions = { workflowId?: string; dedupeSuffix?: string };
 
@@ -16,6 +16,11 @@ export async function recordRunEvent(
   options: EventOptions = {},
 ): Promise<void> {
   await appendRunEvent(db, currentWorkflowId(options), type, data, { dedupeSuffix: options.dedupeSuffix });
+}
+
+/** Whether this activity's run recorded the event already (a retried step that must not count twice). */
+export function runEventRecorded(db: Database, type: RunEventType, suffix: string, options: EventOptions = {}) {
+  return hasRunEvent(db, currentWorkflowId(options), type, suffix);
 }
 
 /**

@@ -25,6 +25,9 @@ import { runCommand } from './run-command.js';
 import { runGeneration } from './run-generation.js';
 import { createRunLabels, toolSummary } from './run-labels.js';
 
+/** The admission's outcome, or the step that failed for good (record, verify, parse; `admit` in generation 3). */
+type AdmissionOrFailure = Admission | { failed: string; error: unknown };
+
 /** What the sender is told when a step failed for good: nothing of the cause, which may be personal or internal. */
 const STEP_FAILED_TEXT =
   'Sorry, something went wrong on my side and I could not handle this message. Please try again later.';
@@ -35,7 +38,7 @@ const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTim
 export const handleMessage: HandleMessageWorkflow = async function handleMessage(
   input: HandleMessageInput,
 ): Promise<RunStatus> {
-  const { workflowId, typedSearchAttributes } = workflowInfo();
+  const { workflowId, typedSearchAttributes, startTime } = workflowInfo();
   // A scheduled run is sent now, not when its schedule was created: otherwise the replay window refuses it.
   const scheduledAt = typedSearchAttributes.get(SCHEDULED_START_TIME);
   const message = scheduledAt ? { ...input.message, sentAt: scheduledAt.toISOString() } : input.message;
@@ -48,7 +51,7 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   const generation = runGeneration();
   const generation2 = generation >= 2;
   // Generation 3: record, verify and parse as one local activity, the final reply and the outcome as another.
-  const merged3 = generation === 3;
+  const generation3 = generation === 3;
   const labels = createRunLabels(status, generation2);
   // Runs started since this patch take the lean path: the final reply is a local activity, the progress timer
   // is started only before the first ordinary activity, and a step followed only by local activities sets no
@@ -92,18 +95,17 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
     // Generation 3 records the outcome in the reply's activity; finishRun below is then only its fallback.
     let outcomeRecorded = false;
     try {
-      if (merged3) {
+      if (generation3) {
         ({ finished: outcomeRecorded } = await localDelivery.replyAndFinish.executeWithOptions(
           { summary: `reply to ${channel}, then record the outcome: ${outcome}` },
           [{ ...send, outcome, intent: status.intent }],
         ));
-        status.outcome = outcome;
       } else {
         await (lean ? localDelivery : delivery).sendReply.executeWithOptions({ summary: `reply to ${channel}` }, [
           send,
         ]);
-        status.outcome = outcome;
       }
+      status.outcome = outcome;
     } catch (error) {
       // The platform refused the reply for good (or retries ran out): the run still ends, recorded as failed,
       // with the reason in its status rather than as a failed workflow with no record.
@@ -133,7 +135,7 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
 
   // The run's row exists from the first step on, so every outcome (a refusal too) only updates it.
   publishLocal();
-  const admission = merged3 ? await admit() : await recordVerifyParse();
+  const admission = generation3 ? await admit() : await recordVerifyParse();
   if ('failed' in admission) return failedStep(admission.failed, admission.error);
   if (!admission.allowed) {
     log.info('sender refused', { reason: admission.reason });
@@ -294,11 +296,11 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   }
 
   /** record → verify → parse in one local activity (generation 3). */
-  async function admit(): Promise<Admission | { failed: string; error: unknown }> {
+  async function admit(): Promise<AdmissionOrFailure> {
     try {
       return await local.admitRun.executeWithOptions(
         { summary: `record the run, verify the sender on ${channel}, parse the message` },
-        [{ workflowId, message, runStartedAtMs: workflowInfo().startTime.getTime() }],
+        [{ workflowId, message, runStartedAtMs: startTime.getTime() }],
       );
     } catch (error) {
       return { failed: 'admit', error };
@@ -306,7 +308,7 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   }
 
   /** record, verify and parse as three local activities (runs recorded before generation 3). */
-  async function recordVerifyParse(): Promise<Admission | { failed: string; error: unknown }> {
+  async function recordVerifyParse(): Promise<AdmissionOrFailure> {
     try {
       await local.recordRun.executeWithOptions({ summary: 'record the run' }, [{ workflowId, message }]);
     } catch (error) {
@@ -315,7 +317,7 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
     let verdict: Awaited<ReturnType<typeof local.verifySender>>;
     try {
       verdict = await local.verifySender.executeWithOptions({ summary: `verify the sender on ${channel}` }, [
-        { message, runStartedAtMs: workflowInfo().startTime.getTime() },
+        { message, runStartedAtMs: startTime.getTime() },
       ]);
     } catch (error) {
       return { failed: 'verify', error };
