@@ -39,6 +39,8 @@ let feishu: FeishuOpenApiFake;
 let callbackUrl: string;
 let closeCallbackServer: () => Promise<void>;
 const callbacks: Callback[] = [];
+/** The idempotency keys the `/fails-once` receiver has answered 500 to. */
+const failedOnce = new Set<string>();
 /** Every line the platform logged, as pino wrote it. */
 const logLines: string[] = [];
 
@@ -52,6 +54,12 @@ beforeAll(async () => {
       callbacks.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       // A receiver that no longer exists: Conduit cannot deliver there, and retrying will not help.
       if (req.url?.endsWith('/gone')) return void res.writeHead(410).end();
+      // A receiver that processed the first delivery of each key but failed to answer it: Conduit retries.
+      const key = String(req.headers['idempotency-key']);
+      if (req.url?.endsWith('/fails-once') && !failedOnce.has(key)) {
+        failedOnce.add(key);
+        return void res.writeHead(500).end();
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
     });
   });
@@ -163,7 +171,9 @@ describe('custom webhook', () => {
       text: `hello ${message.message_id}`,
       format: 'markdown',
       kind: 'reply',
+      idempotency_key: `${workflowId}:final`,
     });
+    expect(callback!.headers['idempotency-key']).toBe(`${workflowId}:final`);
     const signature = callback!.headers['x-conduit-signature'];
     expect(typeof signature).toBe('string');
     expect(() => verifyCustomSignature(signature as string, callback!.body, [CUSTOM_SECRET], new Date())).not.toThrow();
@@ -196,6 +206,23 @@ describe('custom webhook', () => {
     expect(String((body['result'] as Record<string, unknown>)['deliveryError'])).toContain('410');
     // A permanent refusal (HTTP 410) is not retried.
     expect(callbacksFor(message.message_id)).toHaveLength(1);
+  });
+
+  it('retries a callback answered 500 with the same idempotency key, in the header and the signed body', async () => {
+    const message = customMessage({ callback_url: `${callbackUrl}/fails-once` });
+    const workflowId = messageWorkflowId('custom', message.message_id);
+    expect((await postCustom(message)).status).toBe(202);
+    expect(await runResult(workflowId)).toMatchObject({ outcome: 'replied' });
+
+    const delivered = callbacksFor(message.message_id);
+    expect(delivered).toHaveLength(2);
+    for (const callback of delivered) {
+      expect(callback.headers['idempotency-key']).toBe(`${workflowId}:final`);
+      expect(JSON.parse(callback.body)).toMatchObject({ idempotency_key: `${workflowId}:final` });
+      const signature = callback.headers['x-conduit-signature'] as string;
+      expect(() => verifyCustomSignature(signature, callback.body, [CUSTOM_SECRET], new Date())).not.toThrow();
+    }
+    expect(delivered[1]!.body).toBe(delivered[0]!.body);
   });
 
   it('a message redelivered three times starts one run and posts one reply', async () => {

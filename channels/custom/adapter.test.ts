@@ -126,7 +126,9 @@ describe('custom adapter: send', () => {
       text: '**done**',
       format: 'markdown',
       kind: 'reply',
+      idempotency_key: 'm1:reply',
     });
+    expect(call!.headers['idempotency-key']).toBe('m1:reply');
     expect(call!.headers['content-type']).toMatch(/application\/json/);
     const signature = call!.headers['x-conduit-signature'] as string;
     expect(() => verifyCustomSignature(signature, call!.body, ['whsec_current'], NOW)).not.toThrow();
@@ -173,5 +175,108 @@ describe('custom adapter: send', () => {
 
   it('refuses to be built without a secret', () => {
     expect(() => createCustomAdapter({ secrets: [] }, deps)).toThrow();
+  });
+});
+
+describe('custom adapter: idempotency key', () => {
+  /** What the receiver got, in order; it answers each delivery with the next scripted status (200 when none). */
+  const deliveries: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const answers: number[] = [];
+  let callbackUrl = '';
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      deliveries.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(answers.shift() ?? 200).end();
+    });
+  });
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  beforeEach(() => {
+    deliveries.length = 0;
+    answers.length = 0;
+  });
+
+  const target = (messageId = 'm1'): ReplyTarget => ({
+    channel: 'custom',
+    data: { message_id: messageId, conversation_id: 'c1', callback_url: callbackUrl },
+  });
+  const headerKey = (delivery: { headers: IncomingHttpHeaders }) => delivery.headers['idempotency-key'];
+  const bodyKey = (delivery: { body: string }) =>
+    (JSON.parse(delivery.body) as { idempotency_key?: unknown }).idempotency_key;
+  const signatureOf = (delivery: { headers: IncomingHttpHeaders }) => delivery.headers['x-conduit-signature'] as string;
+
+  it('a reply retried after the receiver answered 500 carries the same key, in the header and the signed body', async () => {
+    answers.push(500, 200);
+    const reply = { text: 'done', format: 'markdown' as const, idempotencyKey: 'message:custom:m1:final' };
+
+    await expect(adapter.send(target(), reply)).rejects.toMatchObject({ retryable: true });
+    await expect(adapter.send(target(), reply)).resolves.toEqual({ channel: 'custom', platformMessageId: 'm1:reply' });
+
+    expect(deliveries).toHaveLength(2);
+    for (const delivery of deliveries) {
+      expect(headerKey(delivery)).toBe('message:custom:m1:final');
+      expect(bodyKey(delivery)).toBe('message:custom:m1:final');
+      expect(() => verifyCustomSignature(signatureOf(delivery), delivery.body, ['whsec_current'], NOW)).not.toThrow();
+    }
+    // The retry is the same body byte for byte, so a receiver may also compare bodies under one key.
+    expect(deliveries[1]!.body).toBe(deliveries[0]!.body);
+  });
+
+  it('the signature covers the key: a body whose key was changed in transit no longer verifies', async () => {
+    await adapter.send(target(), { text: 'done', format: 'text', idempotencyKey: 'message:custom:m1:final' });
+    const [delivery] = deliveries;
+    const altered = delivery!.body.replace('message:custom:m1:final', 'message:custom:m1:other');
+    expect(altered).not.toBe(delivery!.body);
+    expect(() => verifyCustomSignature(signatureOf(delivery!), altered, ['whsec_current'], NOW)).toThrow(
+      UnauthorizedError,
+    );
+  });
+
+  it('a progress notice and the final reply have different keys; a retried notice keeps its key', async () => {
+    answers.push(503, 200);
+    await expect(adapter.sendProgress(target(), 'Working on it…')).rejects.toMatchObject({ retryable: true });
+    await adapter.sendProgress(target(), 'Working on it…');
+    await adapter.sendProgress(target(), 'Working on it… (2 tool calls so far)');
+    await adapter.send(target(), { text: 'done', format: 'markdown', idempotencyKey: 'message:custom:m1:final' });
+
+    const [firstTry, retry, nextNotice, reply] = deliveries.map((delivery) => {
+      expect(headerKey(delivery)).toBe(bodyKey(delivery));
+      return headerKey(delivery);
+    });
+    expect(retry).toBe(firstTry);
+    // Each notice replaces the last under one message_id, but is a delivery of its own: a receiver dropping
+    // repeated keys must not drop the newer notice.
+    expect(nextNotice).not.toBe(firstTry);
+    expect(new Set([firstTry, nextNotice, reply]).size).toBe(3);
+    expect(firstTry).toMatch(/^m1:progress:[0-9a-f]{16}$/);
+  });
+
+  it('without a key from the caller, derives a stable one from the message id and the kind', async () => {
+    await adapter.send(target(), { text: 'first try', format: 'text' });
+    await adapter.send(target(), { text: 'first try', format: 'text' });
+    expect(deliveries.map(headerKey)).toEqual(['m1:reply', 'm1:reply']);
+    expect(deliveries.map(bodyKey)).toEqual(['m1:reply', 'm1:reply']);
+  });
+
+  it('a message id a header cannot carry (emoji, spaces) still gets a delivery, under a stable ASCII key', async () => {
+    const messageId = 'réunion du lundi 😀';
+    const reply = { text: 'done', format: 'text' as const, idempotencyKey: `message:custom:${messageId}:final` };
+    await adapter.send(target(messageId), reply);
+    await adapter.send(target(messageId), reply);
+    await adapter.sendProgress(target(messageId), 'Working on it…');
+
+    expect(deliveries).toHaveLength(3);
+    for (const delivery of deliveries) {
+      expect(headerKey(delivery)).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(bodyKey(delivery)).toBe(headerKey(delivery));
+    }
+    expect(headerKey(deliveries[1]!)).toBe(headerKey(deliveries[0]!));
+    expect(headerKey(deliveries[2]!)).not.toBe(headerKey(deliveries[0]!));
   });
 });

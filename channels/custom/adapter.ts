@@ -5,6 +5,7 @@ import type { OutboundReply, ReplyTarget, SentMessageRef } from '../../core/mess
 import type { ChannelAdapter, ChannelDeps } from '../adapter.js';
 import { type CustomCallbackBody, postCallback } from './callback.js';
 import { type CallbackPolicy, checkCallbackUrl } from './callback-address.js';
+import { progressIdempotencyKey, replyIdempotencyKey } from './idempotency-key.js';
 import { type CustomReplyData, parseCustomMessage } from './payload.js';
 import { CUSTOM_SIGNATURE_HEADER, verifyCustomSignature } from './signature.js';
 
@@ -26,15 +27,14 @@ export function createCustomAdapter(settings: CustomSettings, deps: ChannelDeps)
   };
 
   const deliver = async (
-    target: ReplyTarget,
-    kind: CustomCallbackBody['kind'],
-    text: string,
-    format: CustomCallbackBody['format'],
+    data: CustomReplyData,
+    content: Pick<CustomCallbackBody, 'kind' | 'text' | 'format'>,
+    idempotencyKey: string,
   ): Promise<SentMessageRef> => {
-    const data = readReplyData(target);
     if (!data.callback_url) return { channel: 'custom' };
-    // Deterministic ids let a receiver drop a retried delivery, and let progress notices replace each other.
-    const messageId = `${data.message_id}:${kind}`;
+    // message_id says what the callback is (every progress notice of a message shares one, so each replaces the
+    // last); the idempotency key says which delivery it is, so a receiver drops a retry and nothing else.
+    const messageId = `${data.message_id}:${content.kind}`;
     await postCallback(
       callbackPolicy,
       signingSecret,
@@ -43,9 +43,10 @@ export function createCustomAdapter(settings: CustomSettings, deps: ChannelDeps)
         message_id: messageId,
         conversation_id: data.conversation_id,
         in_reply_to: data.message_id,
-        text,
-        format,
-        kind,
+        text: content.text,
+        format: content.format,
+        kind: content.kind,
+        idempotency_key: idempotencyKey,
       },
       deps.now(),
     );
@@ -62,11 +63,15 @@ export function createCustomAdapter(settings: CustomSettings, deps: ChannelDeps)
       if (typeof callbackUrl === 'string') await checkCallbackUrl(callbackUrl, callbackPolicy);
       return { kind: 'message', message };
     },
-    send(target, reply: OutboundReply) {
-      return deliver(target, 'reply', reply.text, reply.format);
+    // Async, so that a malformed target is a rejected promise like any other failure to send.
+    async send(target, reply: OutboundReply) {
+      const data = readReplyData(target);
+      const key = replyIdempotencyKey(data.message_id, reply.idempotencyKey);
+      return deliver(data, { kind: 'reply', text: reply.text, format: reply.format }, key);
     },
-    sendProgress(target, text) {
-      return deliver(target, 'progress', text, 'text');
+    async sendProgress(target, text) {
+      const data = readReplyData(target);
+      return deliver(data, { kind: 'progress', text, format: 'text' }, progressIdempotencyKey(data.message_id, text));
     },
   };
 }

@@ -114,6 +114,7 @@ describe('postCallback at connection time', () => {
     text: 't',
     format: 'text' as const,
     kind: 'reply' as const,
+    idempotency_key: 'm:reply',
   };
 
   it('checks the address it connects to: a name that now resolves to loopback is refused (rebinding)', async () => {

@@ -1,7 +1,8 @@
 // Delivers replies and progress notices to a custom message's callback_url, signed like inbound webhooks so
 // the receiver can verify them with the same code. The connection goes through the address guard (see
 // callback-address.ts) in its own DNS lookup, so the address checked is the address connected to, and
-// redirects are never followed: a 3xx is a refusal like any other status.
+// redirects are never followed: a 3xx is a refusal like any other status. Each callback carries its idempotency
+// key twice: as the Idempotency-Key header, and in the body, where the signature covers it.
 import http from 'node:http';
 import https from 'node:https';
 import { BadRequestError, UpstreamError } from '../../core/errors.js';
@@ -18,6 +19,8 @@ export interface CustomCallbackBody {
   text: string;
   format: ReplyFormat;
   kind: 'reply' | 'progress';
+  /** The same on every retry of this callback (idempotency-key.ts); also sent as the Idempotency-Key header. */
+  idempotency_key: string;
 }
 
 const TIMEOUT_MS = 10_000;
@@ -44,6 +47,8 @@ export async function postCallback(
       'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(body)),
       'x-conduit-signature': signature,
+      // Read from the signed body, so the header can never say something other than what the signature covers.
+      'idempotency-key': payload.idempotency_key,
     },
     body,
   );
