@@ -28,7 +28,7 @@ export function createLlmActivities({ llm, tools, metrics, db, logger }: Activit
     options: { dedupeSuffix?: string } = {},
   ) => {
     if (calls.length === 0) return recordRunEvent(db, type, data, options);
-    await recordLlmUsage(db, metrics, currentWorkflowId(), calls, runEventCte(db, type, data, options));
+    await recordLlmUsage(db, metrics, currentWorkflowId(), calls, runEventCte(type, data, options));
   };
 
   const classify = async (text: string) => {

@@ -68,7 +68,7 @@ export function createRecordActivities({ config, db, metrics, llm, blobs, logger
         conversationId,
         recordedAt,
         config.pipeline.historyTokenBudget,
-        runEventCte(db, 'step', { step: 'parse' }),
+        runEventCte('step', { step: 'parse' }),
       );
       return {
         text:

@@ -71,7 +71,7 @@ export function createReplyActivities({ db, channels, metrics, logger, config }:
               text: input.reply.text,
               anonymise,
             },
-            runEventCte(db, type, data, options),
+            runEventCte(type, data, options),
           );
         } else {
           await recordRunEvent(db, type, data, options);

@@ -2,7 +2,8 @@
 // hands over to runs/run-events.ts, which owns the log and its dedupe key format.
 import { Context } from '@temporalio/activity';
 import type { Database } from '../db/client.js';
-import { appendRunEvent, hasRunEvent, type RunEventType, runEventInsert } from '../runs/run-events.js';
+import type { AlongsideWrite } from '../db/prepared.js';
+import { appendRunEvent, hasRunEvent, type RunEventType, runEventAlongside, runEventRow } from '../runs/run-events.js';
 
 type EventOptions = { workflowId?: string; dedupeSuffix?: string };
 
@@ -24,17 +25,14 @@ export function runEventRecorded(db: Database, type: RunEventType, suffix: strin
 }
 
 /**
- * The same event as a CTE, for an activity whose last write can carry it: the event is then recorded in that
- * write's statement (and its commit), as it was recorded right after it before, in one round trip instead of two.
+ * The same event as a write another statement carries, for an activity whose last write can take it: the event is
+ * then recorded in that write's statement (and its commit), as it was recorded right after it before, in one round
+ * trip instead of two.
  */
 export function runEventCte(
-  db: Database,
   type: RunEventType,
   data: Record<string, unknown>,
   options: EventOptions = {},
-) {
-  const { insert } = runEventInsert(db, currentWorkflowId(options), type, data, {
-    dedupeSuffix: options.dedupeSuffix,
-  });
-  return db.$with('run_event').as(insert);
+): AlongsideWrite {
+  return runEventAlongside(runEventRow(currentWorkflowId(options), type, data, { dedupeSuffix: options.dedupeSuffix }));
 }

@@ -1,11 +1,12 @@
 // Conversation memory: a rolling window of recent messages within a token budget, plus a running summary of
 // everything older that the model compacts when the window overflows. Each compaction also writes a
 // transcript snapshot to the object store, so the summary never is the only copy of what was said.
-import { and, asc, desc, eq, gt, lt, sql, type WithSubquery } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import { UnavailableError } from '../core/errors.js';
 import { encodeKeyPart, hasLoneSurrogate } from '../core/key-encoding.js';
 import { estimateTokens } from '../core/tokens.js';
 import type { Database } from '../db/client.js';
+import { type AlongsideWrite, preparedPerDatabase } from '../db/prepared.js';
 import { memories, messages } from '../db/schema.js';
 import type { ChatMessage, LlmClient } from '../llm/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -50,48 +51,13 @@ export async function loadConversationContext(
   conversationId: string,
   before: Date,
   tokenBudget: number,
-  alongside?: WithSubquery,
+  alongside?: AlongsideWrite,
 ): Promise<ConversationContext> {
-  const summary = db.$with('summary').as(
-    db
-      .select({
-        text: sql<string | null>`${memories.value}->>'text'`.as('text'),
-        coversUntil: sql`(${memories.value}->>'coversUntil')::timestamptz`.as('covers_until'),
-      })
-      .from(memories)
-      .where(and(eq(memories.conversationId, conversationId), eq(memories.key, 'summary'))),
-  );
-  const uncovered = db
-    .select({ kind: messages.direction, text: messages.text, at: messages.createdAt })
-    .from(messages)
-    .where(
-      and(
-        eq(messages.conversationId, conversationId),
-        lt(messages.createdAt, before),
-        // Parsed from the summary's ISO time in SQL, microseconds included (compactHistory writes them).
-        gt(messages.createdAt, sql`coalesce((select ${summary.coversUntil} from ${summary}), '-infinity')`),
-      ),
-    )
-    .orderBy(desc(messages.createdAt))
-    .limit(HISTORY_MESSAGES);
-  // A CTE of its own: PostgreSQL takes the caller's data-modifying CTE only at the top of the statement, and
-  // drizzle puts each side of a union in parentheses.
-  const context = db.$with('context').as(
-    db
-      .select({
-        kind: sql<'summary' | 'in' | 'out'>`'summary'`.as('kind'),
-        text: sql<string | null>`${summary.text}`.as('text'),
-        at: sql<Date | null>`null::timestamptz`.as('at'),
-      })
-      .from(summary)
-      .unionAll(uncovered),
-  );
-  // The summary's row (no time) first, then the messages newest first.
-  const rows = await db
-    .with(...(alongside ? [alongside] : []), summary, context)
-    .select({ kind: context.kind, text: context.text })
-    .from(context)
-    .orderBy(sql`${context.at} desc nulls first`);
+  const rows = await readContext(db, { alongside }).execute({
+    conversationId,
+    before: before.toISOString(),
+    ...alongside?.values,
+  });
   const summaryRow = rows[0]?.kind === 'summary' ? rows[0] : undefined;
   const recent = rows.flatMap((row) => (row.kind === 'summary' ? [] : [{ direction: row.kind, text: row.text ?? '' }]));
   // Newest first: take messages while they fit the budget, then restore chronological order.
@@ -111,6 +77,51 @@ export async function loadConversationContext(
     needsCompaction: uncoveredTokens > tokenBudget || recent.length >= HISTORY_MESSAGES,
   };
 }
+
+const readContext = preparedPerDatabase((db, { alongside }) => {
+  const conversationId = sql.placeholder('conversationId');
+  const summary = db.$with('summary').as(
+    db
+      .select({
+        text: sql<string | null>`${memories.value}->>'text'`.as('text'),
+        coversUntil: sql`(${memories.value}->>'coversUntil')::timestamptz`.as('covers_until'),
+      })
+      .from(memories)
+      .where(and(eq(memories.conversationId, conversationId), eq(memories.key, 'summary'))),
+  );
+  const uncovered = db
+    .select({ kind: messages.direction, text: messages.text, at: messages.createdAt })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        lt(messages.createdAt, sql.placeholder('before')),
+        // Parsed from the summary's ISO time in SQL, microseconds included (compactHistory writes them).
+        gt(messages.createdAt, sql`coalesce((select ${summary.coversUntil} from ${summary}), '-infinity')`),
+      ),
+    )
+    .orderBy(desc(messages.createdAt))
+    .limit(HISTORY_MESSAGES);
+  // A CTE of its own: PostgreSQL takes the caller's data-modifying CTE only at the top of the statement, and
+  // drizzle puts each side of a union in parentheses.
+  const context = db.$with('context').as(
+    db
+      .select({
+        kind: sql<'summary' | 'in' | 'out'>`'summary'`.as('kind'),
+        text: sql<string | null>`${summary.text}`.as('text'),
+        at: sql<Date | null>`null::timestamptz`.as('at'),
+      })
+      .from(summary)
+      .unionAll(uncovered),
+  );
+  // The summary's row (no time) first, then the messages newest first.
+  return db
+    .with(...(alongside ? [alongside.cte(db)] : []), summary, context)
+    .select({ kind: context.kind, text: context.text })
+    .from(context)
+    .orderBy(sql`${context.at} desc nulls first`)
+    .prepare('read_conversation_context');
+});
 
 /**
  * Where a conversation's transcript snapshots live in the object store (erasing a user's data removes them). The

@@ -1,9 +1,10 @@
 // The transcript: each conversation once (keyed `channel:externalId`), and the messages said in it, inbound and
 // outbound, each written once under a stable id so a retried activity records nothing twice. With
 // TRANSCRIPT_ANONYMISE the stored copy has personal data replaced by placeholders for good.
-import { eq, type WithSubquery } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { InboundMessage } from '../core/message.js';
 import type { Database } from '../db/client.js';
+import { type AlongsideWrite, preparedPerDatabase } from '../db/prepared.js';
 import { conversations, messages } from '../db/schema.js';
 import { maskPii } from '../pii/masking.js';
 
@@ -26,29 +27,47 @@ export async function recordInboundMessage(
 ): Promise<{ conversationId: string; recordedAt: Date }> {
   const { workflowId, message } = input;
   const conversationId = conversationKey(message);
+  const id = `${workflowId}:in`;
+  const [recorded] = await recordConversationAndMessage(db).execute({
+    conversationId,
+    channel: message.channel,
+    externalId: message.conversationId,
+    type: message.conversationType,
+    now: new Date().toISOString(),
+    id,
+    workflowId,
+    senderId: message.sender.id,
+    senderName: message.sender.name ?? null,
+    text: storedText(input.text, input.anonymise),
+  });
+  // An attempt running beside ours committed the row after our snapshot was taken: read it now.
+  const [committed] = recorded ? [recorded] : await readMessageTime(db).execute({ id });
+  return { conversationId, recordedAt: committed?.createdAt ?? new Date() };
+}
+
+const recordConversationAndMessage = preparedPerDatabase((db) => {
   const conversation = db.$with('conversation').as(
     db
       .insert(conversations)
       .values({
-        id: conversationId,
-        channel: message.channel,
-        externalId: message.conversationId,
-        type: message.conversationType,
+        id: sql.placeholder('conversationId'),
+        channel: sql.placeholder('channel'),
+        externalId: sql.placeholder('externalId'),
+        type: sql.placeholder('type'),
       })
-      .onConflictDoUpdate({ target: conversations.id, set: { lastMessageAt: new Date() } }),
+      .onConflictDoUpdate({ target: conversations.id, set: { lastMessageAt: sql`${sql.placeholder('now')}` } }),
   );
-  const id = `${workflowId}:in`;
   const inserted = db.$with('inserted').as(
     db
       .insert(messages)
       .values({
-        id,
-        conversationId,
-        workflowId,
+        id: sql.placeholder('id'),
+        conversationId: sql.placeholder('conversationId'),
+        workflowId: sql.placeholder('workflowId'),
         direction: 'in',
-        senderId: message.sender.id,
-        senderName: message.sender.name,
-        text: storedText(input.text, input.anonymise),
+        senderId: sql.placeholder('senderId'),
+        senderName: sql.placeholder('senderName'),
+        text: sql.placeholder('text'),
       })
       .onConflictDoNothing()
       .returning({ createdAt: messages.createdAt }),
@@ -60,15 +79,23 @@ export async function recordInboundMessage(
     db
       .select({ createdAt: inserted.createdAt })
       .from(inserted)
-      .unionAll(db.select({ createdAt: messages.createdAt }).from(messages).where(eq(messages.id, id))),
+      .unionAll(
+        db
+          .select({ createdAt: messages.createdAt })
+          .from(messages)
+          .where(eq(messages.id, sql.placeholder('id'))),
+      ),
   );
-  const [recorded] = await db.with(conversation, inserted, recordedTimes).select().from(recordedTimes);
-  // An attempt running beside ours committed the row after our snapshot was taken: read it now.
-  const [committed] = recorded
-    ? [recorded]
-    : await db.select({ createdAt: messages.createdAt }).from(messages).where(eq(messages.id, id));
-  return { conversationId, recordedAt: committed?.createdAt ?? new Date() };
-}
+  return db.with(conversation, inserted, recordedTimes).select().from(recordedTimes).prepare('record_inbound_message');
+});
+
+const readMessageTime = preparedPerDatabase((db) =>
+  db
+    .select({ createdAt: messages.createdAt })
+    .from(messages)
+    .where(eq(messages.id, sql.placeholder('id')))
+    .prepare('read_message_time'),
+);
 
 /**
  * Records what Conduit said in a conversation, once per id (the reply's outbox key). `alongside` is a write the
@@ -77,17 +104,28 @@ export async function recordInboundMessage(
 export async function recordOutboundMessage(
   db: Database,
   input: { id: string; conversationId: string; workflowId: string; text: string; anonymise: boolean },
-  alongside?: WithSubquery,
+  alongside?: AlongsideWrite,
 ): Promise<void> {
-  await (alongside ? db.with(alongside) : db)
+  await insertOutbound(db, { alongside }).execute({
+    id: input.id,
+    conversationId: input.conversationId,
+    workflowId: input.workflowId,
+    text: storedText(input.text, input.anonymise),
+    ...alongside?.values,
+  });
+}
+
+const insertOutbound = preparedPerDatabase((db, { alongside }) =>
+  (alongside ? db.with(alongside.cte(db)) : db)
     .insert(messages)
     .values({
-      id: input.id,
-      conversationId: input.conversationId,
-      workflowId: input.workflowId,
+      id: sql.placeholder('id'),
+      conversationId: sql.placeholder('conversationId'),
+      workflowId: sql.placeholder('workflowId'),
       direction: 'out',
       senderId: 'conduit',
-      text: storedText(input.text, input.anonymise),
+      text: sql.placeholder('text'),
     })
-    .onConflictDoNothing();
-}
+    .onConflictDoNothing()
+    .prepare('insert_outbound_message'),
+);

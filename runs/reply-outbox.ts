@@ -7,11 +7,12 @@
 // pending reply of its conversation is sent (or refused for good), and whoever gets there first sends the earlier
 // ones itself, from the request kept in their rows. One sender at a time per row: a sender claims the row, and a
 // claim runs out when its holder dies. The sending itself is the caller's.
-import { and, asc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { ConduitError, UpstreamError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
 import type { Database } from '../db/client.js';
+import { preparedPerDatabase } from '../db/prepared.js';
 import { replyOutbox } from '../db/schema.js';
 
 /**
@@ -85,7 +86,7 @@ export async function sendOnce(db: Database, entry: OutboxEntry, sender: OutboxS
     }
     // The earliest pending reply of the conversation (ours when it is first, or has no conversation), found and
     // claimed in one statement.
-    const claimed = await claim(db, own.conversation ? earliestPendingKey(db, own) : own.key);
+    const claimed = await claim(db, own);
     if (!claimed) {
       // Someone else is sending it (an earlier attempt of ours whose claim has not run out, or another reply).
       if (Date.now() > waitUntil) {
@@ -134,17 +135,11 @@ async function recordSent(db: Database, key: string, sent: SentMessageRef): Prom
   const giveUpAt = Date.now() + RECORD_SENT_MS;
   for (let pause = RECORD_SENT_FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, RECORD_SENT_MAX_PAUSE_MS)) {
     try {
-      await db
-        .update(replyOutbox)
-        .set({
-          status: 'sent',
-          sentAt: new Date(),
-          platformMessageId: sent.platformMessageId,
-          claimedUntil: null,
-          request: null,
-        })
-        // A sender whose claim ran out and whose row another sent meanwhile leaves that record as it is.
-        .where(and(eq(replyOutbox.key, key), eq(replyOutbox.status, 'pending')));
+      await markSent(db).execute({
+        key,
+        sentAt: new Date().toISOString(),
+        platformMessageId: sent.platformMessageId ?? null,
+      });
       return;
     } catch (error) {
       if (Date.now() + pause > giveUpAt) throw error;
@@ -153,23 +148,51 @@ async function recordSent(db: Database, key: string, sent: SentMessageRef): Prom
   }
 }
 
+const markSent = preparedPerDatabase((db) =>
+  db
+    .update(replyOutbox)
+    .set({
+      status: 'sent',
+      sentAt: sql`${sql.placeholder('sentAt')}`,
+      platformMessageId: sql`${sql.placeholder('platformMessageId')}`,
+      claimedUntil: null,
+      request: null,
+    })
+    // A sender whose claim ran out and whose row another sent meanwhile leaves that record as it is.
+    .where(and(eq(replyOutbox.key, sql.placeholder('key')), eq(replyOutbox.status, 'pending')))
+    .prepare('mark_reply_sent'),
+);
+
 /**
  * Writes the entry's row unless it is there, and reads it back in the same statement: the new row from the insert,
  * or the row an earlier attempt wrote (the statement's snapshot sees that one, never the row its own insert adds).
  * Undefined only when an attempt running beside ours committed the row after that snapshot: read it again.
  */
 async function recordEntry(db: Database, entry: OutboxEntry): Promise<Row | undefined> {
+  const [row] = await insertEntry(db).execute({
+    key: entry.key,
+    workflowId: entry.workflowId,
+    channel: entry.channel,
+    kind: entry.kind,
+    text: entry.storedText,
+    conversation: entry.conversation ?? null,
+    request: entry.request,
+  });
+  return row;
+}
+
+const insertEntry = preparedPerDatabase((db) => {
   const inserted = db.$with('inserted').as(
     db
       .insert(replyOutbox)
       .values({
-        key: entry.key,
-        workflowId: entry.workflowId,
-        channel: entry.channel,
-        kind: entry.kind,
-        text: entry.storedText,
-        conversation: entry.conversation,
-        request: entry.request,
+        key: sql.placeholder('key'),
+        workflowId: sql.placeholder('workflowId'),
+        channel: sql.placeholder('channel'),
+        kind: sql.placeholder('kind'),
+        text: sql.placeholder('text'),
+        conversation: sql.placeholder('conversation'),
+        request: sql.placeholder('request'),
       })
       .onConflictDoNothing()
       .returning(),
@@ -180,30 +203,35 @@ async function recordEntry(db: Database, entry: OutboxEntry): Promise<Row | unde
     db
       .select()
       .from(inserted)
-      .unionAll(db.select().from(replyOutbox).where(eq(replyOutbox.key, entry.key))),
+      .unionAll(
+        db
+          .select()
+          .from(replyOutbox)
+          .where(eq(replyOutbox.key, sql.placeholder('key'))),
+      ),
   );
-  const [row] = await db.with(inserted, recorded).select().from(recorded);
-  return row;
-}
+  return db.with(inserted, recorded).select().from(recorded).prepare('record_reply');
+});
 
 /** The same table under another name, for reading it inside a statement that updates it. */
 const earlier = alias(replyOutbox, 'earlier');
 
 /**
- * The key of the first pending reply of the row's conversation, recorded at or before it and within the order
- * window.
+ * The key of the first pending reply of the conversation (placeholder `conversation`), recorded at or before the
+ * row keyed `ownKey` and within the order window.
  */
-function earliestPendingQuery(db: Database, own: Row) {
+function earliestPendingQuery(db: Database) {
+  const ownKey = sql.placeholder('ownKey');
   // Compared in SQL: created_at has microseconds, a JavaScript Date only milliseconds.
-  const ownRecorded = sql`(select ${replyOutbox.createdAt} from ${replyOutbox} where ${replyOutbox.key} = ${own.key})`;
+  const ownRecorded = sql`(select ${replyOutbox.createdAt} from ${replyOutbox} where ${replyOutbox.key} = ${ownKey})`;
   return db
     .select({ key: earlier.key })
     .from(earlier)
     .where(
       and(
-        eq(earlier.conversation, own.conversation!),
+        eq(earlier.conversation, sql.placeholder('conversation')),
         eq(earlier.status, 'pending'),
-        sql`(${earlier.createdAt}, ${earlier.key}) <= (${ownRecorded}, ${own.key})`,
+        sql`(${earlier.createdAt}, ${earlier.key}) <= (${ownRecorded}, ${ownKey})`,
         sql`${earlier.createdAt} > ${ownRecorded} - make_interval(secs => ${ORDER_WINDOW_MS / 1000})`,
       ),
     )
@@ -211,24 +239,34 @@ function earliestPendingQuery(db: Database, own: Row) {
     .limit(1);
 }
 
+const readEarliestPending = preparedPerDatabase((db) => earliestPendingQuery(db).prepare('earliest_pending_reply'));
+
 /** Read on its own only to name, when an attempt gives up waiting, the reply it waited for. */
 async function earliestPending(db: Database, own: Row): Promise<{ key: string } | undefined> {
-  const [first] = await earliestPendingQuery(db, own);
+  const [first] = await readEarliestPending(db).execute({ ownKey: own.key, conversation: own.conversation });
   return first;
 }
 
-/** The key of the reply to send first for `own`: the earliest pending of its conversation, or its own. */
-const earliestPendingKey = (db: Database, own: Row): SQL =>
-  sql`coalesce((${earliestPendingQuery(db, own)}), ${own.key})`;
-
 /**
- * Takes the row for sending (by key, or by the key an SQL expression finds in the same statement) unless it is
- * sent, refused, or claimed by a sender whose claim has not run out.
+ * Takes the row for sending unless it is sent, refused, or claimed by a sender whose claim has not run out: the
+ * row itself when it has no conversation, otherwise the earliest pending reply of its conversation (its own when it
+ * is first), found in the same statement.
  * Times are the statement's own (clock_timestamp), not its transaction's start (now()): a claim that waited on a
  * lock must not commit already run out.
  */
-async function claim(db: Database, key: string | SQL): Promise<Row | undefined> {
-  const [row] = await db
+async function claim(db: Database, own: Row): Promise<Row | undefined> {
+  const inOrder = Boolean(own.conversation);
+  const [row] = await claimStatement(db, { variant: inOrder ? 'in-order' : 'own' }).execute(
+    inOrder ? { ownKey: own.key, conversation: own.conversation } : { ownKey: own.key },
+  );
+  return row;
+}
+
+const claimStatement = preparedPerDatabase((db, { variant }) => {
+  const ownKey = sql.placeholder('ownKey');
+  const key: SQL | Placeholder =
+    variant === 'in-order' ? sql`coalesce((${earliestPendingQuery(db)}), ${ownKey})` : ownKey;
+  return db
     .update(replyOutbox)
     .set({
       claimedUntil: sql`clock_timestamp() + make_interval(secs => ${CLAIM_MS / 1000})`,
@@ -241,6 +279,6 @@ async function claim(db: Database, key: string | SQL): Promise<Row | undefined> 
         or(isNull(replyOutbox.claimedUntil), lt(replyOutbox.claimedUntil, sql`clock_timestamp()`)),
       ),
     )
-    .returning();
-  return row;
-}
+    .returning()
+    .prepare('claim_reply');
+});

@@ -2,9 +2,10 @@
 // one dedupe key, `<workflow id>:<type>:<suffix>`, so an activity retried or an event recorded by the door and by
 // the run alike is stored once. The workflow id is always given: this module knows nothing of Temporal.
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { encodeKeyPart } from '../core/key-encoding.js';
 import type { Database } from '../db/client.js';
+import { type AlongsideWrite, preparedPerDatabase } from '../db/prepared.js';
 import { runEvents } from '../db/schema.js';
 
 export type RunEventType = 'accepted' | 'step' | 'intent' | 'tool' | 'progress' | 'reply' | 'refused';
@@ -36,35 +37,61 @@ export async function appendRunEvent(
   data: Record<string, unknown>,
   options: { dedupeSuffix?: string; lookFirst?: boolean } = {},
 ): Promise<number | undefined> {
-  const event = runEventInsert(db, workflowId, type, data, options);
+  const event = runEventRow(workflowId, type, data, options);
   // A conflicting insert would spend a sequence id, and a gap holds streams back (run-event-log.ts): callers
   // that expect redeliveries look before they insert.
   if (options.lookFirst && (await isRecorded(db, event.dedupeKey))) return undefined;
-  const [inserted] = await event.insert;
+  const [inserted] = await insertEvent(db).execute(eventValues(event));
   return inserted?.id;
 }
 
-/**
- * The insert appendRunEvent makes, not yet sent: a caller that writes in the same step may send it as a CTE of
- * its own statement (`db.with(...)`), one round trip for both, with the same dedupe key.
- */
-export function runEventInsert(
-  db: Database,
+/** One event as the log stores it. */
+export interface RunEventRow {
+  workflowId: string;
+  dedupeKey: string;
+  type: RunEventType;
+  data: Record<string, unknown>;
+}
+
+export function runEventRow(
   workflowId: string,
   type: RunEventType,
   data: Record<string, unknown>,
   options: { dedupeSuffix?: string } = {},
-) {
+): RunEventRow {
   const dedupeKey = runEventDedupeKey(workflowId, type, options.dedupeSuffix ?? String(data['step'] ?? ''));
-  return {
-    dedupeKey,
-    insert: db
-      .insert(runEvents)
-      .values({ workflowId, dedupeKey, type, data })
-      .onConflictDoNothing()
-      .returning({ id: runEvents.id }),
-  };
+  return { workflowId, dedupeKey, type, data };
 }
+
+/**
+ * The insert appendRunEvent makes, as a write another module's statement carries (`db.with(...)`): a step whose
+ * last write can take it records the event in that statement, one round trip for both, with the same dedupe key.
+ */
+export function runEventAlongside(event: RunEventRow): AlongsideWrite {
+  return { name: 'run_event', cte: (db) => db.$with('run_event').as(eventInsert(db)), values: eventValues(event) };
+}
+
+// The event's values are placeholders named `event_*`, so that the statements carrying the event keep theirs.
+const eventInsert = (db: Database) =>
+  db
+    .insert(runEvents)
+    .values({
+      workflowId: sql.placeholder('event_workflow_id'),
+      dedupeKey: sql.placeholder('event_dedupe_key'),
+      type: sql.placeholder('event_type'),
+      data: sql.placeholder('event_data'),
+    })
+    .onConflictDoNothing()
+    .returning({ id: runEvents.id });
+
+const eventValues = (event: RunEventRow) => ({
+  event_workflow_id: event.workflowId,
+  event_dedupe_key: event.dedupeKey,
+  event_type: event.type,
+  event_data: event.data,
+});
+
+const insertEvent = preparedPerDatabase((db) => eventInsert(db).prepare('insert_run_event'));
 
 /** Whether the run recorded this event already (for a retried step that must not count twice). */
 export async function hasRunEvent(
@@ -76,8 +103,16 @@ export async function hasRunEvent(
   return isRecorded(db, runEventDedupeKey(workflowId, type, suffix));
 }
 
+const findEvent = preparedPerDatabase((db) =>
+  db
+    .select({ id: runEvents.id })
+    .from(runEvents)
+    .where(eq(runEvents.dedupeKey, sql.placeholder('dedupe_key')))
+    .prepare('find_run_event'),
+);
+
 async function isRecorded(db: Database, dedupeKey: string): Promise<boolean> {
-  const [seen] = await db.select({ id: runEvents.id }).from(runEvents).where(eq(runEvents.dedupeKey, dedupeKey));
+  const [seen] = await findEvent(db).execute({ dedupe_key: dedupeKey });
   return seen !== undefined;
 }
 

@@ -1,8 +1,9 @@
 // The runs table: one row per run, written once when the run starts (before verify, so a refused run has its
 // row too) and updated once when it finishes. Tools read the run's conversation and sender from it.
-import { and, eq, gte, max } from 'drizzle-orm';
+import { and, eq, gte, max, sql } from 'drizzle-orm';
 import type { ReplyTarget } from '../core/message.js';
 import type { Database } from '../db/client.js';
+import { preparedPerDatabase } from '../db/prepared.js';
 import { runs } from '../db/schema.js';
 import type { IntentResult, RunStatus } from './contract.js';
 
@@ -18,9 +19,25 @@ export interface RunStart {
 
 /** Writes the run's row; false when it was already there (a retried activity, a replayed run). */
 export async function recordRunStart(db: Database, run: RunStart): Promise<boolean> {
-  const inserted = await db.insert(runs).values(run).onConflictDoNothing().returning({ workflowId: runs.workflowId });
+  const inserted = await insertRun(db).execute({ ...run });
   return inserted.length > 0;
 }
+
+const insertRun = preparedPerDatabase((db) =>
+  db
+    .insert(runs)
+    .values({
+      workflowId: sql.placeholder('workflowId'),
+      channel: sql.placeholder('channel'),
+      messageId: sql.placeholder('messageId'),
+      conversationId: sql.placeholder('conversationId'),
+      senderId: sql.placeholder('senderId'),
+      replyTarget: sql.placeholder('replyTarget'),
+    })
+    .onConflictDoNothing()
+    .returning({ workflowId: runs.workflowId })
+    .prepare('insert_run'),
+);
 
 export type RunOutcome = NonNullable<RunStatus['outcome']>;
 
@@ -30,28 +47,37 @@ export async function recordRunFinish(
   input: { workflowId: string; outcome: RunOutcome; intent?: IntentResult },
 ): Promise<string | undefined> {
   const status = input.outcome === 'refused' ? 'refused' : input.outcome === 'failed' ? 'failed' : 'completed';
-  const updated = await db
-    .update(runs)
-    .set({ status, intent: input.intent?.name, intentConfidence: input.intent?.confidence, completedAt: new Date() })
-    .where(and(eq(runs.workflowId, input.workflowId), eq(runs.status, 'running')))
-    .returning({ channel: runs.channel });
+  const updated = await finishRun(db).execute({
+    workflowId: input.workflowId,
+    status,
+    intent: input.intent?.name ?? null,
+    intentConfidence: input.intent?.confidence ?? null,
+    completedAt: new Date().toISOString(),
+  });
   return updated[0]?.channel;
 }
+
+// A run without an intent (refused, or failed before one) keeps the column as it was: no step writes it earlier.
+const finishRun = preparedPerDatabase((db) =>
+  db
+    .update(runs)
+    .set({
+      status: sql`${sql.placeholder('status')}`,
+      intent: sql`coalesce(${sql.placeholder('intent')}, ${runs.intent})`,
+      intentConfidence: sql`coalesce(${sql.placeholder('intentConfidence')}, ${runs.intentConfidence})`,
+      completedAt: sql`${sql.placeholder('completedAt')}`,
+    })
+    .where(and(eq(runs.workflowId, sql.placeholder('workflowId')), eq(runs.status, 'running')))
+    .returning({ channel: runs.channel })
+    .prepare('finish_run'),
+);
 
 /** Who a run is for and where it answers; empty for a workflow id with no run row. */
 export async function runParticipants(
   db: Database,
   workflowId: string,
 ): Promise<{ channel?: string; conversationId?: string; userId?: string; replyTarget?: ReplyTarget }> {
-  const [run] = await db
-    .select({
-      channel: runs.channel,
-      conversationId: runs.conversationId,
-      userId: runs.senderId,
-      replyTarget: runs.replyTarget,
-    })
-    .from(runs)
-    .where(eq(runs.workflowId, workflowId));
+  const [run] = await readParticipants(db).execute({ workflowId });
   if (!run) return {};
   return {
     channel: run.channel,
@@ -60,6 +86,19 @@ export async function runParticipants(
     replyTarget: run.replyTarget ?? undefined,
   };
 }
+
+const readParticipants = preparedPerDatabase((db) =>
+  db
+    .select({
+      channel: runs.channel,
+      conversationId: runs.conversationId,
+      userId: runs.senderId,
+      replyTarget: runs.replyTarget,
+    })
+    .from(runs)
+    .where(eq(runs.workflowId, sql.placeholder('workflowId')))
+    .prepare('read_run_participants'),
+);
 
 /** When each channel's newest run started, among runs started since `since` (the runs_started index bounds it). */
 export async function lastRunStartByChannel(db: Database, since: Date): Promise<Map<string, Date>> {

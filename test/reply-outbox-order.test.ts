@@ -105,14 +105,28 @@ describe('the reply outbox', () => {
     // clients") right after a callback went out, the attempt failed and its retry sent the reply a second time.
     const conversation = `mark-${randomBytes(4).toString('hex')}`;
     let failingUpdates = 0;
+    // Refused when an update is executed (not when it is built: statements are prepared once per handle).
+    const refusedWhileFailing = <T extends object>(builder: T): T =>
+      new Proxy(builder, {
+        get(target, property) {
+          const value = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (property === 'execute' && failingUpdates > 0) {
+              failingUpdates -= 1;
+              return Promise.reject(new Error('sorry, too many clients already'));
+            }
+            const result = value.apply(target, args);
+            return result && typeof result === 'object' && !(result instanceof Promise)
+              ? refusedWhileFailing(result)
+              : result;
+          };
+        },
+      });
     const flaky = new Proxy(database.db, {
       get(target, property) {
-        if (property === 'update' && failingUpdates > 0) {
-          failingUpdates -= 1;
-          const refused = () => Promise.reject(new Error('sorry, too many clients already'));
-          return () => ({ set: () => ({ where: refused }) });
-        }
         const value = Reflect.get(target, property, target);
+        if (property === 'update') return (table: typeof replyOutbox) => refusedWhileFailing(target.update(table));
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });

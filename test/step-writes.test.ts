@@ -93,7 +93,7 @@ describe.each(Object.keys(drivers))('on the %s database', (driver) => {
     const message = inbound(conversation);
     const parse = async () => {
       const recorded = await recordInboundMessage(db(), { workflowId, message, text: 'now', anonymise: false });
-      const event = runEventCte(db(), 'step', { step: 'parse' }, { workflowId });
+      const event = runEventCte('step', { step: 'parse' }, { workflowId });
       return {
         recorded,
         context: await loadConversationContext(db(), recorded.conversationId, recorded.recordedAt, 1_000, event),
@@ -167,7 +167,7 @@ describe.each(Object.keys(drivers))('on the %s database', (driver) => {
       recordOutboundMessage(
         db(),
         { id: key, conversationId, workflowId, text: 'the answer', anonymise: false },
-        runEventCte(db(), 'reply', { text: 'the answer', kind: 'final' }, { workflowId, dedupeSuffix: key }),
+        runEventCte('reply', { text: 'the answer', kind: 'final' }, { workflowId, dedupeSuffix: key }),
       );
     await record();
     await record();
@@ -188,13 +188,7 @@ describe.each(Object.keys(drivers))('on the %s database', (driver) => {
     };
     const metrics = { llmTokens: { inc: () => {} } } as unknown as Parameters<typeof recordLlmUsage>[1];
     const step = () =>
-      recordLlmUsage(
-        db(),
-        metrics,
-        workflowId,
-        [call],
-        runEventCte(db(), 'intent', { intent: 'chat' }, { workflowId }),
-      );
+      recordLlmUsage(db(), metrics, workflowId, [call], runEventCte('intent', { intent: 'chat' }, { workflowId }));
     await step();
     await step();
     expect(await db().select().from(llmUsage).where(eq(llmUsage.workflowId, workflowId))).toHaveLength(2);
