@@ -53,6 +53,7 @@ export interface RunEventRow {
   data: Record<string, unknown>;
 }
 
+/** The event's row, its dedupe key made from the type and the suffix (default: the data's `step`). */
 export function runEventRow(
   workflowId: string,
   type: RunEventType,
