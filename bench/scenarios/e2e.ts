@@ -174,6 +174,22 @@ const VARIANTS: Variant[] = [
     eager: true,
     onRequest: true,
   },
+  // A command run is one workflow task: eager start would hand over its only dispatch.
+  {
+    name: 'command-one-process',
+    description: '/echo run, API and worker in one process',
+    split: false,
+    text: COMMAND_TEXT,
+    onRequest: true,
+  },
+  {
+    name: 'command-one-process-eager',
+    description: '/echo run, as command-one-process, started with eager workflow start (requestEagerStart)',
+    split: false,
+    text: COMMAND_TEXT,
+    eager: true,
+    onRequest: true,
+  },
   // Before/after pairs for one change, with --before=<checkout of the code before it> (and --repeat=3).
   { name: 'six-step', description: 'six-step run, this tree', split: true, onRequest: true },
   {
@@ -197,7 +213,7 @@ export async function e2e(ctx: BenchContext): Promise<E2eResult> {
   const dir = await tempDir(ctx, 'e2e');
   // One dev server for every variant, unless each round brings its own (--own-dev-server).
   const common = ctx.ownDevServer ? undefined : await connectedTemporal(ctx, ctx.projectRoot, dir);
-  // The two one-process variants share one instance: the same process serves both ingress paths.
+  // The one-process variants share one instance: the same process serves both ingress paths.
   let shared: Instance | undefined;
   try {
     const variants: VariantResult[] = [];
