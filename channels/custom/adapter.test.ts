@@ -86,32 +86,42 @@ describe('custom adapter: receive', () => {
   });
 });
 
-describe('custom adapter: send', () => {
-  const calls: { headers: IncomingHttpHeaders; body: string }[] = [];
-  let status = 200;
-  let callbackUrl = '';
+/**
+ * A callback receiver on loopback for the enclosing describe block: records each delivery and answers it with the
+ * status `answer` gives. Deliveries are cleared before each test.
+ */
+function callbackReceiver(answer: () => number) {
+  const deliveries: { headers: IncomingHttpHeaders; body: string }[] = [];
+  let url = '';
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      calls.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(status).end();
+      deliveries.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(answer()).end();
     });
   });
-
   beforeAll(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
   beforeEach(() => {
-    calls.length = 0;
+    deliveries.length = 0;
+  });
+  return { deliveries, url: () => url };
+}
+
+describe('custom adapter: send', () => {
+  let status = 200;
+  const { deliveries: calls, url: callbackUrl } = callbackReceiver(() => status);
+  beforeEach(() => {
     status = 200;
   });
 
   const target = (): ReplyTarget => ({
     channel: 'custom',
-    data: { message_id: 'm1', conversation_id: 'c1', callback_url: callbackUrl },
+    data: { message_id: 'm1', conversation_id: 'c1', callback_url: callbackUrl() },
   });
 
   it('posts the reply to callback_url signed with the first secret', async () => {
@@ -179,32 +189,15 @@ describe('custom adapter: send', () => {
 });
 
 describe('custom adapter: idempotency key', () => {
-  /** What the receiver got, in order; it answers each delivery with the next scripted status (200 when none). */
-  const deliveries: { headers: IncomingHttpHeaders; body: string }[] = [];
+  /** Each delivery is answered with the next scripted status (200 when none). */
   const answers: number[] = [];
-  let callbackUrl = '';
-  const receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(answers.shift() ?? 200).end();
-    });
-  });
-
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  });
-  afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  const { deliveries, url: callbackUrl } = callbackReceiver(() => answers.shift() ?? 200);
   beforeEach(() => {
-    deliveries.length = 0;
     answers.length = 0;
   });
-
   const target = (messageId = 'm1'): ReplyTarget => ({
     channel: 'custom',
-    data: { message_id: messageId, conversation_id: 'c1', callback_url: callbackUrl },
+    data: { message_id: messageId, conversation_id: 'c1', callback_url: callbackUrl() },
   });
   const headerKey = (delivery: { headers: IncomingHttpHeaders }) => delivery.headers['idempotency-key'];
   const bodyKey = (delivery: { body: string }) =>
