@@ -57,7 +57,8 @@ export async function recordRunFinish(
   return updated[0]?.channel;
 }
 
-// A run without an intent (refused, or failed before one) keeps the column as it was: no step writes it earlier.
+// A run finished without an intent (refused, or failed before one) leaves the intent columns as they are, as the
+// update did when it left them out.
 const finishRun = preparedPerDatabase((db) =>
   db
     .update(runs)
