@@ -3,7 +3,7 @@
 // worker and the client reconnect, /readyz returns to 200 and a run completes; meanwhile /healthz, /metrics
 // and reads from the database keep answering.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -179,7 +179,7 @@ describe('a dev server left running by a killed start', () => {
           TEMPORAL_UI_PORT: String(ports.uiPort),
         },
         { progress: (line) => progress.push(line) },
-      ).catch((error: Error) => {
+      ).catch(async (error: Error) => {
         const alive = (() => {
           try {
             return process.kill(leftoverPid, 0);
@@ -187,7 +187,20 @@ describe('a dev server left running by a killed start', () => {
             return false;
           }
         })();
-        throw new Error(`${error.message}\nleftover pid ${leftoverPid} alive: ${alive}\n${progress.join('\n')}`);
+        // What the next start went by (seen failing once under the full suite's load, never alone): the pid file
+        // and the command line it checks before it stops anything.
+        const read = (path: string) => readFile(path, 'utf8').catch((cause: Error) => `unreadable (${cause.message})`);
+        const pidFile = await read(join(dataDir, 'temporal', 'server.pid'));
+        const commandLine = (await read(`/proc/${leftoverPid}/cmdline`)).split('\0').join(' ');
+        throw new Error(
+          [
+            error.message,
+            `leftover pid ${leftoverPid} alive: ${alive}`,
+            `pid file: ${pidFile.trim()}`,
+            `its command line: ${commandLine}`,
+            ...progress,
+          ].join('\n'),
+        );
       });
       try {
         expect(progress).toContain(
