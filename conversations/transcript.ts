@@ -4,7 +4,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { InboundMessage } from '../core/message.js';
 import type { Database } from '../db/client.js';
-import { type AlongsideWrite, preparedPerDatabase } from '../db/prepared.js';
+import { type AlongsideWrite, placeholderValue, preparedPerDatabase } from '../db/prepared.js';
 import { conversations, messages } from '../db/schema.js';
 import { maskPii } from '../pii/masking.js';
 
@@ -55,7 +55,7 @@ const recordConversationAndMessage = preparedPerDatabase((db) => {
         externalId: sql.placeholder('externalId'),
         type: sql.placeholder('type'),
       })
-      .onConflictDoUpdate({ target: conversations.id, set: { lastMessageAt: sql`${sql.placeholder('now')}` } }),
+      .onConflictDoUpdate({ target: conversations.id, set: { lastMessageAt: placeholderValue('now') } }),
   );
   const inserted = db.$with('inserted').as(
     db

@@ -3,7 +3,7 @@
 // profile), and without a name postgres.js sends each statement unnamed, so PostgreSQL parses and plans it every
 // time. A query built once per database handle with placeholders for its values is rendered once, and
 // postgres.js prepares it once per connection. PGlite runs the same text with its parameters.
-import type { WithSubquery } from 'drizzle-orm';
+import { type SQL, sql, type WithSubquery } from 'drizzle-orm';
 import type { Database } from './client.js';
 
 /** What a prepared statement's SQL depends on besides the database: its values never, only its shape. */
@@ -50,3 +50,9 @@ export interface AlongsideWrite {
   /** The placeholders' values. */
   values: Record<string, unknown>;
 }
+
+/**
+ * A placeholder where drizzle's types take only SQL (an update's `set`). Its value goes to the driver as given, not
+ * through the column's encoder: pass a timestamp as its ISO text.
+ */
+export const placeholderValue = (name: string): SQL => sql`${sql.placeholder(name)}`;

@@ -12,7 +12,7 @@ import { alias } from 'drizzle-orm/pg-core';
 import { ConduitError, UpstreamError } from '../core/errors.js';
 import type { OutboundReply, ReplyTarget, SentMessageRef } from '../core/message.js';
 import type { Database } from '../db/client.js';
-import { preparedPerDatabase } from '../db/prepared.js';
+import { placeholderValue, preparedPerDatabase } from '../db/prepared.js';
 import { replyOutbox } from '../db/schema.js';
 
 /**
@@ -153,8 +153,8 @@ const markSent = preparedPerDatabase((db) =>
     .update(replyOutbox)
     .set({
       status: 'sent',
-      sentAt: sql`${sql.placeholder('sentAt')}`,
-      platformMessageId: sql`${sql.placeholder('platformMessageId')}`,
+      sentAt: placeholderValue('sentAt'),
+      platformMessageId: placeholderValue('platformMessageId'),
       claimedUntil: null,
       request: null,
     })

@@ -3,7 +3,7 @@
 import { and, eq, gte, max, sql } from 'drizzle-orm';
 import type { ReplyTarget } from '../core/message.js';
 import type { Database } from '../db/client.js';
-import { preparedPerDatabase } from '../db/prepared.js';
+import { placeholderValue, preparedPerDatabase } from '../db/prepared.js';
 import { runs } from '../db/schema.js';
 import type { IntentResult, RunStatus } from './contract.js';
 
@@ -63,10 +63,10 @@ const finishRun = preparedPerDatabase((db) =>
   db
     .update(runs)
     .set({
-      status: sql`${sql.placeholder('status')}`,
+      status: placeholderValue('status'),
       intent: sql`coalesce(${sql.placeholder('intent')}, ${runs.intent})`,
       intentConfidence: sql`coalesce(${sql.placeholder('intentConfidence')}, ${runs.intentConfidence})`,
-      completedAt: sql`${sql.placeholder('completedAt')}`,
+      completedAt: placeholderValue('completedAt'),
     })
     .where(and(eq(runs.workflowId, sql.placeholder('workflowId')), eq(runs.status, 'running')))
     .returning({ channel: runs.channel })
