@@ -83,6 +83,8 @@ export async function createMessageSchedule(
     text: message.text,
     createdBy,
   };
+  // Not stamped with a generation: a schedule starts runs with these arguments for as long as it lives, so its
+  // runs decide their path by patch marker and no workflow path has to be kept for a schedule's sake.
   const args: [HandleMessageInput] = [{ message }];
   try {
     const handle = await temporal.schedule.create({

@@ -34,8 +34,16 @@ export interface RunStatus {
   deliveryError?: string;
 }
 
+/**
+ * The message workflow's generation a run's starter writes into its input (workflows/run-generation.ts): a run that
+ * carries it takes the newest path without a patch marker. Runs started before it, and ticks of schedules, carry none.
+ */
+export const MESSAGE_RUN_GENERATION = 4;
+
 export interface HandleMessageInput {
   message: InboundMessage;
+  /** MESSAGE_RUN_GENERATION when the starter wrote it; the workflow code that runs it decides what it means. */
+  generation?: number;
 }
 
 /** The message run as its starter sees it (start-message-run.ts); workflows/handle-message.ts implements it. */

@@ -5,7 +5,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { InboundMessage } from '../core/message.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { type HandleMessageWorkflow, messageWorkflowId } from './contract.js';
+import { type HandleMessageWorkflow, MESSAGE_RUN_GENERATION, messageWorkflowId } from './contract.js';
 import { offloadLargeText } from './offload-large-text.js';
 import { messageRunAttributes, messageRunMetadata } from './run-labels.js';
 
@@ -28,7 +28,8 @@ export async function startMessageRun(
     const handle = await client.workflow.start<HandleMessageWorkflow>('handleMessage', {
       workflowId,
       taskQueue,
-      args: [{ message: payload }],
+      // Stamped with the generation, so the run decides its path without a patch marker (run-generation.ts).
+      args: [{ message: payload, generation: MESSAGE_RUN_GENERATION }],
       // Found by channel, conversation and sender from the first moment; read as one line in the UI's list.
       typedSearchAttributes: messageRunAttributes(message),
       ...messageRunMetadata(message),

@@ -6,7 +6,8 @@
 // 'lean-run' and 'model-run-merged' (workflows/handle-message.ts), the `*-gen2` ones after 'run-generation-2'
 // (workflows/run-generation.ts), which stands for all of those under one marker, and the `*-gen3` ones after
 // 'run-generation-3', which merges record, verify and parse into one local activity and the reply and the finish
-// into another.
+// into another, and the `*-gen4` ones from runs whose starter stamped generation 4 into their input (the path of
+// generation 3 without its marker, workflows/run-generation.ts).
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';

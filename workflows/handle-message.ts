@@ -47,11 +47,12 @@ export const handleMessage: HandleMessageWorkflow = async function handleMessage
   // Read through a function: TypeScript would otherwise keep a narrowing across awaits that signals change.
   const cancelledBy = () => signals.cancelledBy;
   setHandler(statusQuery, () => status);
-  // Asked first: a run of generation 2 or 3 asks none of the older patches below (each `||` stops at it).
-  const generation = runGeneration();
+  // Asked first: a run of generation 2 or later asks none of the older patches below (each `||` stops at it).
+  const generation = runGeneration(input.generation);
   const generation2 = generation >= 2;
-  // Generation 3: record, verify and parse as one local activity, the final reply and the outcome as another.
-  const generation3 = generation === 3;
+  // Generation 3 (and 4, its path without a marker): record, verify and parse as one local activity, the final
+  // reply and the outcome as another.
+  const generation3 = generation >= 3;
   const labels = createRunLabels(status, generation2);
   // Runs started since this patch take the lean path: the final reply is a local activity, the progress timer
   // is started only before the first ordinary activity, and a step followed only by local activities sets no

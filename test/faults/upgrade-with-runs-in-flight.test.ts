@@ -1,26 +1,28 @@
 // Issue 14 case 6, the worker half: a worker of the previous release is replaced by one of this tree (SIGTERM, as
 // a rolling deploy does it) while runs are in flight and parked. The previous release is the commit before the
-// workflow's last incompatible change (run-generation-3, workflows/run-generation.ts), taken from git history into
+// workflow's last incompatible change (generation 4, workflows/run-generation.ts), taken from git history into
 // a directory of its own; its runs must finish on the new code (replaying the history the old code recorded)
-// with one reply each, and new runs take the new path. Move PREVIOUS_RELEASE to the commit before the next change
+// with one reply each, and new runs take the new path. The API is this tree's, so the old worker is handed runs
+// stamped with a generation it does not know: it records its own patch, which the new worker must honour. Move PREVIOUS_RELEASE to the commit before the next change
 // of the kind, so the test always crosses the newest one.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { replyOutbox } from '../../db/schema.js';
-import type { RunStatus } from '../../runs/contract.js';
+import type { HandleMessageInput, RunStatus } from '../../runs/contract.js';
 import { formatKey, generateKey } from '../../security/key-list.js';
-import { RUN_GENERATION_2, RUN_GENERATION_3 } from '../../workflows/run-generation.js';
+import { RUN_GENERATION_3 } from '../../workflows/run-generation.js';
 import { type FakeLlm, startFakeLlm } from '../fakes/openai-compatible.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { workerProcesses } from '../support/worker-process.js';
 
-/** The last commit before run-generation-3. */
-const PREVIOUS_RELEASE = '90668e702c1c34921dbef35232d7d83dc76123b9';
+/** The last commit before generation 4 (runs stamped by their starter instead of patched). */
+const PREVIOUS_RELEASE = '50b36b847447199250586437bab490060c0d6117';
 
 /** True when this checkout has git and the previous release in its history (a source tarball has neither). */
 function previousReleaseAvailable(): boolean {
@@ -98,7 +100,24 @@ async function historyOf(workflowId: string) {
   const completedBy = events
     .map((event) => event.workflowTaskCompletedEventAttributes?.identity)
     .filter((identity): identity is string => Boolean(identity));
-  return { patches, failedTasks: failures.length, failures, completedBy };
+  const changeVersionUpserts = events.filter(
+    (event) =>
+      event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion,
+  ).length;
+  // The generation its starter wrote into its input (encrypted in the history, so decoded as the UI's codec would).
+  const started = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  const input = await decodeOptionalSinglePayload<HandleMessageInput>(
+    api.temporal.options.loadedDataConverter,
+    started[0],
+  );
+  return {
+    patches,
+    changeVersionUpserts,
+    generation: input?.generation,
+    failedTasks: failures.length,
+    failures,
+    completedBy,
+  };
 }
 
 /** The run's result once it completes; fails at the first failed workflow task instead of waiting it out. */
@@ -146,8 +165,9 @@ it.skipIf(!hasPreviousRelease)(
 
     const modelHistory = await historyOf(modelRun);
     expect(modelHistory.failedTasks).toBe(0);
-    // Started on the old code: its patches, not the new generation's; finished by the new worker's process.
-    expect(modelHistory.patches).toEqual([RUN_GENERATION_2]);
+    // Started on the old code: its patch, although its input carries generation 4; finished by the new worker.
+    expect(modelHistory.patches).toEqual([RUN_GENERATION_3]);
+    expect(modelHistory.generation).toBe(4);
     expect(modelHistory.completedBy.at(0)).toContain(`${previous.pid}@`);
     expect(modelHistory.completedBy.at(-1)).toContain(`${current.pid}@`);
     expect((await historyOf(`reminder:${jobId}`)).failedTasks).toBe(0);
@@ -164,10 +184,11 @@ it.skipIf(!hasPreviousRelease)(
       .where(eq(replyOutbox.key, `reminder:${jobId}`));
     expect(reminders).toMatchObject([{ status: 'sent', attempts: 1 }]);
 
-    // A run started now takes the new path, under the one marker.
+    // A run started now takes the new path, with no marker and no `TemporalChangeVersion` upsert.
     const fresh = await send('/echo new generation', 'upgrade-fresh');
     expect(((await api.temporal.workflow.getHandle(fresh).result()) as RunStatus).reply).toBe('new generation');
-    expect((await historyOf(fresh)).patches).toEqual([RUN_GENERATION_3]);
+    const freshHistory = await historyOf(fresh);
+    expect(freshHistory).toMatchObject({ patches: [], changeVersionUpserts: 0, generation: 4, failedTasks: 0 });
   },
   180_000,
 );
