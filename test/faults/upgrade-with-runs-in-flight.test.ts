@@ -3,8 +3,8 @@
 // workflow's last incompatible change (generation 4, workflows/run-generation.ts), taken from git history into
 // a directory of its own; its runs must finish on the new code (replaying the history the old code recorded)
 // with one reply each, and new runs take the new path. The API is this tree's, so the old worker is handed runs
-// stamped with a generation it does not know: it records its own patch, which the new worker must honour. Move PREVIOUS_RELEASE to the commit before the next change
-// of the kind, so the test always crosses the newest one.
+// stamped with a generation it does not know: it records its own patch, which the new worker must honour. Move
+// PREVIOUS_RELEASE to the commit before the next change of the kind, so the test always crosses the newest one.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
