@@ -25,6 +25,7 @@ export interface WorkerSettings {
       | 'maxConcurrentLocalActivityExecutions'
       | 'maxCachedWorkflows'
       | 'shutdownGraceTime'
+      | 'tuner'
     >
   >;
 }

@@ -161,6 +161,14 @@ const VARIANTS: Variant[] = [
       maxCachedWorkflows: 5000,
     },
   },
+  // The SDK's resource-based slot suppliers: slots handed out while the machine's CPU and memory stay under target.
+  {
+    name: 'resource-tuner',
+    description: 'resource-based slot suppliers (tuner), target CPU 0.8 and memory 0.8',
+    onRequest: true,
+    split: true,
+    tuning: { tuner: { tunerOptions: { targetCpuUsage: 0.8, targetMemoryUsage: 0.8 } } },
+  },
   {
     name: 'one-process',
     description: 'API and worker in one process, default tuning',
