@@ -236,7 +236,8 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   };
 }
 
-const pidFile = (dataDir: string) => join(resolve(dataDir, 'temporal'), 'server.pid');
+/** Where the running server's pid is kept, so a later start can stop a server a killed start left behind. */
+export const pidFile = (dataDir: string) => join(resolve(dataDir, 'temporal'), 'server.pid');
 
 /**
  * Stops a dev server that an earlier start on this data directory left running (its Conduit process was killed

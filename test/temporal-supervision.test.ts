@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../platform/config.js';
 import { freePort } from '../platform/free-port.js';
 import { checkPorts, PortInUseError } from '../platform/ports.js';
-import { startDevServer } from '../platform/temporal-dev-server.js';
+import { pidFile, startDevServer } from '../platform/temporal-dev-server.js';
 import { eventually, projectRoot, startTestPlatform, type TestPlatform } from './support/platform.js';
 import { metricValue } from './support/runs.js';
 
@@ -190,13 +190,13 @@ describe('a dev server left running by a killed start', () => {
         // What the next start went by (seen failing once under the full suite's load, never alone): the pid file
         // and the command line it checks before it stops anything.
         const read = (path: string) => readFile(path, 'utf8').catch((cause: Error) => `unreadable (${cause.message})`);
-        const pidFile = await read(join(dataDir, 'temporal', 'server.pid'));
+        const pidFileContent = await read(pidFile(dataDir));
         const commandLine = (await read(`/proc/${leftoverPid}/cmdline`)).split('\0').join(' ');
         throw new Error(
           [
             error.message,
             `leftover pid ${leftoverPid} alive: ${alive}`,
-            `pid file: ${pidFile.trim()}`,
+            `pid file: ${pidFileContent.trim()}`,
             `its command line: ${commandLine}`,
             ...progress,
           ].join('\n'),
